@@ -1,0 +1,5 @@
+"""Allow `python -m signalgraph`."""
+
+from signalgraph.cli import main
+
+main()

@@ -1,0 +1,216 @@
+"""Settings: flags > environment (SIGNALGRAPH_*) > config file (signalgraph.toml) > defaults."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from pydantic import Field, PrivateAttr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from signalgraph.errors import ConfigError
+
+ENV_PREFIX = "SIGNALGRAPH_"
+CONFIG_FILE_NAME = "signalgraph.toml"
+CONFIG_ENV = "SIGNALGRAPH_CONFIG"
+
+
+def default_home() -> Path:
+    """Return the platform's user data directory for signalgraph."""
+    return Path(platformdirs.user_data_dir("signalgraph", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """The effective configuration of one signalgraph process."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        validate_default=True,
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL; when unset, the embedded server under `home` is used.",
+    )
+    home: Path = Field(
+        default_factory=default_home,
+        description="Where signalgraph keeps its embedded server and local state.",
+    )
+    workspace: str = Field(default="default", description="Workspace used when none is given.")
+    pool_size: int = Field(default=5, ge=1, le=1000, description="Connections kept in the pool.")
+    max_overflow: int = Field(
+        default=10, ge=0, le=1000, description="Extra connections allowed above pool_size."
+    )
+    pool_recycle: int = Field(
+        default=1800, ge=-1, description="Seconds after which a pooled connection is replaced."
+    )
+    pool_pre_ping: bool = Field(
+        default=True, description="Check a pooled connection is alive before using it."
+    )
+    pool_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for a free pooled connection."
+    )
+    connect_timeout: int = Field(
+        default=10, ge=1, le=600, description="Seconds to wait when opening a connection."
+    )
+    statement_timeout_ms: int = Field(
+        default=0, ge=0, description="Per-statement time limit in milliseconds (0: none)."
+    )
+    application_name: str = Field(
+        default="signalgraph", description="Name shown in pg_stat_activity."
+    )
+    run_stale_after: int = Field(
+        default=120,
+        ge=5,
+        description="Seconds without a heartbeat after which a running run is abandoned.",
+    )
+
+    _config_file: Path | None = PrivateAttr(default=None)
+    _flags: frozenset[str] = PrivateAttr(default=frozenset())
+
+    @field_validator("database_url")
+    @classmethod
+    def _blank_url_is_none(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order the sources: flags, environment, then the TOML file."""
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @property
+    def uses_embedded(self) -> bool:
+        """Return True when no database URL is configured."""
+        return self.database_url is None
+
+    @property
+    def config_file(self) -> Path | None:
+        """Return the config file these settings were read from, if any."""
+        return self._config_file
+
+    @property
+    def pgdata(self) -> Path:
+        """Return the embedded server's data directory."""
+        return self.home / "pgdata"
+
+
+SECRET_FIELDS = frozenset({"database_url"})
+
+
+def find_config_file(explicit: Path | None = None) -> Path | None:
+    """Return the config file to read: the flag, $SIGNALGRAPH_CONFIG, ./signalgraph.toml, home."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"config file {explicit} does not exist")
+        return explicit
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} (from {CONFIG_ENV}) does not exist")
+        return path
+    local = Path.cwd() / CONFIG_FILE_NAME
+    if local.is_file():
+        return local
+    home = Path(os.environ.get(f"{ENV_PREFIX}HOME") or default_home()) / CONFIG_FILE_NAME
+    return home if home.is_file() else None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from exc
+
+
+def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
+    """Build the effective settings; flags that are None are treated as not given."""
+    path = find_config_file(config_file)
+    if path is not None:
+        _read_toml(path)  # fail early with a clear message on a broken file
+
+    class FileSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=path)
+
+    given = {key: value for key, value in flags.items() if value is not None}
+    try:
+        settings = FileSettings(**given)
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation(exc, path)) from exc
+    settings._config_file = path
+    settings._flags = frozenset(given)
+    return settings
+
+
+def _describe_validation(exc: ValidationError, path: Path | None) -> str:
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or "settings"
+        if error["type"] == "extra_forbidden":
+            where = f" in {path}" if path else ""
+            problems.append(f"unknown setting {field!r}{where}")
+        else:
+            problems.append(f"setting {field!r}: {error['msg']}")
+    return "invalid configuration: " + "; ".join(problems)
+
+
+def mask_url(url: str) -> str:
+    """Return the URL with any password replaced by ***."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "<unparseable URL>"
+    return parsed.render_as_string(hide_password=True)
+
+
+def describe_settings(settings: Settings) -> list[dict[str, Any]]:
+    """Return each setting with its effective value (secrets masked) and where it came from."""
+    path = settings.config_file
+    flags = settings._flags
+    file_values = _read_toml(path) if path is not None else {}
+    rows: list[dict[str, Any]] = []
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        if name in SECRET_FIELDS and value is not None:
+            value = mask_url(str(value))
+        if name in flags:
+            origin = "flag"
+        elif f"{ENV_PREFIX}{name.upper()}" in os.environ:
+            origin = f"env {ENV_PREFIX}{name.upper()}"
+        elif name in file_values:
+            origin = f"file {path}"
+        else:
+            origin = "default"
+        rows.append(
+            {
+                "name": name,
+                "value": str(value) if isinstance(value, Path) else value,
+                "origin": origin,
+                "description": field.description or "",
+            }
+        )
+    return rows

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from signalgraph.config import describe_settings, load_settings, mask_url
+from signalgraph.errors import ConfigError
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_defaults_apply_without_any_configuration() -> None:
+    settings = load_settings()
+    assert settings.database_url is None
+    assert settings.uses_embedded
+    assert settings.workspace == "default"
+    assert settings.pool_size == 5
+
+
+def test_precedence_is_flag_then_env_then_file_then_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write(
+        tmp_path / "signalgraph.toml",
+        'workspace = "from-file"\npool_size = 3\nmax_overflow = 4\nconnect_timeout = 7\n',
+    )
+    monkeypatch.setenv("SIGNALGRAPH_WORKSPACE", "from-env")
+    monkeypatch.setenv("SIGNALGRAPH_POOL_SIZE", "9")
+    settings = load_settings(config, workspace="from-flag")
+    assert settings.workspace == "from-flag"
+    assert settings.pool_size == 9
+    assert settings.max_overflow == 4
+    assert settings.pool_recycle == 1800
+    origins = {row["name"]: row["origin"] for row in describe_settings(settings)}
+    assert origins["workspace"] == "flag"
+    assert origins["pool_size"] == "env SIGNALGRAPH_POOL_SIZE"
+    assert origins["max_overflow"] == f"file {config}"
+    assert origins["pool_recycle"] == "default"
+
+
+def test_config_file_is_found_in_the_working_directory() -> None:
+    write(Path.cwd() / "signalgraph.toml", "pool_size = 11\n")
+    assert load_settings().pool_size == 11
+
+
+def test_config_file_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = write(tmp_path / "other.toml", "pool_size = 12\n")
+    monkeypatch.setenv("SIGNALGRAPH_CONFIG", str(config))
+    assert load_settings().pool_size == 12
+
+
+def test_unknown_setting_in_file_is_named(tmp_path: Path) -> None:
+    config = write(tmp_path / "signalgraph.toml", "pool_sise = 3\n")
+    with pytest.raises(ConfigError, match=r"unknown setting 'pool_sise' in .*signalgraph.toml"):
+        load_settings(config)
+
+
+def test_invalid_toml_is_reported_with_the_file(tmp_path: Path) -> None:
+    config = write(tmp_path / "signalgraph.toml", "pool_size = = 3\n")
+    with pytest.raises(ConfigError, match="is not valid TOML"):
+        load_settings(config)
+
+
+def test_invalid_value_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIGNALGRAPH_POOL_SIZE", "lots")
+    with pytest.raises(ConfigError, match="setting 'pool_size'"):
+        load_settings()
+
+
+def test_missing_explicit_config_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_secrets_are_masked_when_described() -> None:
+    settings = load_settings(database_url="postgresql://alice:s3cret@db.example:5432/sg")
+    shown = {row["name"]: row["value"] for row in describe_settings(settings)}
+    assert "s3cret" not in str(shown["database_url"])
+    assert shown["database_url"] == "postgresql://alice:***@db.example:5432/sg"
+
+
+def test_mask_url_leaves_passwordless_urls_alone() -> None:
+    assert mask_url("postgresql://bob@localhost/sg") == "postgresql://bob@localhost/sg"
+
+
+def test_blank_database_url_means_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIGNALGRAPH_DATABASE_URL", "  ")
+    assert load_settings().uses_embedded
