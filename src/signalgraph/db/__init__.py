@@ -1,0 +1,1 @@
+"""Database plumbing: engines, error translation, migrations and administration."""

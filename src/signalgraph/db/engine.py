@@ -1,0 +1,106 @@
+"""Engines (sync and async) over psycopg 3, configured from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+
+from signalgraph.config import Settings
+from signalgraph.db.errors import install_error_translation
+from signalgraph.errors import ConfigError
+from signalgraph.schema import SCHEMA
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+_ACCEPTED_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
+
+
+def parse_url(url: str) -> URL:
+    """Return a SQLAlchemy URL for psycopg 3 from any PostgreSQL URL form users write."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(
+            f"database URL {url!r} is not a URL",
+            hint="expected postgresql://user:password@host:port/database",
+        ) from exc
+    if parsed.drivername not in _ACCEPTED_SCHEMES:
+        raise ConfigError(
+            f"database URL scheme {parsed.drivername!r} is not PostgreSQL",
+            hint="expected postgresql://user:password@host:port/database",
+        )
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def libpq_url(url: URL) -> str:
+    """Return a plain postgresql:// string (for psql and psycopg) from a SQLAlchemy URL."""
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def session_options(settings: Settings, url: URL) -> str:
+    """Return the libpq `options` string that every signalgraph connection starts with."""
+    parts = [f"-c search_path={SCHEMA},public", "-c timezone=UTC"]
+    if settings.statement_timeout_ms:
+        parts.append(f"-c statement_timeout={settings.statement_timeout_ms}")
+    given = url.query.get("options")
+    if isinstance(given, str) and given:
+        parts.insert(0, given)
+    return " ".join(parts)
+
+
+def _connect_args(settings: Settings, url: URL) -> dict[str, Any]:
+    return {
+        "connect_timeout": settings.connect_timeout,
+        "application_name": settings.application_name,
+        "options": session_options(settings, url),
+    }
+
+
+def create_engine(url: str, settings: Settings) -> Engine:
+    """Create the synchronous engine with the configured pool."""
+    parsed = parse_url(url)
+    engine = sa.create_engine(
+        parsed.difference_update_query(["options"]),
+        connect_args=_connect_args(settings, parsed),
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_recycle=settings.pool_recycle,
+        pool_pre_ping=settings.pool_pre_ping,
+        pool_timeout=settings.pool_timeout,
+    )
+    install_error_translation(engine, parsed)
+    return engine
+
+
+def create_async_engine(url: str, settings: Settings) -> AsyncEngine:
+    """Create the asynchronous engine (psycopg 3 async) with the configured pool."""
+    from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+
+    parsed = parse_url(url)
+    engine = _create_async_engine(
+        parsed.difference_update_query(["options"]),
+        connect_args=_connect_args(settings, parsed),
+        pool_size=settings.pool_size,
+        max_overflow=settings.max_overflow,
+        pool_recycle=settings.pool_recycle,
+        pool_pre_ping=settings.pool_pre_ping,
+        pool_timeout=settings.pool_timeout,
+    )
+    install_error_translation(engine.sync_engine, parsed)
+    return engine
+
+
+@contextmanager
+def transaction(engine: Engine, connection: Connection | None = None) -> Iterator[Connection]:
+    """Yield `connection` inside the caller's transaction, or a new one committed on success."""
+    if connection is not None:
+        yield connection
+        return
+    with engine.begin() as conn:
+        yield conn
