@@ -1,0 +1,138 @@
+"""The root `signalgraph` command: global options, sub-commands and error reporting."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from signalgraph.cli.output import ExitCode, stderr
+from signalgraph.cli.state import CliState, get_state
+
+app = typer.Typer(
+    name="signalgraph",
+    help="A PostgreSQL-native intelligence store: signals, entities, facts and curation.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from signalgraph import __version__
+
+        typer.echo(f"signalgraph {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="PostgreSQL URL; without one the embedded server is used "
+            "[env: SIGNALGRAPH_DATABASE_URL].",
+            show_default=False,
+        ),
+    ] = None,
+    workspace: Annotated[
+        str | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="Workspace to act in [env: SIGNALGRAPH_WORKSPACE; default: default].",
+            show_default=False,
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="Config file to read [env: SIGNALGRAPH_CONFIG; default: ./signalgraph.toml].",
+            show_default=False,
+        ),
+    ] = None,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show tracebacks on errors [env: SIGNALGRAPH_DEBUG]."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Store signals, resolve entities, keep facts with provenance, and audit it all."""
+    state = get_state(ctx)
+    state.database_url = database_url
+    state.workspace = workspace
+    state.config_file = config
+    state.debug = debug or state.debug
+    ctx.call_on_close(state.close)
+
+
+def _register() -> None:
+    from signalgraph.cli import config_cmd, db_cmd, demo_cmd, runs_cmd, server_cmd, tenancy_cmd
+
+    app.add_typer(db_cmd.app, name="db")
+    app.add_typer(server_cmd.app, name="server")
+    app.add_typer(config_cmd.app, name="config")
+    app.add_typer(tenancy_cmd.workspace_app, name="workspace")
+    app.add_typer(tenancy_cmd.source_app, name="source")
+    app.add_typer(runs_cmd.app, name="runs")
+    app.command("demo")(demo_cmd.demo)
+
+
+_register()
+
+
+def _debug_requested(argv: list[str]) -> bool:
+    return "--debug" in argv or os.environ.get("SIGNALGRAPH_DEBUG", "") not in {"", "0", "false"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI and exit with a documented code; errors are one line unless --debug."""
+    from signalgraph.errors import SignalgraphError
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = _debug_requested(args)
+    state = CliState(debug=debug)
+    try:
+        app(args=args, prog_name="signalgraph", obj=state)
+    except SignalgraphError as exc:
+        _report(str(exc), debug)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        stderr.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        message = _describe_unexpected(exc)
+        _report(message, debug)
+        sys.exit(ExitCode.FAILURE)
+
+
+def _describe_unexpected(exc: BaseException) -> str:
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        first = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else ""
+        return f"database error: {first}"
+    if isinstance(exc, SQLAlchemyError):
+        return f"database error: {str(exc).splitlines()[0]}"
+    return f"internal error: {type(exc).__name__}: {exc} (run with --debug for the traceback)"
+
+
+def _report(message: str, debug: bool) -> None:
+    if debug:
+        traceback.print_exc(file=sys.stderr)
+    from rich.markup import escape
+
+    stderr.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)

@@ -1,0 +1,134 @@
+"""Output shared by every command: rich tables on a terminal, JSON for scripts."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import sys
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+
+class ExitCode(IntEnum):
+    """Process exit codes, documented in the README."""
+
+    OK = 0
+    FAILURE = 1
+    USAGE = 2
+    REJECTS = 3
+
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON to stdout instead of a table.")
+]
+WorkspaceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        help="Workspace to act in [env: SIGNALGRAPH_WORKSPACE; default: default].",
+        show_default=False,
+    ),
+]
+
+# Piped output is read by people too: give tables room instead of folding them at 80.
+stdout = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+stderr = Console(stderr=True, soft_wrap=True)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).decode("utf-8", errors="backslashreplace")
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def to_json(value: Any, *, indent: bool = True) -> bytes:
+    """Serialise `value` (dataclasses, UUIDs, datetimes included) to JSON bytes."""
+    option = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
+    if indent:
+        option |= orjson.OPT_INDENT_2
+    return orjson.dumps(value, default=_default, option=option)
+
+
+def print_json(value: Any) -> None:
+    """Write `value` as JSON to stdout."""
+    sys.stdout.buffer.write(to_json(value) + b"\n")
+    sys.stdout.flush()
+
+
+def print_ndjson_line(value: Any) -> None:
+    """Write `value` as one compact JSON line to stdout."""
+    sys.stdout.buffer.write(to_json(value, indent=False) + b"\n")
+
+
+def format_cell(value: Any) -> str:
+    """Render one value for a table cell."""
+    if value is None:
+        return "-"
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, Mapping | list):
+        return to_json(value, indent=False).decode()
+    return str(value)
+
+
+def print_table(
+    rows: Iterable[Mapping[str, Any]],
+    columns: Sequence[str],
+    *,
+    title: str | None = None,
+    empty: str = "nothing to show",
+) -> None:
+    """Print rows as a rich table (or a note when there are none)."""
+    materialised = list(rows)
+    if not materialised:
+        stderr.print(f"[dim]{empty}[/dim]")
+        return
+    table = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        table.add_column(column.replace("_", " "), overflow="fold")
+    for row in materialised:
+        table.add_row(*(format_cell(row.get(column)) for column in columns))
+    stdout.print(table)
+
+
+def print_record(record: Mapping[str, Any], *, title: str | None = None) -> None:
+    """Print one record as a two-column table of field and value."""
+    table = Table(title=title, title_justify="left", show_header=False, box=None)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in record.items():
+        table.add_row(key.replace("_", " "), format_cell(value))
+    stdout.print(table)
+
+
+def note(message: str) -> None:
+    """Print a progress or status message to stderr."""
+    stderr.print(message, highlight=False)

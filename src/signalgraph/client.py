@@ -1,0 +1,141 @@
+"""The object signalgraph is used through: settings, engines, workspace and operations."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from signalgraph.config import Settings, load_settings
+from signalgraph.db import engine as engines
+from signalgraph.db.migrate import require_head
+from signalgraph.errors import NotFound
+from signalgraph.runs import Runs
+from signalgraph.schema import workspace
+from signalgraph.sources import Sources
+from signalgraph.workspaces import Workspaces
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+class SignalGraph:
+    """A handle on one signalgraph database, bound to one workspace."""
+
+    def __init__(self, settings: Settings, *, workspace: str | None = None) -> None:
+        self.settings = settings
+        self.workspace_name = workspace or settings.workspace
+        self._url: str | None = None
+        self._engine: Engine | None = None
+        self._async_engine: AsyncEngine | None = None
+        self._schema_checked = False
+        self._workspace_id: uuid.UUID | None = None
+        self.workspaces = Workspaces(self)
+        self.sources = Sources(self)
+        self.runs = Runs(self)
+
+    # -- connection -------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """Return the database URL, starting the embedded server when none is configured."""
+        if self._url is None:
+            if self.settings.database_url is not None:
+                self._url = self.settings.database_url
+            else:
+                from signalgraph.embedded import EmbeddedServer
+
+                self._url = EmbeddedServer(self.settings.home).ensure()
+        return self._url
+
+    @property
+    def engine(self) -> Engine:
+        """Return the synchronous engine (created on first use)."""
+        if self._engine is None:
+            self._engine = engines.create_engine(self.url, self.settings)
+        return self._engine
+
+    @property
+    def async_engine(self) -> AsyncEngine:
+        """Return the asynchronous engine (created on first use)."""
+        if self._async_engine is None:
+            self._async_engine = engines.create_async_engine(self.url, self.settings)
+        return self._async_engine
+
+    @contextmanager
+    def transaction(self, connection: Connection | None = None) -> Iterator[Connection]:
+        """Yield a connection in a transaction (the caller's, or a new committed one)."""
+        with engines.transaction(self.engine, connection) as conn:
+            yield conn
+
+    def require_schema(self, connection: Connection) -> None:
+        """Fail with a clear message unless the schema matches this code (checked once)."""
+        if not self._schema_checked:
+            require_head(connection)
+            self._schema_checked = True
+
+    def workspace_id_in(self, connection: Connection) -> uuid.UUID:
+        """Return the id of the bound workspace, or raise NotFound."""
+        if self._workspace_id is None:
+            self.require_schema(connection)
+            found = connection.execute(
+                sa.select(workspace.c.workspace_id).where(
+                    workspace.c.name == self.workspace_name, workspace.c.archived_at.is_(None)
+                )
+            ).scalar_one_or_none()
+            if found is None:
+                raise NotFound(
+                    f"workspace {self.workspace_name!r} does not exist",
+                    hint="create it with `signalgraph workspace create "
+                    f"{self.workspace_name}` or pick another with --workspace",
+                )
+            self._workspace_id = found
+        return self._workspace_id
+
+    @property
+    def workspace_id(self) -> uuid.UUID:
+        """Return the id of the bound workspace."""
+        with self.engine.connect() as connection:
+            return self.workspace_id_in(connection)
+
+    def use_workspace(self, name: str) -> SignalGraph:
+        """Return a handle on the same database bound to another workspace."""
+        other = SignalGraph(self.settings, workspace=name)
+        other._url = self._url
+        other._engine = self._engine
+        other._async_engine = self._async_engine
+        other._schema_checked = self._schema_checked
+        return other
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+        if self._async_engine is not None:
+            # Closing pooled async connections needs a loop; dropping the pool is enough.
+            self._async_engine.sync_engine.dispose(close=False)
+            self._async_engine = None
+
+    def __enter__(self) -> SignalGraph:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = "embedded" if self.settings.uses_embedded else "url"
+        return f"<SignalGraph workspace={self.workspace_name!r} database={where}>"
+
+
+def connect(
+    url: str | None = None,
+    workspace: str | None = None,
+    **settings: Any,
+) -> SignalGraph:
+    """Return a SignalGraph on `url` (default: configuration, then the embedded server)."""
+    return SignalGraph(load_settings(database_url=url, **settings), workspace=workspace)

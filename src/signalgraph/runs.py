@@ -1,0 +1,254 @@
+"""Runs: units of work with status, counters, progress and a heartbeat."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
+
+from signalgraph.db.engine import transaction
+from signalgraph.errors import NotFound, UsageError
+from signalgraph.ids import uuid7
+from signalgraph.schema import RUN_STATUSES, run, source
+
+if TYPE_CHECKING:
+    from signalgraph.client import SignalGraph
+
+# Adds each delta counter to the stored one (keys absent on either side count as 0).
+_RECORD = sa.text(
+    """
+    UPDATE run
+    SET counters = (
+            SELECT coalesce(jsonb_object_agg(key,
+                       coalesce((run.counters ->> key)::bigint, 0)
+                       + coalesce((CAST(:delta AS jsonb) ->> key)::bigint, 0)), '{}'::jsonb)
+            FROM jsonb_object_keys(run.counters || CAST(:delta AS jsonb)) AS key),
+        progress = coalesce(CAST(:progress AS jsonb), progress),
+        heartbeat_at = now()
+    WHERE workspace_id = :workspace_id AND id = :run_id
+    """
+).bindparams(
+    sa.bindparam("delta", type_=JSONB),
+    sa.bindparam("progress", type_=JSONB(none_as_null=True)),
+    sa.bindparam("run_id", type_=sa.Uuid),
+    sa.bindparam("workspace_id", type_=sa.Uuid),
+)
+
+FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled", "abandoned"})
+_PREFIX = re.compile(r"^[0-9a-fA-F-]{4,36}$")
+
+
+@dataclass(frozen=True)
+class Run:
+    """One unit of work as stored, with its status as seen now."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    source: str | None
+    params: dict[str, Any]
+    counters: dict[str, Any]
+    progress: dict[str, Any]
+    error: str | None
+    actor: str | None
+    host: str | None
+    pid: int | None
+    created_at: datetime
+    started_at: datetime | None
+    heartbeat_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def duration_s(self) -> float | None:
+        """Return seconds from start to finish (or to the last heartbeat)."""
+        end = self.finished_at or self.heartbeat_at
+        if self.started_at is None or end is None:
+            return None
+        return (end - self.started_at).total_seconds()
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the run as a plain dict."""
+        return asdict(self) | {"duration_s": self.duration_s}
+
+
+def _status_expression(stale_after: int) -> sa.ColumnElement[str]:
+    """Return SQL for the status a reader should see: stale running runs are abandoned."""
+    stale = sa.func.coalesce(run.c.heartbeat_at, run.c.started_at, run.c.created_at) < (
+        sa.func.now() - sa.func.make_interval(0, 0, 0, 0, 0, 0, stale_after)
+    )
+    return sa.case((sa.and_(run.c.status == "running", stale), "abandoned"), else_=run.c.status)
+
+
+class Runs:
+    """Start, update, list and show the runs of the client's workspace."""
+
+    def __init__(self, client: SignalGraph) -> None:
+        self._client = client
+
+    def _select(self) -> sa.Select[Any]:
+        status = _status_expression(self._client.settings.run_stale_after).label("seen_status")
+        return sa.select(run, status, source.c.name.label("source_name")).select_from(
+            run.outerjoin(
+                source,
+                sa.and_(
+                    source.c.workspace_id == run.c.workspace_id, source.c.id == run.c.source_id
+                ),
+            )
+        )
+
+    @staticmethod
+    def _from_row(row: Any) -> Run:
+        return Run(
+            id=row.id,
+            kind=row.kind,
+            status=row.seen_status,
+            source=row.source_name,
+            params=row.params,
+            counters=row.counters,
+            progress=row.progress,
+            error=row.error,
+            actor=row.actor,
+            host=row.host,
+            pid=row.pid,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            heartbeat_at=row.heartbeat_at,
+            finished_at=row.finished_at,
+        )
+
+    def list(
+        self,
+        *,
+        kind: str | None = None,
+        status: str | None = None,
+        limit: int = 50,
+        connection: Connection | None = None,
+    ) -> list[Run]:
+        """Return the newest runs first, optionally filtered by kind and status."""
+        if status is not None and status not in RUN_STATUSES:
+            raise UsageError(
+                f"unknown run status {status!r}", hint=f"expected one of {', '.join(RUN_STATUSES)}"
+            )
+        with transaction(self._client.engine, connection) as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            query = self._select().where(run.c.workspace_id == workspace_id)
+            if kind is not None:
+                query = query.where(run.c.kind == kind)
+            rows = conn.execute(
+                query.order_by(run.c.created_at.desc(), run.c.id.desc()).limit(max(limit, 1) * 2)
+            ).all()
+        runs = [self._from_row(r) for r in rows]
+        if status is not None:
+            runs = [r for r in runs if r.status == status]
+        return runs[: max(limit, 1)]
+
+    def get(self, run_id: str | uuid.UUID, *, connection: Connection | None = None) -> Run:
+        """Return one run by id or unique id prefix, or raise NotFound."""
+        with transaction(self._client.engine, connection) as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            query = self._select().where(run.c.workspace_id == workspace_id)
+            if isinstance(run_id, uuid.UUID):
+                rows = conn.execute(query.where(run.c.id == run_id)).all()
+            else:
+                text = run_id.strip().lower()
+                if not _PREFIX.match(text):
+                    raise UsageError(f"{run_id!r} is not a run id (expected a UUID or its prefix)")
+                rows = conn.execute(
+                    query.where(sa.cast(run.c.id, sa.Text).startswith(text)).limit(2)
+                ).all()
+        if not rows:
+            raise NotFound(
+                f"run {run_id} does not exist in workspace {self._client.workspace_name!r}",
+                hint="list runs with `signalgraph runs list`",
+            )
+        if len(rows) > 1:
+            raise UsageError(f"run id prefix {run_id!r} is ambiguous; give more characters")
+        return self._from_row(rows[0])
+
+    # -- lifecycle (used by the commands that do work) --------------------------------
+
+    def start(
+        self,
+        kind: str,
+        *,
+        source_id: uuid.UUID | None = None,
+        params: dict[str, Any] | None = None,
+        actor: str | None = None,
+        connection: Connection | None = None,
+    ) -> uuid.UUID:
+        """Record a new running run and return its id."""
+        run_id = uuid7()
+        with transaction(self._client.engine, connection) as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            conn.execute(
+                run.insert().values(
+                    workspace_id=workspace_id,
+                    id=run_id,
+                    kind=kind,
+                    status="running",
+                    source_id=source_id,
+                    params=params or {},
+                    actor=actor,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    started_at=sa.func.now(),
+                    heartbeat_at=sa.func.now(),
+                )
+            )
+        return run_id
+
+    def record(
+        self,
+        run_id: uuid.UUID,
+        connection: Connection,
+        *,
+        counters: dict[str, int] | None = None,
+        progress: dict[str, Any] | None = None,
+    ) -> None:
+        """Add `counters` to the run's counters, set its progress and beat its heart.
+
+        Called inside the transaction that wrote the work being counted, so the run's
+        figures always match what was committed.
+        """
+        delta = {key: int(value) for key, value in (counters or {}).items() if value}
+        connection.execute(
+            _RECORD,
+            {
+                "workspace_id": self._client.workspace_id_in(connection),
+                "run_id": run_id,
+                "delta": delta,
+                "progress": progress,
+            },
+        )
+
+    def finish(
+        self,
+        run_id: uuid.UUID,
+        status: str,
+        *,
+        error: str | None = None,
+        connection: Connection | None = None,
+    ) -> None:
+        """Mark the run finished with a final status."""
+        if status not in FINAL_STATUSES:
+            raise UsageError(f"{status!r} is not a final run status")
+        with transaction(self._client.engine, connection) as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            conn.execute(
+                run.update()
+                .where(run.c.workspace_id == workspace_id, run.c.id == run_id)
+                .values(
+                    status=status,
+                    error=error,
+                    finished_at=sa.func.now(),
+                    heartbeat_at=sa.func.now(),
+                )
+            )

@@ -1,0 +1,145 @@
+"""Sources: where signals come from, with their kind, configuration and trust rank."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Connection
+
+from signalgraph.db.engine import transaction
+from signalgraph.errors import AlreadyExists, NotFound, UsageError
+from signalgraph.ids import uuid7
+from signalgraph.schema import run, source
+from signalgraph.workspaces import validate_name
+
+if TYPE_CHECKING:
+    from signalgraph.client import SignalGraph
+
+
+@dataclass(frozen=True)
+class Source:
+    """One origin of signals within a workspace."""
+
+    id: uuid.UUID
+    name: str
+    kind: str
+    trust_rank: int
+    description: str | None
+    config: dict[str, Any]
+    created_at: datetime
+    runs: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the source as a plain dict."""
+        return asdict(self)
+
+
+def _from_row(row: Any, runs: int = 0) -> Source:
+    return Source(
+        id=row.id,
+        name=row.name,
+        kind=row.kind,
+        trust_rank=row.trust_rank,
+        description=row.description,
+        config=row.config,
+        created_at=row.created_at,
+        runs=runs,
+    )
+
+
+def _with_run_count() -> sa.Select[Any]:
+    runs = (
+        sa.select(sa.func.count())
+        .where(run.c.workspace_id == source.c.workspace_id, run.c.source_id == source.c.id)
+        .scalar_subquery()
+    )
+    return sa.select(source, runs.label("runs"))
+
+
+class Sources:
+    """Add, list and look up the sources of the client's workspace."""
+
+    def __init__(self, client: SignalGraph) -> None:
+        self._client = client
+
+    def add(
+        self,
+        name: str,
+        *,
+        kind: str = "generic",
+        config: dict[str, Any] | None = None,
+        trust_rank: int = 0,
+        description: str | None = None,
+        connection: Connection | None = None,
+    ) -> Source:
+        """Add a source to the workspace; fail if one with that name exists."""
+        name = validate_name("source", name)
+        kind = validate_name("source kind", kind)
+        if config is not None and not isinstance(config, dict):
+            raise UsageError("source config must be a JSON object")
+        with transaction(self._client.engine, connection) as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            row = conn.execute(
+                insert(source)
+                .values(
+                    workspace_id=workspace_id,
+                    id=uuid7(),
+                    name=name,
+                    kind=kind,
+                    config=config or {},
+                    trust_rank=trust_rank,
+                    description=description,
+                )
+                .on_conflict_do_nothing(index_elements=["workspace_id", "name"])
+                .returning(source)
+            ).one_or_none()
+        if row is None:
+            raise AlreadyExists(
+                f"source {name!r} already exists in workspace {self._client.workspace_name!r}"
+            )
+        return _from_row(row)
+
+    def ensure(
+        self, name: str, *, kind: str = "generic", connection: Connection | None = None
+    ) -> Source:
+        """Return the source called `name`, adding it first if it does not exist."""
+        try:
+            return self.get(name, connection=connection)
+        except NotFound:
+            try:
+                return self.add(name, kind=kind, connection=connection)
+            except AlreadyExists:  # added by someone else in between
+                return self.get(name, connection=connection)
+
+    def list(self, *, connection: Connection | None = None) -> list[Source]:
+        """Return the live sources of the workspace, by name."""
+        with transaction(self._client.engine, connection) as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            rows = conn.execute(
+                _with_run_count()
+                .where(source.c.workspace_id == workspace_id, source.c.archived_at.is_(None))
+                .order_by(source.c.name)
+            ).all()
+        return [_from_row(r, r.runs) for r in rows]
+
+    def get(self, name: str, *, connection: Connection | None = None) -> Source:
+        """Return the source called `name`, or raise NotFound."""
+        with transaction(self._client.engine, connection) as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            row = conn.execute(
+                _with_run_count().where(
+                    source.c.workspace_id == workspace_id, source.c.name == name
+                )
+            ).one_or_none()
+        if row is None:
+            raise NotFound(
+                f"source {name!r} does not exist in workspace {self._client.workspace_name!r}",
+                hint="list them with `signalgraph source list`, "
+                "add one with `signalgraph source add NAME`",
+            )
+        return _from_row(row, row.runs)
