@@ -1,0 +1,31 @@
+.PHONY: install test test-pg lint format bench docs ci
+
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+install:
+	python3 -m venv $(VENV) && $(BIN)/pip install -e '.[test]'
+
+test:
+	$(BIN)/pytest
+
+test-pg:
+	SIGNALGRAPH_TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test $(BIN)/pytest
+
+lint:
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src
+
+format:
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+bench:
+	@ls benchmarks/*.py >/dev/null 2>&1 && for b in benchmarks/*.py; do $(BIN)/python $$b --json; done || echo "no benchmarks yet"
+
+docs:
+	$(BIN)/pytest tests/acceptance/test_docs.py -n0 -q
+
+ci:
+	.ci/run
