@@ -14,13 +14,18 @@ from signalgraph.config import Settings, load_settings
 from signalgraph.db import engine as engines
 from signalgraph.db.migrate import require_head
 from signalgraph.errors import NotFound
+from signalgraph.partitions import Partitions
+from signalgraph.rejects import Rejects
 from signalgraph.runs import Runs
 from signalgraph.schema import workspace
+from signalgraph.signals import Signals
 from signalgraph.sources import Sources
 from signalgraph.workspaces import Workspaces
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from signalgraph.ingest import IngestResult
 
 
 class SignalGraph:
@@ -37,6 +42,19 @@ class SignalGraph:
         self.workspaces = Workspaces(self)
         self.sources = Sources(self)
         self.runs = Runs(self)
+        self.signals = Signals(self)
+        self.rejects = Rejects(self)
+        self.partitions = Partitions(self)
+
+    def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
+        """Ingest files (paths, "-" for stdin) or an iterable of dicts into a source.
+
+        Options: fmt, batch_size, max_rejects, dry_run, create_source, nul_policy,
+        progress (a callable receiving IngestProgress), actor.
+        """
+        from signalgraph.ingest import ingest
+
+        return ingest(self, inputs, source=source, **options)
 
     # -- connection -------------------------------------------------------------
 
@@ -109,6 +127,7 @@ class SignalGraph:
         other._engine = self._engine
         other._async_engine = self._async_engine
         other._schema_checked = self._schema_checked
+        other.partitions = self.partitions
         return other
 
     def close(self) -> None:

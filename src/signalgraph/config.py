@@ -68,6 +68,29 @@ class Settings(BaseSettings):
     application_name: str = Field(
         default="signalgraph", description="Name shown in pg_stat_activity."
     )
+    batch_size: int = Field(
+        default=5000, ge=1, le=1_000_000, description="Records written per transaction."
+    )
+    max_field_bytes: int = Field(
+        default=1 << 20, ge=1024, description="Largest text field accepted, in bytes."
+    )
+    max_record_bytes: int = Field(
+        default=8 << 20, ge=1024, description="Largest input record (one line or row), in bytes."
+    )
+    nul_policy: str = Field(
+        default="reject",
+        pattern="^(reject|strip)$",
+        description="NUL characters in input: reject the record, or strip them.",
+    )
+    near_duplicate_distance: int = Field(
+        default=3, ge=0, le=3, description="Largest simhash Hamming distance of a near duplicate."
+    )
+    near_duplicate_min_tokens: int = Field(
+        default=32, ge=2, description="Fewest words a text needs before near duplicates are sought."
+    )
+    partition_future_years: int = Field(
+        default=5, ge=0, le=100, description="Years ahead ingest creates monthly partitions for."
+    )
     run_stale_after: int = Field(
         default=120,
         ge=5,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from importlib.resources import as_file, files
 from typing import Any
 
 from signalgraph.client import SignalGraph
@@ -29,6 +30,8 @@ def run_demo(client: SignalGraph) -> dict[str, Any]:
                 demo.sources.add(name, kind=kind, trust_rank=rank, description=description)
             except AlreadyExists:
                 pass  # a concurrent demo added it
+    with as_file(files("signalgraph.data") / "sample_signals.ndjson") as sample:
+        result = demo.ingest(str(sample), source="newswire")
     check = admin.check(client.engine)
     return {
         "database": {
@@ -39,4 +42,12 @@ def run_demo(client: SignalGraph) -> dict[str, Any]:
         },
         "workspaces": [w.as_dict() for w in client.workspaces.list()],
         "sources": [s.as_dict() for s in demo.sources.list()],
+        "ingest": result.as_dict(),
+        "signals": demo.signals.count(),
+        "duplicate_groups": demo.signals.duplicates(limit=3),
+        "near_duplicate_groups": demo.signals.duplicates(near=True, limit=3),
+        "rejects": [r.as_dict() for r in demo.rejects.list(run_id=result.run_id)]
+        if result.run_id
+        else [],
+        "latest": [s.as_dict() for s in demo.signals.list(limit=5)],
     }

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
 
 from signalgraph.db.engine import transaction
@@ -23,24 +22,37 @@ if TYPE_CHECKING:
     from signalgraph.client import SignalGraph
 
 # Adds each delta counter to the stored one (keys absent on either side count as 0).
-_RECORD = sa.text(
-    """
-    UPDATE run
-    SET counters = (
-            SELECT coalesce(jsonb_object_agg(key,
-                       coalesce((run.counters ->> key)::bigint, 0)
-                       + coalesce((CAST(:delta AS jsonb) ->> key)::bigint, 0)), '{}'::jsonb)
-            FROM jsonb_object_keys(run.counters || CAST(:delta AS jsonb)) AS key),
-        progress = coalesce(CAST(:progress AS jsonb), progress),
-        heartbeat_at = now()
-    WHERE workspace_id = :workspace_id AND id = :run_id
-    """
-).bindparams(
-    sa.bindparam("delta", type_=JSONB),
-    sa.bindparam("progress", type_=JSONB(none_as_null=True)),
-    sa.bindparam("run_id", type_=sa.Uuid),
-    sa.bindparam("workspace_id", type_=sa.Uuid),
-)
+# Driver parameter style, so it runs on SQLAlchemy and on raw psycopg connections.
+RECORD_SQL = """
+UPDATE run
+SET counters = (
+        SELECT coalesce(jsonb_object_agg(key,
+                   coalesce((run.counters ->> key)::bigint, 0)
+                   + coalesce((%(delta)s::jsonb ->> key)::bigint, 0)), '{}'::jsonb)
+        FROM jsonb_object_keys(run.counters || %(delta)s::jsonb) AS key),
+    progress = coalesce(%(progress)s::jsonb, progress),
+    heartbeat_at = now()
+WHERE workspace_id = %(workspace_id)s AND id = %(run_id)s
+"""
+
+
+def record_params(
+    workspace_id: uuid.UUID,
+    run_id: uuid.UUID,
+    counters: dict[str, int] | None,
+    progress: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Return the parameters of RECORD_SQL for a counters delta and a progress snapshot."""
+    from psycopg.types.json import Jsonb
+
+    delta = {key: int(value) for key, value in (counters or {}).items() if value}
+    return {
+        "workspace_id": workspace_id,
+        "run_id": run_id,
+        "delta": Jsonb(delta),
+        "progress": Jsonb(progress) if progress is not None else None,
+    }
+
 
 FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled", "abandoned"})
 _PREFIX = re.compile(r"^[0-9a-fA-F-]{4,36}$")
@@ -87,6 +99,17 @@ def _status_expression(stale_after: int) -> sa.ColumnElement[str]:
     return sa.case((sa.and_(run.c.status == "running", stale), "abandoned"), else_=run.c.status)
 
 
+def _seen_status(row: Any) -> str:
+    """Return the status a reader should see; a running run whose process is gone is abandoned."""
+    status: str = row.seen_status
+    if status == "running" and row.pid and row.host == socket.gethostname():
+        import psutil
+
+        if not psutil.pid_exists(row.pid):
+            return "abandoned"
+    return status
+
+
 class Runs:
     """Start, update, list and show the runs of the client's workspace."""
 
@@ -109,7 +132,7 @@ class Runs:
         return Run(
             id=row.id,
             kind=row.kind,
-            status=row.seen_status,
+            status=_seen_status(row),
             source=row.source_name,
             params=row.params,
             counters=row.counters,
@@ -218,15 +241,9 @@ class Runs:
         Called inside the transaction that wrote the work being counted, so the run's
         figures always match what was committed.
         """
-        delta = {key: int(value) for key, value in (counters or {}).items() if value}
-        connection.execute(
-            _RECORD,
-            {
-                "workspace_id": self._client.workspace_id_in(connection),
-                "run_id": run_id,
-                "delta": delta,
-                "progress": progress,
-            },
+        workspace_id = self._client.workspace_id_in(connection)
+        connection.exec_driver_sql(
+            RECORD_SQL, record_params(workspace_id, run_id, counters, progress)
         )
 
     def finish(

@@ -99,3 +99,17 @@ def test_query_reports_sql_errors_in_one_line(sg: SignalGraph) -> None:
         admin.read_only_query(sg.engine, "SELECT * FROM nope")
     with pytest.raises(UsageError, match="empty"):
         admin.read_only_query(sg.engine, "  ;  ")
+
+
+def test_deep_check_finds_dangling_references(sg: SignalGraph) -> None:
+    import sqlalchemy as sa
+
+    assert admin.check(sg.engine, deep=True)["ok"] is True
+    sg.sources.add("feed")
+    sg.ingest([{"external_id": "a", "title": "t"}], source="feed")
+    with sg.transaction() as conn:
+        conn.execute(sa.text("DELETE FROM fingerprint"))
+    report = admin.check(sg.engine, deep=True)
+    assert report["ok"] is False
+    assert report["integrity"]["keys_without_fingerprint"] == 1
+    assert "keys_without_fingerprint=1" in report["reason"]

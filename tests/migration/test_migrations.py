@@ -10,7 +10,17 @@ import signalgraph
 from signalgraph.db import migrate
 from tests.conftest import DatabaseFactory, console_script
 
-TABLES = {"workspace", "source", "run", "reject"}
+TABLES = {
+    "workspace",
+    "source",
+    "run",
+    "reject",
+    "signal",
+    "signal_key",
+    "fingerprint",
+    "mention",
+    "signal_revision",
+}
 
 
 def _tables(engine: sa.Engine) -> set[str]:

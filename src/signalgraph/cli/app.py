@@ -80,14 +80,28 @@ def root(
 
 
 def _register() -> None:
-    from signalgraph.cli import config_cmd, db_cmd, demo_cmd, runs_cmd, server_cmd, tenancy_cmd
+    from signalgraph.cli import (
+        config_cmd,
+        db_cmd,
+        demo_cmd,
+        ingest_cmd,
+        partitions_cmd,
+        runs_cmd,
+        server_cmd,
+        signals_cmd,
+        tenancy_cmd,
+    )
 
+    db_cmd.app.add_typer(partitions_cmd.app, name="partitions")
     app.add_typer(db_cmd.app, name="db")
     app.add_typer(server_cmd.app, name="server")
     app.add_typer(config_cmd.app, name="config")
     app.add_typer(tenancy_cmd.workspace_app, name="workspace")
     app.add_typer(tenancy_cmd.source_app, name="source")
     app.add_typer(runs_cmd.app, name="runs")
+    app.command("ingest")(ingest_cmd.ingest)
+    app.add_typer(signals_cmd.signals_app, name="signals")
+    app.add_typer(signals_cmd.rejects_app, name="rejects")
     app.command("demo")(demo_cmd.demo)
 
 

@@ -92,14 +92,20 @@ def history(json: JsonOption = False) -> None:
 
 
 @app.command()
-def check(ctx: typer.Context, json: JsonOption = False) -> None:
+def check(
+    ctx: typer.Context,
+    deep: Annotated[
+        bool, typer.Option("--deep", help="Also verify no reference dangles (scans tables).")
+    ] = False,
+    json: JsonOption = False,
+) -> None:
     """Check the database is reachable, PostgreSQL 15 or newer, and at the schema head."""
     from signalgraph.db.admin import check as run_check
     from signalgraph.errors import ConnectionFailed, EmbeddedServerError, SchemaError
 
     client = get_state(ctx).client()
     try:
-        report = run_check(client.engine)
+        report = run_check(client.engine, deep=deep)
     except (ConnectionFailed, SchemaError, EmbeddedServerError) as exc:
         report = {"ok": False, "reason": str(exc)}
     if json:

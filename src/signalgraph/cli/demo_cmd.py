@@ -28,4 +28,30 @@ def demo(ctx: typer.Context, json: JsonOption = False) -> None:
     print_table(
         report["sources"], ["name", "kind", "trust_rank", "runs"], title="sources in 'demo'"
     )
-    note("next: `signalgraph --workspace demo source list`, `signalgraph db info`")
+    ingest = report["ingest"]
+    print_record(
+        {"run": ingest["run_id"], "status": ingest["status"], **ingest["counters"]},
+        title="sample ingest (bundled sample_signals.ndjson)",
+    )
+    print_record(report["signals"], title="signals in 'demo'")
+    groups = [
+        {
+            "kind": kind,
+            "original": group["original"].get("title"),
+            "copies": len(group["members"]),
+            "from": ", ".join(sorted({m["url"].split("/")[2] for m in group["members"]})),
+        }
+        for kind, key in (("exact", "duplicate_groups"), ("near", "near_duplicate_groups"))
+        for group in report[key]
+    ]
+    print_table(groups, ["kind", "original", "copies", "from"], title="some duplicate groups")
+    print_table(
+        report["rejects"], ["file", "line", "field", "reason"], title="rejected lines", empty=""
+    )
+    print_table(
+        report["latest"], ["published_at", "title", "status"], title="latest signals"
+    )
+    note(
+        "next: `signalgraph -w demo signals list`, `signalgraph -w demo signals duplicates "
+        "--near`, `signalgraph -w demo runs list`"
+    )

@@ -25,8 +25,8 @@ def server_version(connection: Connection) -> tuple[int, str]:
     return num, text.split(maxsplit=1)[0]
 
 
-def check(engine: Engine) -> dict[str, Any]:
-    """Check the database is reachable, recent enough and at the schema head."""
+def check(engine: Engine, *, deep: bool = False) -> dict[str, Any]:
+    """Check the database is reachable, recent enough, at the schema head (and consistent)."""
     with engine.connect() as connection:
         num, text = server_version(connection)
         state = schema_state(connection)
@@ -44,7 +44,54 @@ def check(engine: Engine) -> dict[str, Any]:
     problem = state.problem()
     if problem is not None:
         report.update(ok=False, reason=str(problem))
+        return report
+    if deep:
+        counts = integrity(engine)
+        report["integrity"] = counts
+        broken = {name: n for name, n in counts.items() if n}
+        if broken:
+            report.update(
+                ok=False,
+                reason="dangling references: "
+                + ", ".join(f"{name}={n}" for name, n in broken.items()),
+            )
     return report
+
+
+# Each count must be zero. The ingest writer keeps these references without per-row
+# foreign-key triggers (they would slow bulk loads); this is how that claim is checked.
+_INTEGRITY = {
+    "signals_without_key": """
+        SELECT count(*) FROM signal s WHERE NOT EXISTS (SELECT 1 FROM signal_key k
+        WHERE k.workspace_id = s.workspace_id AND k.signal_id = s.id)""",
+    "keys_without_signal": """
+        SELECT count(*) FROM signal_key k WHERE NOT EXISTS (SELECT 1 FROM signal s
+        WHERE s.workspace_id = k.workspace_id AND s.id = k.signal_id)""",
+    "keys_without_source": """
+        SELECT count(*) FROM signal_key k WHERE NOT EXISTS (SELECT 1 FROM source o
+        WHERE o.workspace_id = k.workspace_id AND o.id = k.source_id)""",
+    "keys_without_fingerprint": """
+        SELECT count(*) FROM signal_key k WHERE NOT EXISTS (SELECT 1 FROM fingerprint f
+        WHERE f.workspace_id = k.workspace_id AND f.signal_id = k.signal_id)""",
+    "fingerprints_without_key": """
+        SELECT count(*) FROM fingerprint f WHERE NOT EXISTS (SELECT 1 FROM signal_key k
+        WHERE k.workspace_id = f.workspace_id AND k.signal_id = f.signal_id)""",
+    "mentions_without_signal": """
+        SELECT count(*) FROM mention m WHERE NOT EXISTS (SELECT 1 FROM signal s
+        WHERE s.workspace_id = m.workspace_id AND s.id = m.signal_id)""",
+    "duplicates_of_missing_signals": """
+        SELECT count(*) FROM signal s WHERE s.duplicate_of IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM signal o WHERE o.workspace_id = s.workspace_id AND o.id = s.duplicate_of)""",
+}
+
+
+def integrity(engine: Engine) -> dict[str, int]:
+    """Count references that should never dangle (all zero on a healthy database)."""
+    with engine.connect() as connection:
+        return {
+            name: int(connection.execute(sa.text(query)).scalar_one())
+            for name, query in _INTEGRITY.items()
+        }
 
 
 def info(engine: Engine) -> dict[str, Any]:
@@ -139,7 +186,7 @@ def table_stats(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as connection:
         _require_schema_exists(connection)
         rows = connection.execute(query, {"schema": SCHEMA}).mappings().all()
-    return [dict(row) | {"total_size": _pretty(row["total_bytes"])} for row in rows]
+    return [dict(row) | {"total_size": pretty_size(row["total_bytes"])} for row in rows]
 
 
 def index_stats(engine: Engine) -> list[dict[str, Any]]:
@@ -170,7 +217,8 @@ def index_stats(engine: Engine) -> list[dict[str, Any]]:
         # Unique and primary-key indexes enforce constraints even when never scanned.
         unused = row["scans"] == 0 and not row["is_unique"] and not row["is_primary"]
         result.append(
-            dict(row) | {"size": _pretty(row["size_bytes"]), "unused": unused, "stats_since": reset}
+            dict(row)
+            | {"size": pretty_size(row["size_bytes"]), "unused": unused, "stats_since": reset}
         )
     return result
 
@@ -292,7 +340,8 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def _pretty(size: int | None) -> str | None:
+def pretty_size(size: int | None) -> str | None:
+    """Return a byte count in kB, MB, GB for people."""
     if size is None:
         return None
     value = float(size)

@@ -1,0 +1,182 @@
+"""`signalgraph signals` and `signalgraph rejects`."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from signalgraph.cli.output import (
+    JsonOption,
+    WorkspaceOption,
+    note,
+    print_json,
+    print_record,
+    print_table,
+    stdout,
+)
+from signalgraph.cli.state import get_state
+
+signals_app = typer.Typer(
+    help="List and inspect stored signals and duplicates.", no_args_is_help=True
+)
+rejects_app = typer.Typer(help="Inspect and export rejected input records.", no_args_is_help=True)
+
+
+def _time(value: str | None, option: str) -> datetime | None:
+    from signalgraph.errors import UsageError
+    from signalgraph.ids import utcnow
+    from signalgraph.ingest.records import Rejection, parse_published_at
+
+    if value is None:
+        return None
+    try:
+        return parse_published_at(value, utcnow())
+    except Rejection as exc:
+        raise UsageError(f"{option}: {exc.reason}") from exc
+
+
+@signals_app.command("list")
+def list_signals(
+    ctx: typer.Context,
+    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
+    kind: Annotated[str | None, typer.Option(help="Only this kind (article, email…).")] = None,
+    since: Annotated[str | None, typer.Option(help="Published at or after (ISO 8601).")] = None,
+    until: Annotated[str | None, typer.Option(help="Published before (ISO 8601).")] = None,
+    include_duplicates: Annotated[
+        bool, typer.Option("--all", help="Include duplicates and near duplicates.")
+    ] = False,
+    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 50,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """List signals, newest first (duplicates hidden unless --all)."""
+    client = get_state(ctx).client(workspace)
+    found = client.signals.list(
+        source_name=source,
+        kind=kind,
+        since=_time(since, "--since"),
+        until=_time(until, "--until"),
+        include_duplicates=include_duplicates,
+        limit=limit,
+    )
+    rows = [s.as_dict() for s in found]
+    if json:
+        print_json(rows)
+        return
+    print_table(
+        rows,
+        ["id", "published_at", "source", "kind", "status", "title"],
+        empty="no signals",
+    )
+    counts = client.signals.count()
+    note(
+        f"{counts['signals']:,} signals: {counts['originals']:,} originals, "
+        f"{counts['duplicates']:,} duplicates, {counts['near_duplicates']:,} near duplicates"
+    )
+
+
+@signals_app.command("show")
+def show_signal(
+    ctx: typer.Context,
+    signal_id: Annotated[str, typer.Argument(metavar="ID", help="Signal id or a unique prefix.")],
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Show one signal with its text, mentions and earlier revisions."""
+    found = get_state(ctx).client(workspace).signals.get(signal_id)
+    if json:
+        print_json(found.as_dict())
+        return
+    record = found.as_dict()
+    mentions = record.pop("mentions")
+    revisions = record.pop("revisions")
+    text = record.pop("text") or ""
+    record.pop("raw")
+    print_record(record, title=f"signal {found.id}")
+    if text:
+        stdout.print(text if len(text) < 2000 else text[:2000] + " …", highlight=False)
+    print_table(mentions, ["ordinal", "type", "text", "identifiers", "confidence"], empty="")
+    print_table(revisions, ["revision", "title", "replaced_at"], empty="")
+
+
+@signals_app.command("duplicates")
+def duplicates(
+    ctx: typer.Context,
+    near: Annotated[bool, typer.Option("--near", help="Near duplicates instead of exact.")] = False,
+    limit: Annotated[int, typer.Option(help="Show at most this many groups.", min=1)] = 100,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """List duplicate groups: each original with the signals that repeat it."""
+    groups = get_state(ctx).client(workspace).signals.duplicates(near=near, limit=limit)
+    if json:
+        print_json(groups)
+        return
+    rows: list[dict[str, Any]] = []
+    for group in groups:
+        original = group["original"]
+        rows.append(
+            {
+                "group": original.get("id"),
+                "role": "original",
+                "source": original.get("source"),
+                "distance": None,
+                "title": original.get("title"),
+            }
+        )
+        for member in group["members"]:
+            rows.append(
+                {
+                    "group": "",
+                    "role": "near duplicate" if near else "duplicate",
+                    "source": member["source"],
+                    "distance": member["near_distance"] if near else None,
+                    "title": member["title"],
+                }
+            )
+    print_table(rows, ["group", "role", "source", "distance", "title"], empty="no duplicates")
+
+
+@rejects_app.command("list")
+def list_rejects(
+    ctx: typer.Context,
+    run: Annotated[str | None, typer.Option("--run", help="Only this run (id or prefix).")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 100,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """List rejected records with file, line, field and reason."""
+    found = get_state(ctx).client(workspace).rejects.list(run_id=run, limit=limit)
+    rows = [r.as_dict() for r in found]
+    if json:
+        print_json(rows)
+        return
+    for row in rows:
+        row["raw"] = row["raw"][:60] + ("…" if len(row["raw"]) > 60 else "")
+    print_table(rows, ["file", "line", "field", "reason", "raw"], empty="no rejected records")
+
+
+@rejects_app.command("export")
+def export_rejects(
+    ctx: typer.Context,
+    target: Annotated[
+        str, typer.Argument(metavar="FILE", help="Where to write them; - for stdout.")
+    ],
+    run: Annotated[str, typer.Option("--run", help="The run whose rejects to export.")],
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Write a run's rejected records out exactly as they arrived, to fix and re-ingest."""
+    client = get_state(ctx).client(workspace)
+    if target == "-":
+        report = client.rejects.export(run, sys.stdout.buffer)
+    else:
+        report = client.rejects.export(run, Path(target))
+    if json:
+        print_json(report)
+    elif target != "-":
+        note(f"wrote {report['written']} rejected record(s) to {target} ({report['format']})")

@@ -1,0 +1,466 @@
+"""Ingest runs: inputs are read in bounded batches, each batch written in one transaction."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from signalgraph.errors import SignalgraphError, UsageError
+from signalgraph.ids import utcnow
+from signalgraph.ingest.readers import (
+    FORMATS,
+    CountingReader,
+    InputInfo,
+    InputRecord,
+    describe_input,
+    read_input,
+    read_objects,
+)
+from signalgraph.ingest.records import Limits, Rejection, coerce_csv_value, validate
+from signalgraph.ingest.writer import Batch, BatchWriter, RejectRow, RetryBatch, Row
+from signalgraph.runs import RECORD_SQL, record_params
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from signalgraph.client import SignalGraph
+
+MAX_RETRIES = 8
+COUNTER_NAMES = (
+    "seen",
+    "inserted",
+    "updated",
+    "unchanged",
+    "duplicates",
+    "near_duplicates",
+    "rejected",
+    "bytes",
+)
+
+
+@dataclass
+class IngestProgress:
+    """A snapshot of a running ingest, for progress bars."""
+
+    counters: dict[str, int]
+    input_name: str | None
+    bytes_read: int
+    bytes_total: int | None
+    elapsed_s: float
+
+
+@dataclass
+class IngestResult:
+    """What an ingest run did."""
+
+    run_id: uuid.UUID | None
+    status: str
+    counters: dict[str, int]
+    inputs: list[dict[str, Any]]
+    duration_s: float
+    dry_run: bool = False
+    error: str | None = None
+    partitions_created: list[str] = field(default_factory=list)
+
+    @property
+    def rows_per_s(self) -> float:
+        """Return records seen per second."""
+        return self.counters.get("seen", 0) / self.duration_s if self.duration_s else 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """Return 0 (all stored), 3 (completed with rejects) or 1 (failed)."""
+        if self.status != "succeeded":
+            return 1
+        return 3 if self.counters.get("rejected", 0) else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the result as a plain dict."""
+        return asdict(self) | {"rows_per_s": round(self.rows_per_s, 1), "exit_code": self.exit_code}
+
+
+def _json_dumps(value: Any) -> bytes:
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        import json
+
+        return json.dumps(value, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
+
+
+def _as_inputs(inputs: Any) -> tuple[list[str] | None, Iterable[Any] | None]:
+    if isinstance(inputs, str | Path):
+        return [str(inputs)], None
+    if isinstance(inputs, Sequence) and inputs and all(isinstance(i, str | Path) for i in inputs):
+        return [str(i) for i in inputs], None
+    if isinstance(inputs, dict):
+        return None, [inputs]
+    return None, inputs
+
+
+class Ingest:
+    """One ingest run of files, standard input or Python objects into one source."""
+
+    def __init__(
+        self,
+        client: SignalGraph,
+        *,
+        source: str,
+        fmt: str = "auto",
+        batch_size: int | None = None,
+        max_rejects: int | None = None,
+        dry_run: bool = False,
+        create_source: bool = False,
+        nul_policy: str | None = None,
+        progress: Callable[[IngestProgress], None] | None = None,
+        actor: str | None = None,
+    ) -> None:
+        if fmt not in FORMATS:
+            raise UsageError(
+                f"unknown format {fmt!r}", hint=f"expected one of {', '.join(FORMATS)}"
+            )
+        if batch_size is not None and batch_size < 1:
+            raise UsageError("--batch-size must be at least 1")
+        if max_rejects is not None and max_rejects < 0:
+            raise UsageError("--max-rejects must be 0 or more")
+        if nul_policy not in {None, "reject", "strip"}:
+            raise UsageError("--nul must be 'reject' or 'strip'")
+        self.client = client
+        self.settings = client.settings
+        self.source_name = source
+        self.fmt = fmt
+        self.batch_size = batch_size or self.settings.batch_size
+        self.max_rejects = max_rejects
+        self.dry_run = dry_run
+        self.create_source = create_source
+        self.limits = Limits(
+            max_field_bytes=self.settings.max_field_bytes,
+            nul_policy=nul_policy or self.settings.nul_policy,
+        )
+        self.progress = progress
+        self.actor = actor
+        self.counters = dict.fromkeys(COUNTER_NAMES, 0)
+        self.partitions_created: list[str] = []
+        self._started = 0.0
+        self._input_name: str | None = None
+        self._counter: CountingReader | None = None
+        self._input_size: int | None = None
+
+    # -- entry point -------------------------------------------------------------------
+
+    def run(self, inputs: Any) -> IngestResult:
+        """Ingest every input; return the run's result (rejects do not raise)."""
+        paths, objects = _as_inputs(inputs)
+        infos = [describe_input(path) for path in paths] if paths is not None else []
+        if paths is not None and paths.count("-") > 1:
+            raise UsageError("standard input (-) can be given only once")
+        if self.create_source:
+            source = self.client.sources.ensure(self.source_name)
+        else:
+            source = self.client.sources.get(self.source_name)
+        workspace_id = self.client.workspace_id
+        observed_at = utcnow()
+        params = {
+            "inputs": [info.as_dict() for info in infos] or [{"name": "<python objects>"}],
+            "format": self.fmt,
+            "batch_size": self.batch_size,
+            "max_rejects": self.max_rejects,
+            "dry_run": self.dry_run,
+            "record_format": 1,
+        }
+        self._started = time.perf_counter()
+        raw = self.client.engine.raw_connection()
+        try:
+            conn: psycopg.Connection[Any] = raw.driver_connection  # type: ignore[assignment]
+            from psycopg.types.json import set_json_dumps
+
+            set_json_dumps(_json_dumps, context=conn)
+            run_id = self._start_run(conn, workspace_id, source.id, params)
+            writer = BatchWriter(
+                conn,
+                workspace_id=workspace_id,
+                source_id=source.id,
+                run_id=run_id,
+                near_distance=self.settings.near_duplicate_distance,
+                min_tokens=self.settings.near_duplicate_min_tokens,
+            )
+            status, error = "succeeded", None
+            try:
+                records = (
+                    self._file_records(paths, infos)
+                    if paths is not None
+                    else self._object_records(objects or [])
+                )
+                stopped = self._consume(records, writer, observed_at)
+                if stopped:
+                    status, error = "failed", stopped
+            except BaseException as exc:
+                conn.rollback()
+                status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
+                error = str(exc) or type(exc).__name__
+                self._finish(conn, workspace_id, run_id, status, error, infos)
+                raise
+            self._finish(conn, workspace_id, run_id, status, error, infos)
+        finally:
+            raw.close()
+        return IngestResult(
+            run_id=None if self.dry_run else run_id,
+            status=status,
+            counters=dict(self.counters),
+            inputs=[info.as_dict() for info in infos],
+            duration_s=time.perf_counter() - self._started,
+            dry_run=self.dry_run,
+            error=error,
+            partitions_created=self.partitions_created,
+        )
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def _start_run(
+        self,
+        conn: psycopg.Connection[Any],
+        workspace_id: uuid.UUID,
+        source_id: uuid.UUID,
+        params: dict[str, Any],
+    ) -> uuid.UUID:
+        import os
+        import socket
+
+        from psycopg.types.json import Jsonb
+
+        from signalgraph.ids import uuid7
+
+        run_id = uuid7()
+        conn.execute(
+            "INSERT INTO run (workspace_id, id, kind, status, source_id, params, actor, host, "
+            "pid, started_at, heartbeat_at) VALUES (%s, %s, 'ingest', 'running', %s, %s, %s, "
+            "%s, %s, now(), now())",
+            (
+                workspace_id,
+                run_id,
+                source_id,
+                Jsonb(params),
+                self.actor,
+                socket.gethostname(),
+                os.getpid(),
+            ),
+        )
+        if not self.dry_run:
+            conn.commit()
+        return run_id
+
+    def _finish(
+        self,
+        conn: psycopg.Connection[Any],
+        workspace_id: uuid.UUID,
+        run_id: uuid.UUID,
+        status: str,
+        error: str | None,
+        infos: list[InputInfo],
+    ) -> None:
+        if self.dry_run:
+            conn.rollback()
+            return
+        from psycopg.types.json import Jsonb
+
+        # Formats and CSV headers are only known once read; export needs the headers.
+        inputs = Jsonb({"inputs": [info.as_dict() for info in infos]}) if infos else Jsonb({})
+        conn.execute(
+            "UPDATE run SET status = %s, error = %s, finished_at = now(), heartbeat_at = now(), "
+            "params = params || %s WHERE workspace_id = %s AND id = %s",
+            (status, error, inputs, workspace_id, run_id),
+        )
+        conn.commit()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _file_records(
+        self, paths: list[str], infos: list[InputInfo]
+    ) -> Iterator[tuple[InputRecord, bool]]:
+        for path, info in zip(paths, infos, strict=True):
+            self._input_name = info.name
+            self._input_size = info.size
+            for record, counter in read_input(
+                path,
+                info,
+                fmt=self.fmt,
+                max_record_bytes=self.settings.max_record_bytes,
+                batch_rows=min(self.batch_size, 10_000),
+            ):
+                self._counter = counter
+                yield record, info.format == "csv"
+
+    def _object_records(self, objects: Iterable[Any]) -> Iterator[tuple[InputRecord, bool]]:
+        self._input_name = "<python objects>"
+        for record in read_objects(objects):
+            yield record, False
+
+    def _batches(
+        self, records: Iterator[tuple[InputRecord, bool]], observed_at: Any
+    ) -> Iterator[Batch]:
+        """Group validated records and rejects into batches of at most batch_size records."""
+        batch = Batch()
+        keys: set[str] = set()
+        seq = 0
+        for record, from_csv in records:
+            batch.bytes += len(record.raw)
+            if record.reason is not None:
+                batch.rejects.append(
+                    RejectRow(record.file, record.line, record.field, record.reason, record.raw)
+                )
+            else:
+                assert record.value is not None
+                try:
+                    value = coerce_csv_value(record.value) if from_csv else record.value
+                    signal = validate(value, observed_at=observed_at, limits=self.limits)
+                except Rejection as rejection:
+                    batch.rejects.append(
+                        RejectRow(
+                            record.file, record.line, rejection.field, rejection.reason, record.raw
+                        )
+                    )
+                else:
+                    if signal.external_id in keys:
+                        # A key twice in one batch: write what came before it first.
+                        yield batch
+                        batch, keys = Batch(), set()
+                    keys.add(signal.external_id)
+                    seq += 1
+                    batch.nul_stripped += signal.nul_stripped
+                    batch.rows.append(
+                        Row(seq=seq, file=record.file, line=record.line, record=signal)
+                    )
+            if batch.seen >= self.batch_size:
+                yield batch
+                batch, keys = Batch(), set()
+        if batch.seen:
+            yield batch
+
+    def _consume(
+        self,
+        records: Iterator[tuple[InputRecord, bool]],
+        writer: BatchWriter,
+        observed_at: Any,
+    ) -> str | None:
+        """Write batches as a reader thread prepares them; return why the run stopped, if so."""
+        prepared: queue.Queue[Batch | BaseException | None] = queue.Queue(maxsize=2)
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                with self.client.engine.connect() as lookup:
+                    lookup_conn: Any = lookup.connection.driver_connection
+                    for batch in self._batches(records, observed_at):
+                        # Skip fingerprinting records stored unchanged; the writer
+                        # re-checks every key inside its transaction anyway.
+                        writer.prefilter(batch.rows, lookup_conn)
+                        lookup.rollback()
+                        while not stop.is_set():
+                            try:
+                                prepared.put(batch, timeout=0.2)
+                                break
+                            except queue.Full:
+                                continue
+                        if stop.is_set():
+                            return
+                prepared.put(None)
+            except BaseException as exc:  # handed to the writing thread, re-raised there
+                prepared.put(exc)
+
+        reader = threading.Thread(target=produce, name="signalgraph-ingest-reader", daemon=True)
+        reader.start()
+        try:
+            while True:
+                item = prepared.get()
+                if item is None:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                self._flush(item, writer)
+                stopped = self._over_reject_limit()
+                if stopped:
+                    return stopped
+            return self._over_reject_limit()
+        finally:
+            stop.set()
+            while reader.is_alive():
+                try:
+                    prepared.get(timeout=0.05)
+                except queue.Empty:
+                    pass
+            reader.join()
+
+    def _over_reject_limit(self) -> str | None:
+        if self.max_rejects is not None and self.counters["rejected"] > self.max_rejects:
+            return (
+                f"stopped after {self.counters['rejected']} rejected records "
+                f"(more than --max-rejects {self.max_rejects}); records accepted so far are kept"
+            )
+        return None
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _flush(self, batch: Batch, writer: BatchWriter) -> None:
+        conn = writer.conn
+        if not self.dry_run:
+            months = {
+                (row.record.published_at.year, row.record.published_at.month) for row in batch.rows
+            }
+            self.partitions_created += self.client.partitions.ensure_for(months)
+        for _attempt in range(MAX_RETRIES):
+            try:
+                result = writer.write(batch)
+                counts = result.counters() | {
+                    "seen": batch.seen,
+                    "bytes": batch.bytes,
+                    "nul_stripped": batch.nul_stripped,
+                }
+                progress = self._snapshot(counts)
+                conn.execute(
+                    RECORD_SQL,
+                    record_params(
+                        writer.workspace_id,
+                        writer.run_id,
+                        counts,
+                        {k: v for k, v in asdict(progress).items() if k != "counters"},
+                    ),
+                )
+                if not self.dry_run:
+                    conn.commit()
+                break
+            except RetryBatch:
+                if self.dry_run:
+                    raise
+                conn.rollback()
+        else:
+            raise SignalgraphError(
+                f"gave up on a batch after {MAX_RETRIES} attempts: other writers kept "
+                "changing the same keys"
+            )
+        for name, value in counts.items():
+            self.counters[name] = self.counters.get(name, 0) + value
+        if self.progress is not None:
+            self.progress(self._snapshot({}))
+
+    def _snapshot(self, pending: dict[str, int]) -> IngestProgress:
+        counters = {k: self.counters.get(k, 0) + pending.get(k, 0) for k in COUNTER_NAMES}
+        return IngestProgress(
+            counters=counters,
+            input_name=self._input_name,
+            bytes_read=self._counter.count if self._counter else 0,
+            bytes_total=self._input_size,
+            elapsed_s=round(time.perf_counter() - self._started, 3),
+        )
+
+
+def ingest(client: SignalGraph, inputs: Any, *, source: str, **options: Any) -> IngestResult:
+    """Ingest files (paths, "-" for stdin) or an iterable of dicts into `source`."""
+    return Ingest(client, source=source, **options).run(inputs)

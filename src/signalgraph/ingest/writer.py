@@ -1,0 +1,626 @@
+"""Write one batch of validated records: a few set-based statements in one transaction.
+
+1. Look up the batch's keys: each record is new, changed (updated) or the same (unchanged).
+2. Look up the originals that share a content hash or normalised URL with the new
+   records, and the near-duplicate candidates that share a simhash band.
+3. Decide duplicates in input order, so records within the batch are compared too.
+4. COPY new keys, signals, fingerprints and mentions; update changed signals after
+   copying their previous content into `signal_revision`; COPY the rejects; add the
+   counts to the run. The caller commits.
+
+Concurrent writers are kept apart by unique indexes (keys, and one original per content
+and per URL): a writer that loses a race gets a unique violation, rolls back and runs
+the batch again, and then finds the other writer's rows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from signalgraph.fingerprint import bands, hamming, normalize_url, to_signed, url_hash
+from signalgraph.fingerprint_batch import fingerprint_batch
+from signalgraph.ids import uuid7
+from signalgraph.ingest.records import SignalRecord
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class RetryBatch(Exception):
+    """The batch lost a race with another writer; roll back and run it again."""
+
+
+@dataclass(slots=True)
+class Row:
+    """One validated record on its way into the database."""
+
+    seq: int
+    file: str | None
+    line: int
+    record: SignalRecord
+    signal_id: uuid.UUID | None = None
+    status: str = "pending"  # then new, updated or unchanged
+    revision: int = 1
+    content_hash: bytes | None = None
+    url_normalized: str | None = None
+    url_hash: bytes | None = None
+    simhash: int | None = None
+    tokens: int = 0
+    fingerprinted: bool = False
+    duplicate_of: uuid.UUID | None = None
+    near_duplicate_of: uuid.UUID | None = None
+    near_distance: int | None = None
+
+
+@dataclass(slots=True)
+class RejectRow:
+    """One refused input record, kept verbatim."""
+
+    file: str | None
+    line: int
+    field: str | None
+    reason: str
+    raw: bytes
+
+
+@dataclass
+class Batch:
+    """A batch of input records: the valid ones and the refused ones."""
+
+    rows: list[Row] = field(default_factory=list)
+    rejects: list[RejectRow] = field(default_factory=list)
+    bytes: int = 0
+    nul_stripped: int = 0
+
+    @property
+    def seen(self) -> int:
+        """Return how many input records the batch holds."""
+        return len(self.rows) + len(self.rejects)
+
+
+def signal_id_for(published_at: datetime) -> uuid.UUID:
+    """Return a new signal id whose time part is the published time (clamped to 1970)."""
+    return uuid7(max(published_at, _EPOCH))
+
+
+def fingerprint_rows(rows: Sequence[Row], *, min_tokens: int) -> None:
+    """Fill in content hash, normalised URL and hash, simhash and tokens for each row."""
+    todo = [row for row in rows if not row.fingerprinted]
+    if not todo:
+        return
+    texts = [row.record.text or row.record.title for row in todo]
+    prints = fingerprint_batch(texts, min_tokens=min_tokens)
+    for row, printed in zip(todo, prints, strict=True):
+        if printed is not None:
+            row.content_hash = printed.content_hash
+            row.simhash = printed.simhash
+            row.tokens = printed.tokens
+        if row.record.url:
+            row.url_normalized = normalize_url(row.record.url)
+            if row.url_normalized is not None:
+                row.url_hash = url_hash(row.url_normalized)
+        row.fingerprinted = True
+
+
+_KEYS = """
+SELECT external_id, signal_id, record_hash, revision
+FROM signal_key
+WHERE workspace_id = %s AND source_id = %s AND external_id = ANY(%s)
+"""
+
+_ORIGINALS_BY_CONTENT = """
+SELECT content_hash, signal_id, created_at
+FROM fingerprint
+WHERE workspace_id = %s AND duplicate_of IS NULL AND content_hash = ANY(%s)
+  AND signal_id <> ALL(%s)
+"""
+
+_ORIGINALS_BY_URL = """
+SELECT url_hash, signal_id, created_at
+FROM fingerprint
+WHERE workspace_id = %s AND duplicate_of IS NULL AND url_hash = ANY(%s)
+  AND signal_id <> ALL(%s)
+"""
+
+# Candidates sharing at least one 16-bit band, then the exact Hamming distance.
+_NEAR = """
+WITH q AS (
+    SELECT * FROM unnest(%(seq)s::int[], %(simhash)s::bigint[], %(b0)s::int[],
+                         %(b1)s::int[], %(b2)s::int[], %(b3)s::int[])
+        AS q(seq, simhash, b0, b1, b2, b3)
+), candidates AS (
+    SELECT q.seq, q.simhash AS wanted, f.signal_id, f.simhash, f.created_at
+    FROM q JOIN fingerprint f ON f.workspace_id = %(ws)s AND f.band0 = q.b0
+     AND f.duplicate_of IS NULL AND f.simhash IS NOT NULL
+    UNION
+    SELECT q.seq, q.simhash, f.signal_id, f.simhash, f.created_at
+    FROM q JOIN fingerprint f ON f.workspace_id = %(ws)s AND f.band1 = q.b1
+     AND f.duplicate_of IS NULL AND f.simhash IS NOT NULL
+    UNION
+    SELECT q.seq, q.simhash, f.signal_id, f.simhash, f.created_at
+    FROM q JOIN fingerprint f ON f.workspace_id = %(ws)s AND f.band2 = q.b2
+     AND f.duplicate_of IS NULL AND f.simhash IS NOT NULL
+    UNION
+    SELECT q.seq, q.simhash, f.signal_id, f.simhash, f.created_at
+    FROM q JOIN fingerprint f ON f.workspace_id = %(ws)s AND f.band3 = q.b3
+     AND f.duplicate_of IS NULL AND f.simhash IS NOT NULL
+)
+SELECT seq, signal_id, bit_count((simhash # wanted)::bit(64))::int AS distance, created_at
+FROM candidates
+WHERE bit_count((simhash # wanted)::bit(64)) <= %(distance)s
+  AND signal_id <> ALL(%(exclude)s)
+"""
+
+_STAGE = """
+CREATE TEMPORARY TABLE IF NOT EXISTS sg_stage_update (
+    signal_id uuid PRIMARY KEY, kind text, title text, text text, url text, author text,
+    lang text, published_at timestamptz, metadata jsonb, raw jsonb, mentions jsonb,
+    record_hash bytea, revision int, duplicate_of uuid, near_duplicate_of uuid,
+    near_distance smallint, content_hash bytea, url_normalized text, url_hash bytea,
+    simhash bigint, band0 int, band1 int, band2 int, band3 int, tokens int
+) ON COMMIT DELETE ROWS
+"""
+
+_REVISE = [
+    # The previous content becomes a revision before the signal changes.
+    """
+    INSERT INTO signal_revision (workspace_id, signal_id, revision, kind, title, text, url,
+        author, lang, published_at, metadata, raw, mentions, record_hash, run_id,
+        replaced_by_run_id, replaced_at)
+    SELECT s.workspace_id, s.id, s.revision, s.kind, s.title, s.text, s.url, s.author, s.lang,
+        s.published_at, s.metadata, s.raw,
+        coalesce((SELECT jsonb_agg(jsonb_build_object('type', m.type, 'text', m.text,
+                     'identifiers', m.identifiers, 'start', m.span_start, 'end', m.span_end,
+                     'confidence', m.confidence) ORDER BY m.ordinal)
+                  FROM mention m WHERE m.workspace_id = s.workspace_id
+                    AND m.signal_id = s.id), '[]'::jsonb),
+        k.record_hash, s.run_id, %(run)s, now()
+    FROM sg_stage_update u
+    JOIN signal s ON s.workspace_id = %(ws)s AND s.id = u.signal_id
+    JOIN signal_key k ON k.workspace_id = %(ws)s AND k.signal_id = u.signal_id
+    """,
+    """
+    UPDATE signal s SET kind = u.kind, title = u.title, text = u.text, url = u.url,
+        author = u.author, lang = u.lang, published_at = u.published_at,
+        metadata = u.metadata, raw = u.raw, duplicate_of = u.duplicate_of,
+        near_duplicate_of = u.near_duplicate_of, near_distance = u.near_distance,
+        revision = u.revision, run_id = %(run)s, updated_at = now()
+    FROM sg_stage_update u
+    WHERE s.workspace_id = %(ws)s AND s.id = u.signal_id
+    """,
+    """
+    UPDATE signal_key k SET record_hash = u.record_hash, revision = u.revision,
+        updated_at = now()
+    FROM sg_stage_update u
+    WHERE k.workspace_id = %(ws)s AND k.signal_id = u.signal_id
+    """,
+    """
+    UPDATE fingerprint f SET content_hash = u.content_hash, url_normalized = u.url_normalized,
+        url_hash = u.url_hash, simhash = u.simhash, band0 = u.band0, band1 = u.band1,
+        band2 = u.band2, band3 = u.band3, tokens = u.tokens, duplicate_of = u.duplicate_of
+    FROM sg_stage_update u
+    WHERE f.workspace_id = %(ws)s AND f.signal_id = u.signal_id
+    """,
+    """
+    DELETE FROM mention m USING sg_stage_update u
+    WHERE m.workspace_id = %(ws)s AND m.signal_id = u.signal_id
+    """,
+    """
+    INSERT INTO mention (workspace_id, signal_id, ordinal, type, text, identifiers,
+        span_start, span_end, confidence)
+    SELECT %(ws)s, u.signal_id, e.ordinal::int - 1, e.item ->> 'type', e.item ->> 'text',
+        coalesce(e.item -> 'identifiers', '{}'::jsonb), (e.item ->> 'start')::int,
+        (e.item ->> 'end')::int, (e.item ->> 'confidence')::float8
+    FROM sg_stage_update u, jsonb_array_elements(u.mentions) WITH ORDINALITY AS e(item, ordinal)
+    """,
+]
+
+_SIGNAL_COLUMNS = (
+    "workspace_id, id, source_id, external_id, kind, title, text, url, author, lang, "
+    "published_at, metadata, raw, duplicate_of, near_duplicate_of, near_distance, run_id"
+)
+_SIGNAL_TYPES = [
+    "uuid", "uuid", "uuid", "text", "text", "text", "text", "text", "text", "text",
+    "timestamptz", "jsonb", "jsonb", "uuid", "uuid", "int2", "uuid",
+]  # fmt: skip
+_FINGERPRINT_COLUMNS = (
+    "workspace_id, signal_id, content_hash, url_normalized, url_hash, simhash, "
+    "band0, band1, band2, band3, tokens, duplicate_of"
+)
+_FINGERPRINT_TYPES = [
+    "uuid", "uuid", "bytea", "text", "bytea", "int8", "int4", "int4", "int4", "int4",
+    "int4", "uuid",
+]  # fmt: skip
+_MENTION_TYPES = ["uuid", "uuid", "int4", "text", "text", "jsonb", "int4", "int4", "float8"]
+_REJECT_TYPES = ["uuid", "uuid", "uuid", "text", "int8", "text", "text", "bytea"]
+
+
+@dataclass
+class WriteResult:
+    """What one batch did."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    near_duplicates: int = 0
+    rejected: int = 0
+
+    def counters(self) -> dict[str, int]:
+        """Return the counts as run counters."""
+        return {
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "duplicates": self.duplicates,
+            "near_duplicates": self.near_duplicates,
+            "rejected": self.rejected,
+        }
+
+
+class BatchWriter:
+    """Writes batches for one run, on one psycopg connection, inside the caller's transaction."""
+
+    def __init__(
+        self,
+        connection: psycopg.Connection[Any],
+        *,
+        workspace_id: uuid.UUID,
+        source_id: uuid.UUID,
+        run_id: uuid.UUID,
+        near_distance: int,
+        min_tokens: int,
+    ) -> None:
+        self.conn = connection
+        self.workspace_id = workspace_id
+        self.source_id = source_id
+        self.run_id = run_id
+        self.near_distance = near_distance
+        self.min_tokens = min_tokens
+
+    # -- classification ------------------------------------------------------------
+
+    def prefilter(self, rows: Sequence[Row], connection: psycopg.Connection[Any]) -> None:
+        """Fingerprint the rows that are not stored unchanged (run ahead, off the write path)."""
+        if not rows:
+            return
+        stored = {
+            external_id: (signal_id, bytes(record_hash))
+            for external_id, signal_id, record_hash in connection.execute(
+                "SELECT external_id, signal_id, record_hash FROM signal_key "
+                "WHERE workspace_id = %s AND source_id = %s AND external_id = ANY(%s)",
+                (self.workspace_id, self.source_id, [row.record.external_id for row in rows]),
+            )
+        }
+        changed = []
+        for row in rows:
+            found = stored.get(row.record.external_id)
+            if found is not None and found[1] == row.record.record_hash:
+                # Stored with the same content: nothing to write, whatever happens next.
+                row.status, row.signal_id = "unchanged", found[0]
+            else:
+                row.status = "pending"
+                changed.append(row)
+        fingerprint_rows(changed, min_tokens=self.min_tokens)
+
+    def classify(self, rows: Sequence[Row]) -> None:
+        """Mark each row new, updated or unchanged from the stored keys."""
+        rows = [row for row in rows if row.status != "unchanged"]
+        if not rows:
+            return
+        found = {
+            external_id: (signal_id, record_hash, revision)
+            for external_id, signal_id, record_hash, revision in self.conn.execute(
+                _KEYS,
+                (self.workspace_id, self.source_id, [row.record.external_id for row in rows]),
+            )
+        }
+        for row in rows:
+            existing = found.get(row.record.external_id)
+            if existing is None:
+                row.status = "new"
+                if row.signal_id is None:
+                    row.signal_id = signal_id_for(row.record.published_at)
+                row.revision = 1
+            else:
+                signal_id, record_hash, revision = existing
+                row.signal_id = signal_id
+                if bytes(record_hash) == row.record.record_hash:
+                    row.status = "unchanged"
+                else:
+                    row.status = "updated"
+                    row.revision = revision + 1
+
+    # -- duplicates ------------------------------------------------------------------
+
+    def decide_duplicates(self, rows: Sequence[Row]) -> None:
+        """Set duplicate_of / near_duplicate_of for new and updated rows, in input order."""
+        writing = [row for row in rows if row.status in {"new", "updated"}]
+        if not writing:
+            return
+        fingerprint_rows(writing, min_tokens=self.min_tokens)
+        own = [row.signal_id for row in writing if row.status == "updated"]
+        by_content = self._originals(
+            _ORIGINALS_BY_CONTENT, {row.content_hash for row in writing if row.content_hash}, own
+        )
+        by_url = self._originals(
+            _ORIGINALS_BY_URL, {row.url_hash for row in writing if row.url_hash}, own
+        )
+        near = self._near_candidates(writing, own)
+
+        batch_content: dict[bytes, Row] = {}
+        batch_url: dict[bytes, Row] = {}
+        batch_bands: list[dict[int, list[Row]]] = [{} for _ in range(4)]
+        for row in writing:
+            row.duplicate_of = row.near_duplicate_of = row.near_distance = None
+            match: tuple[uuid.UUID | None, datetime | None] | None = _earliest(
+                [
+                    by_content.get(row.content_hash) if row.content_hash else None,
+                    by_url.get(row.url_hash) if row.url_hash else None,
+                ]
+            )
+            if match is None:
+                earlier = [
+                    batch_content.get(row.content_hash) if row.content_hash else None,
+                    batch_url.get(row.url_hash) if row.url_hash else None,
+                ]
+                earlier_rows = [r for r in earlier if r is not None]
+                if earlier_rows:
+                    first = min(earlier_rows, key=lambda r: r.seq)
+                    match = (first.signal_id, None)
+            if match is not None:
+                row.duplicate_of = match[0]
+                continue
+            if row.content_hash:
+                batch_content.setdefault(row.content_hash, row)
+            if row.url_hash:
+                batch_url.setdefault(row.url_hash, row)
+            if row.simhash is None:
+                continue
+            # Candidates order by distance, then stored signals (oldest first) before
+            # earlier rows of this batch.
+            options: list[tuple[int, tuple[int, Any], uuid.UUID | None]] = []
+            stored = near.get(row.seq)
+            if stored is not None:
+                options.append((stored[1], (0, stored[2]), stored[0]))
+            row_bands = bands(row.simhash)
+            for band, value in enumerate(row_bands):
+                for other in batch_bands[band].get(value, ()):
+                    assert other.simhash is not None
+                    distance = hamming(row.simhash, other.simhash)
+                    if distance <= self.near_distance:
+                        options.append((distance, (1, other.seq), other.signal_id))
+            if options:
+                distance, _, target = min(options, key=lambda option: option[:2])
+                row.near_duplicate_of, row.near_distance = target, distance
+            for band, value in enumerate(row_bands):
+                batch_bands[band].setdefault(value, []).append(row)
+
+    def _originals(
+        self, query: str, hashes: set[bytes], exclude: list[uuid.UUID | None]
+    ) -> dict[bytes, tuple[uuid.UUID, datetime]]:
+        if not hashes:
+            return {}
+        return {
+            bytes(value): (signal_id, created_at)
+            for value, signal_id, created_at in self.conn.execute(
+                query, (self.workspace_id, list(hashes), exclude)
+            )
+        }
+
+    def _near_candidates(
+        self, rows: Sequence[Row], exclude: list[uuid.UUID | None]
+    ) -> dict[int, tuple[uuid.UUID, int, datetime]]:
+        wanted = [row for row in rows if row.simhash is not None]
+        if not wanted or self.near_distance < 0:
+            return {}
+        columns: dict[str, list[int]] = {
+            key: [] for key in ("seq", "simhash", "b0", "b1", "b2", "b3")
+        }
+        for row in wanted:
+            assert row.simhash is not None
+            columns["seq"].append(row.seq)
+            columns["simhash"].append(to_signed(row.simhash))
+            for band, value in enumerate(bands(row.simhash)):
+                columns[f"b{band}"].append(value)
+        best: dict[int, tuple[uuid.UUID, int, datetime]] = {}
+        params: dict[str, Any] = {
+            **columns,
+            "ws": self.workspace_id,
+            "distance": self.near_distance,
+            "exclude": exclude,
+        }
+        for seq, signal_id, distance, created_at in self.conn.execute(_NEAR, params):
+            current = best.get(seq)
+            if current is None or (distance, created_at, signal_id) < (
+                current[1],
+                current[2],
+                current[0],
+            ):
+                best[seq] = (signal_id, distance, created_at)
+        return best
+
+    # -- writing ---------------------------------------------------------------------
+
+    def write(self, batch: Batch) -> WriteResult:
+        """Classify, decide duplicates and store one batch; raise RetryBatch on a lost race."""
+        rows = batch.rows
+        self.classify(rows)
+        self.decide_duplicates(rows)
+        new = [row for row in rows if row.status == "new"]
+        updated = [row for row in rows if row.status == "updated"]
+        try:
+            if new:
+                self._copy_new(new)
+            if updated:
+                self._apply_updates(updated)
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected) as exc:
+            raise RetryBatch(str(exc)) from exc
+        if batch.rejects:
+            self._copy_rejects(batch.rejects)
+        written = new + updated
+        return WriteResult(
+            inserted=len(new),
+            updated=len(updated),
+            unchanged=sum(1 for row in rows if row.status == "unchanged"),
+            duplicates=sum(1 for row in written if row.duplicate_of is not None),
+            near_duplicates=sum(1 for row in written if row.near_duplicate_of is not None),
+            rejected=len(batch.rejects),
+        )
+
+    def _copy_new(self, rows: Sequence[Row]) -> None:
+        ws, source, run = self.workspace_id, self.source_id, self.run_id
+        cursor = self.conn.cursor()
+        with cursor.copy(
+            "COPY signal_key (workspace_id, signal_id, source_id, external_id, record_hash) "
+            "FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["uuid", "uuid", "uuid", "text", "bytea"])
+            for row in rows:
+                copy.write_row(
+                    (ws, row.signal_id, source, row.record.external_id, row.record.record_hash)
+                )
+        with cursor.copy(f"COPY signal ({_SIGNAL_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(_SIGNAL_TYPES)
+            for row in rows:
+                record = row.record
+                copy.write_row(
+                    (
+                        ws,
+                        row.signal_id,
+                        source,
+                        record.external_id,
+                        record.kind,
+                        record.title,
+                        record.text,
+                        record.url,
+                        record.author,
+                        record.lang,
+                        record.published_at,
+                        record.metadata,
+                        record.raw,
+                        row.duplicate_of,
+                        row.near_duplicate_of,
+                        row.near_distance,
+                        run,
+                    )
+                )
+        with cursor.copy(
+            f"COPY fingerprint ({_FINGERPRINT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(_FINGERPRINT_TYPES)
+            for row in rows:
+                copy.write_row(self._fingerprint_tuple(row))
+        mentions = [(row, m) for row in rows for m in row.record.mentions]
+        if mentions:
+            with cursor.copy(
+                "COPY mention (workspace_id, signal_id, ordinal, type, text, identifiers, "
+                "span_start, span_end, confidence) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(_MENTION_TYPES)
+                ordinal: dict[uuid.UUID | None, int] = {}
+                for row, mention in mentions:
+                    index = ordinal.get(row.signal_id, 0)
+                    ordinal[row.signal_id] = index + 1
+                    copy.write_row(
+                        (
+                            ws,
+                            row.signal_id,
+                            index,
+                            mention.type,
+                            mention.text,
+                            mention.identifiers,
+                            mention.start,
+                            mention.end,
+                            mention.confidence,
+                        )
+                    )
+
+    def _fingerprint_tuple(self, row: Row) -> tuple[Any, ...]:
+        band_values: Iterable[int | None] = (
+            bands(row.simhash) if row.simhash is not None else (None, None, None, None)
+        )
+        return (
+            self.workspace_id,
+            row.signal_id,
+            row.content_hash,
+            row.url_normalized,
+            row.url_hash,
+            to_signed(row.simhash) if row.simhash is not None else None,
+            *band_values,
+            row.tokens,
+            row.duplicate_of,
+        )
+
+    def _apply_updates(self, rows: Sequence[Row]) -> None:
+        self.conn.execute(_STAGE)
+        self.conn.execute("DELETE FROM sg_stage_update")
+        cursor = self.conn.cursor()
+        with cursor.copy("COPY sg_stage_update FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(
+                ["uuid", "text", "text", "text", "text", "text", "text", "timestamptz",
+                 "jsonb", "jsonb", "jsonb", "bytea", "int4", "uuid", "uuid", "int2", "bytea",
+                 "text", "bytea", "int8", "int4", "int4", "int4", "int4", "int4"]
+            )  # fmt: skip
+            for row in rows:
+                record = row.record
+                fingerprint = self._fingerprint_tuple(row)
+                copy.write_row(
+                    (
+                        row.signal_id,
+                        record.kind,
+                        record.title,
+                        record.text,
+                        record.url,
+                        record.author,
+                        record.lang,
+                        record.published_at,
+                        record.metadata,
+                        record.raw,
+                        [m.as_dict() for m in record.mentions],
+                        record.record_hash,
+                        row.revision,
+                        row.duplicate_of,
+                        row.near_duplicate_of,
+                        row.near_distance,
+                        *fingerprint[2:11],
+                    )
+                )
+        params = {"ws": self.workspace_id, "run": self.run_id}
+        for statement in _REVISE:
+            self.conn.execute(statement, params)
+
+    def _copy_rejects(self, rejects: Sequence[RejectRow]) -> None:
+        with self.conn.cursor().copy(
+            "COPY reject (workspace_id, id, run_id, file, line, field, reason, raw) "
+            "FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(_REJECT_TYPES)
+            for reject in rejects:
+                copy.write_row(
+                    (
+                        self.workspace_id,
+                        uuid7(),
+                        self.run_id,
+                        reject.file,
+                        reject.line,
+                        reject.field,
+                        reject.reason,
+                        reject.raw,
+                    )
+                )
+
+
+def _earliest(
+    matches: Sequence[tuple[uuid.UUID, datetime] | None],
+) -> tuple[uuid.UUID | None, datetime | None] | None:
+    found = [match for match in matches if match is not None]
+    if not found:
+        return None
+    signal_id, created_at = min(found, key=lambda match: (match[1], match[0]))
+    return signal_id, created_at

@@ -1,0 +1,362 @@
+"""Monthly partitions of signals, mentions and revisions, kept in lockstep.
+
+The three tables are range-partitioned on the signal id, a UUIDv7 whose time part is the
+published time, so one month is the same id range in each. Ingest creates the months it
+needs; rows for months outside the window (absurd dates) go to the default partitions.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from signalgraph.errors import SignalgraphError, UsageError
+from signalgraph.ids import utcnow, uuid7_floor, uuid7_time
+from signalgraph.schema import PARTITIONED_TABLES
+
+if TYPE_CHECKING:
+    from signalgraph.client import SignalGraph
+
+# The column each partitioned table is partitioned on.
+PARTITION_KEYS = {"signal": "id", "mention": "signal_id", "signal_revision": "signal_id"}
+_MONTH_NAME = re.compile(r"^(?P<table>[a-z_]+?)_p(?P<year>\d{4})(?P<month>\d{2})$")
+FIRST_MONTH = (1970, 1)
+
+
+def month_of(moment: datetime) -> tuple[int, int]:
+    """Return (year, month) of a UTC time."""
+    moment = moment.astimezone(UTC)
+    return moment.year, moment.month
+
+
+def next_month(year: int, month: int) -> tuple[int, int]:
+    """Return the month after (year, month)."""
+    return (year + 1, 1) if month == 12 else (year, month + 1)
+
+
+def month_bounds(year: int, month: int) -> tuple[uuid.UUID, uuid.UUID]:
+    """Return the id range [from, to) that holds signals published in that month."""
+    start = datetime(year, month, 1, tzinfo=UTC)
+    end_year, end_month = next_month(year, month)
+    return uuid7_floor(start), uuid7_floor(datetime(end_year, end_month, 1, tzinfo=UTC))
+
+
+def partition_name(table: str, year: int, month: int) -> str:
+    """Return the name of a table's partition for one month."""
+    return f"{table}_p{year:04d}{month:02d}"
+
+
+def month_for_id(signal_id: uuid.UUID) -> tuple[int, int]:
+    """Return the partition month an id belongs to."""
+    return month_of(uuid7_time(signal_id))
+
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    """One partition of the signal table and its lockstep siblings."""
+
+    name: str
+    month: str | None
+    range_from: datetime | None
+    range_to: datetime | None
+    rows: int
+    bytes: int
+    size: str
+    mentions: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the partition as a plain dict."""
+        return asdict(self)
+
+
+def _quote(name: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+        raise UsageError(f"{name!r} is not a valid table name")
+    return f'"{name}"'
+
+
+def _attached(connection: Connection, table: str) -> list[str]:
+    rows = connection.execute(
+        sa.text(
+            """
+            SELECT c.relname FROM pg_inherits i
+            JOIN pg_class c ON c.oid = i.inhrelid
+            JOIN pg_class p ON p.oid = i.inhparent
+            JOIN pg_namespace n ON n.oid = p.relnamespace
+            WHERE p.relname = :table AND n.nspname = current_schema()
+            ORDER BY c.relname
+            """
+        ),
+        {"table": table},
+    ).scalars()
+    return list(rows)
+
+
+def existing_months(connection: Connection) -> set[tuple[int, int]]:
+    """Return the months that have a signal partition."""
+    months = set()
+    for name in _attached(connection, "signal"):
+        found = _MONTH_NAME.match(name)
+        if found:
+            months.add((int(found["year"]), int(found["month"])))
+    return months
+
+
+def _create_month(connection: Connection, year: int, month: int) -> bool:
+    """Create one month's partitions; return False when the default partition is in the way."""
+    low, high = month_bounds(year, month)
+    for table in PARTITIONED_TABLES:
+        name = partition_name(table, year, month)
+        try:
+            with connection.begin_nested():
+                connection.execute(
+                    sa.text(
+                        f"CREATE TABLE IF NOT EXISTS {_quote(name)} PARTITION OF {_quote(table)} "
+                        f"FOR VALUES FROM ('{low}') TO ('{high}')"
+                    )
+                )
+        except DBAPIError as exc:
+            sqlstate = getattr(exc.orig, "sqlstate", None)
+            if sqlstate == "23514":  # rows for this month already sit in the default partition
+                return False
+            if sqlstate in {"42P07", "23505"}:  # created by a concurrent ingest
+                continue
+            raise
+    return True
+
+
+class Partitions:
+    """Create, list, move and detach the monthly partitions."""
+
+    def __init__(self, client: SignalGraph) -> None:
+        self._client = client
+        self._known: set[tuple[int, int]] | None = None
+        self._blocked: set[tuple[int, int]] = set()
+
+    def window(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        """Return the first and last month ingest creates partitions for."""
+        now = utcnow()
+        return FIRST_MONTH, (now.year + self._client.settings.partition_future_years, 12)
+
+    def ensure_for(self, months: set[tuple[int, int]]) -> list[str]:
+        """Make sure each month in the window has its partitions; return the ones created."""
+        first, last = self.window()
+        wanted = {m for m in months if first <= m <= last}
+        if self._known is None:
+            with self._client.engine.connect() as connection:
+                self._known = existing_months(connection)
+        missing = sorted(wanted - self._known - self._blocked)
+        created = []
+        for year, month in missing:
+            with self._client.engine.begin() as connection:
+                # Partition DDL runs in its own short transaction, never inside a batch.
+                if _create_month(connection, year, month):
+                    created.append(f"{year:04d}-{month:02d}")
+                    self._known.add((year, month))
+                else:
+                    self._blocked.add((year, month))
+        return created
+
+    def ensure_range(self, start: date, end: date) -> list[str]:
+        """Create the partitions of every month from start to end (inclusive)."""
+        if end < start:
+            raise UsageError(f"--to {end} is before --from {start}")
+        if start.year < FIRST_MONTH[0]:
+            raise UsageError("partitions start in 1970 (UUIDv7 time begins there)")
+        months = []
+        year, month = start.year, start.month
+        while (year, month) <= (end.year, end.month):
+            months.append((year, month))
+            year, month = next_month(year, month)
+        if len(months) > 1200:
+            raise UsageError(f"{len(months)} months is more than 100 years; give a shorter range")
+        created = []
+        for year, month in months:
+            with self._client.engine.begin() as connection:
+                if (year, month) in existing_months(connection):
+                    continue
+                if not _create_month(connection, year, month):
+                    raise SignalgraphError(
+                        f"rows for {year:04d}-{month:02d} are in the default partition",
+                        hint="run `signalgraph db partitions move-default` first",
+                    )
+                created.append(f"{year:04d}-{month:02d}")
+        self._known = None
+        return created
+
+    def list(self, *, exact: bool = False) -> list[PartitionInfo]:
+        """Return every signal partition (default included) with its rows and size."""
+        with self._client.engine.connect() as connection:
+            self._client.require_schema(connection)
+            names = _attached(connection, "signal")
+            infos = []
+            for name in names:
+                infos.append(self._describe(connection, name, exact=exact))
+        return infos
+
+    def _describe(self, connection: Connection, name: str, *, exact: bool) -> PartitionInfo:
+        found = _MONTH_NAME.match(name)
+        month = None
+        range_from = range_to = None
+        if found:
+            year, number = int(found["year"]), int(found["month"])
+            month = f"{year:04d}-{number:02d}"
+            range_from = datetime(year, number, 1, tzinfo=UTC)
+            end_year, end_month = next_month(year, number)
+            range_to = datetime(end_year, end_month, 1, tzinfo=UTC)
+        mention_name = name.replace("signal_", "mention_", 1)
+        if exact:
+            rows = connection.execute(sa.text(f"SELECT count(*) FROM {_quote(name)}")).scalar_one()
+            mentions = connection.execute(
+                sa.text(f"SELECT count(*) FROM {_quote(mention_name)}")
+            ).scalar_one()
+        else:
+            rows, mentions = connection.execute(
+                sa.text(
+                    "SELECT greatest(a.reltuples, 0)::bigint, greatest(b.reltuples, 0)::bigint "
+                    "FROM pg_class a, pg_class b "
+                    "WHERE a.oid = to_regclass(:a) AND b.oid = to_regclass(:b)"
+                ),
+                {"a": name, "b": mention_name},
+            ).one()
+        size = connection.execute(
+            sa.text("SELECT pg_total_relation_size(to_regclass(:n))"), {"n": name}
+        ).scalar_one()
+        from signalgraph.db.admin import pretty_size
+
+        return PartitionInfo(
+            name=name,
+            month=month,
+            range_from=range_from,
+            range_to=range_to,
+            rows=int(rows),
+            bytes=int(size or 0),
+            size=pretty_size(int(size or 0)) or "0 B",
+            mentions=int(mentions),
+        )
+
+    def move_default(self) -> dict[str, Any]:
+        """Move every row out of the default partitions into monthly ones, verifying counts."""
+        moved: dict[str, int] = {}
+        months_done: set[str] = set()
+        with self._client.engine.begin() as connection:
+            self._client.require_schema(connection)
+            before = {t: _count(connection, t) for t in PARTITIONED_TABLES}
+            months: set[tuple[int, int]] = set()
+            for table in PARTITIONED_TABLES:
+                months.update(_months_in(connection, f"{table}_default", PARTITION_KEYS[table]))
+            # Every month gets all three partitions, so the tables stay in lockstep.
+            for year, month in sorted(months):
+                for table in PARTITIONED_TABLES:
+                    count = _move_month(connection, table, PARTITION_KEYS[table], year, month)
+                    moved[table] = moved.get(table, 0) + count
+                months_done.add(f"{year:04d}-{month:02d}")
+            after = {t: _count(connection, t) for t in PARTITIONED_TABLES}
+            left = {t: _count(connection, f"{t}_default") for t in PARTITIONED_TABLES}
+            if before != after:
+                raise SignalgraphError(
+                    f"row counts changed while moving ({before} before, {after} after); "
+                    "nothing was moved"
+                )
+        self._known = None
+        return {
+            "moved": moved,
+            "months": sorted(months_done),
+            "rows_before": before,
+            "rows_after": after,
+            "left_in_default": left,
+            "verified": True,
+        }
+
+    def detach_before(self, before: date) -> dict[str, Any]:
+        """Detach (and rename) every monthly partition that ends on or before `before`."""
+        cutoff = (before.year, before.month)
+        detached: list[str] = []
+        forgotten = 0
+        with self._client.engine.begin() as connection:
+            self._client.require_schema(connection)
+            for year, month in sorted(existing_months(connection)):
+                if (year, month) >= cutoff:
+                    continue
+                for table in PARTITIONED_TABLES:
+                    name = partition_name(table, year, month)
+                    target = f"{table}_detached_p{year:04d}{month:02d}"
+                    connection.execute(
+                        sa.text(f"ALTER TABLE {_quote(table)} DETACH PARTITION {_quote(name)}")
+                    )
+                    connection.execute(
+                        sa.text(f"ALTER TABLE {_quote(name)} RENAME TO {_quote(target)}")
+                    )
+                    detached.append(target)
+                low, high = month_bounds(year, month)
+                # Keys and fingerprints index live signals only; drop theirs.
+                bounds = {"low": low, "high": high}
+                connection.execute(
+                    sa.text(
+                        "DELETE FROM fingerprint WHERE signal_id >= :low AND signal_id < :high"
+                    ),
+                    bounds,
+                )
+                forgotten += connection.execute(
+                    sa.text("DELETE FROM signal_key WHERE signal_id >= :low AND signal_id < :high"),
+                    bounds,
+                ).rowcount
+        self._known = None
+        return {"detached": detached, "keys_removed": forgotten}
+
+
+def _count(connection: Connection, table: str) -> int:
+    return int(connection.execute(sa.text(f"SELECT count(*) FROM {_quote(table)}")).scalar_one())
+
+
+def _months_in(connection: Connection, table: str, key: str) -> list[tuple[int, int]]:
+    # The first 48 bits of a UUIDv7 are Unix milliseconds.
+    rows = connection.execute(
+        sa.text(
+            f"""
+            SELECT DISTINCT date_trunc('month', to_timestamp(
+                       ('x' || substr(replace({key}::text, '-', ''), 1, 12))::bit(48)::bigint
+                       / 1000.0) AT TIME ZONE 'UTC') AS month
+            FROM {_quote(table)} ORDER BY 1
+            """
+        )
+    ).scalars()
+    return [(m.year, m.month) for m in rows]
+
+
+def _move_month(connection: Connection, table: str, key: str, year: int, month: int) -> int:
+    low, high = month_bounds(year, month)
+    name = partition_name(table, year, month)
+    default = f"{table}_default"
+    in_range = f"{key} >= '{low}' AND {key} < '{high}'"
+    attached = name in _attached(connection, table)
+    if attached:  # cannot happen for well-formed data, but never lose rows if it does
+        raise SignalgraphError(f"{name} exists while {default} holds rows for its month")
+    connection.execute(
+        sa.text(
+            f"CREATE TABLE {_quote(name)} (LIKE {_quote(table)} "
+            "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)"
+        )
+    )
+    copied = connection.execute(
+        sa.text(f"INSERT INTO {_quote(name)} SELECT * FROM {_quote(default)} WHERE {in_range}")
+    ).rowcount
+    deleted = connection.execute(
+        sa.text(f"DELETE FROM {_quote(default)} WHERE {in_range}")
+    ).rowcount
+    if copied != deleted:
+        raise SignalgraphError(f"moving {name}: copied {copied} rows but removed {deleted}")
+    connection.execute(
+        sa.text(
+            f"ALTER TABLE {_quote(table)} ATTACH PARTITION {_quote(name)} "
+            f"FOR VALUES FROM ('{low}') TO ('{high}')"
+        )
+    )
+    return int(copied)

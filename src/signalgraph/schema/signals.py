@@ -1,0 +1,181 @@
+"""Signals (partitioned by month through their UUIDv7 id), keys, fingerprints, mentions, revisions.
+
+The signal id is a UUIDv7 whose time part is the published time, and `signal`,
+`mention` and `signal_revision` are range-partitioned on it with the same monthly
+bounds, so every key holds its partition key and a month can be moved or detached as
+one unit. `signal_key` and `fingerprint` are not partitioned: they answer "have we seen
+this key / this content" with one index probe, whatever the number of months.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from signalgraph.schema.base import (
+    created_at_column,
+    jsonb_column,
+    metadata,
+    updated_at_column,
+    workspace_id_column,
+)
+
+PARTITIONED_TABLES = ("signal", "mention", "signal_revision")
+
+signal_key = sa.Table(
+    "signal_key",
+    metadata,
+    workspace_id_column(),
+    sa.Column("signal_id", sa.Uuid, nullable=False),
+    sa.Column("source_id", sa.Uuid, nullable=False),
+    sa.Column("external_id", sa.Text, nullable=False),
+    # sha256 of the record's canonical JSON: equal means "the same content again".
+    sa.Column("record_hash", sa.LargeBinary, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
+    created_at_column(),
+    updated_at_column(),
+    sa.PrimaryKeyConstraint("workspace_id", "signal_id"),
+    # Idempotency: one signal per (workspace, source, external id), across partitions.
+    sa.UniqueConstraint("workspace_id", "source_id", "external_id"),
+    # No foreign keys here or on fingerprint: they would fire a trigger per row on the
+    # hottest insert path. Only the ingest writer writes these rows, in the same
+    # transaction as their signal; `signalgraph db check --deep` verifies the references.
+)
+
+fingerprint = sa.Table(
+    "fingerprint",
+    metadata,
+    workspace_id_column(),
+    sa.Column("signal_id", sa.Uuid, nullable=False),
+    sa.Column("content_hash", sa.LargeBinary),
+    sa.Column("url_normalized", sa.Text),
+    sa.Column("url_hash", sa.LargeBinary),
+    sa.Column("simhash", sa.BigInteger),
+    sa.Column("band0", sa.Integer),
+    sa.Column("band1", sa.Integer),
+    sa.Column("band2", sa.Integer),
+    sa.Column("band3", sa.Integer),
+    sa.Column("tokens", sa.Integer, nullable=False, server_default="0"),
+    # Copy of signal.duplicate_of: originals (NULL) are what new signals are matched to.
+    sa.Column("duplicate_of", sa.Uuid),
+    created_at_column(),
+    sa.PrimaryKeyConstraint("workspace_id", "signal_id"),
+    # One original per content and per URL: the exact-duplicate lookup, and the guard
+    # that makes two concurrent ingests of the same text agree on the original.
+    sa.Index(
+        "uq_fingerprint_original_content",
+        "workspace_id",
+        "content_hash",
+        unique=True,
+        postgresql_where=sa.text("duplicate_of IS NULL AND content_hash IS NOT NULL"),
+    ),
+    sa.Index(
+        "uq_fingerprint_original_url",
+        "workspace_id",
+        "url_hash",
+        unique=True,
+        postgresql_where=sa.text("duplicate_of IS NULL AND url_hash IS NOT NULL"),
+    ),
+    # Near-duplicate candidates: any pair within Hamming distance 3 shares a band.
+    *(
+        sa.Index(
+            f"ix_fingerprint_band{band}",
+            "workspace_id",
+            f"band{band}",
+            postgresql_where=sa.text("duplicate_of IS NULL AND simhash IS NOT NULL"),
+        )
+        for band in range(4)
+    ),
+)
+
+signal = sa.Table(
+    "signal",
+    metadata,
+    workspace_id_column(),
+    sa.Column("id", sa.Uuid, nullable=False),
+    sa.Column("source_id", sa.Uuid, nullable=False),
+    sa.Column("external_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("title", sa.Text),
+    sa.Column("text", sa.Text),
+    sa.Column("url", sa.Text),
+    sa.Column("author", sa.Text),
+    sa.Column("lang", sa.Text),
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+    jsonb_column("metadata"),
+    sa.Column("raw", JSONB),
+    sa.Column("duplicate_of", sa.Uuid),
+    sa.Column("near_duplicate_of", sa.Uuid),
+    sa.Column("near_distance", sa.SmallInteger),
+    sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("run_id", sa.Uuid, nullable=False),
+    created_at_column(),
+    updated_at_column(),
+    sa.PrimaryKeyConstraint("workspace_id", "id"),
+    # `signals list`: newest first, per workspace and per source.
+    sa.Index("ix_signal_workspace_id_published_at", "workspace_id", "published_at"),
+    sa.Index(
+        "ix_signal_workspace_id_source_id_published_at",
+        "workspace_id",
+        "source_id",
+        "published_at",
+    ),
+    # `signals duplicates`: the members of each group.
+    sa.Index(
+        "ix_signal_duplicate_of",
+        "workspace_id",
+        "duplicate_of",
+        postgresql_where=sa.text("duplicate_of IS NOT NULL"),
+    ),
+    sa.Index(
+        "ix_signal_near_duplicate_of",
+        "workspace_id",
+        "near_duplicate_of",
+        postgresql_where=sa.text("near_duplicate_of IS NOT NULL"),
+    ),
+    postgresql_partition_by="RANGE (id)",
+)
+
+mention = sa.Table(
+    "mention",
+    metadata,
+    workspace_id_column(),
+    sa.Column("signal_id", sa.Uuid, nullable=False),
+    sa.Column("ordinal", sa.Integer, nullable=False),
+    sa.Column("type", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    jsonb_column("identifiers"),
+    sa.Column("span_start", sa.Integer),
+    sa.Column("span_end", sa.Integer),
+    sa.Column("confidence", sa.Float),
+    created_at_column(),
+    sa.PrimaryKeyConstraint("workspace_id", "signal_id", "ordinal"),
+    sa.CheckConstraint(
+        "span_start IS NULL OR span_end IS NULL OR span_start <= span_end", name="span_order"
+    ),
+    postgresql_partition_by="RANGE (signal_id)",
+)
+
+signal_revision = sa.Table(
+    "signal_revision",
+    metadata,
+    workspace_id_column(),
+    sa.Column("signal_id", sa.Uuid, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("title", sa.Text),
+    sa.Column("text", sa.Text),
+    sa.Column("url", sa.Text),
+    sa.Column("author", sa.Text),
+    sa.Column("lang", sa.Text),
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+    jsonb_column("metadata"),
+    sa.Column("raw", JSONB),
+    sa.Column("mentions", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("record_hash", sa.LargeBinary, nullable=False),
+    sa.Column("run_id", sa.Uuid, nullable=False),
+    sa.Column("replaced_by_run_id", sa.Uuid, nullable=False),
+    sa.Column("replaced_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("workspace_id", "signal_id", "revision"),
+    postgresql_partition_by="RANGE (signal_id)",
+)

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.conftest import CliResult, console_script
+from tests.corpus import record, write_ndjson
+
+Cli = Callable[..., CliResult]
+
+
+def setup(cli: Cli, url: str) -> list[str]:
+    base = ["--database-url", url]
+    assert cli(*base, "source", "add", "wire", "--kind", "news").exit_code == 0
+    return base
+
+
+def test_ingest_exit_codes_and_summary(cli: Cli, database_url: str, tmp_path: Path) -> None:
+    base = setup(cli, database_url)
+    clean = write_ndjson(tmp_path / "clean.ndjson", [record(i) for i in range(4)])
+    ok = cli(*base, "ingest", str(clean), "--source", "wire")
+    assert ok.exit_code == 0, ok.stderr
+    assert "inserted" in ok.stdout
+    dirty = write_ndjson(tmp_path / "dirty.ndjson", [record(9)], [b"{oops"])
+    partial = cli(*base, "ingest", str(dirty), "--source", "wire", "--json")
+    assert partial.exit_code == 3
+    report = partial.json()
+    assert isinstance(report, dict)
+    assert report["counters"]["rejected"] == 1
+    assert report["exit_code"] == 3
+    run_id = report["run_id"]
+    listed = cli(*base, "rejects", "list", "--run", run_id, "--json").json()
+    assert isinstance(listed, list)
+    assert listed[0]["line"] == 2
+    assert listed[0]["raw"] == "{oops"
+    out = tmp_path / "rejects.ndjson"
+    exported = cli(*base, "rejects", "export", "--run", run_id, str(out))
+    assert exported.exit_code == 0
+    assert out.read_bytes() == b"{oops\n"
+    shown = cli(*base, "runs", "show", run_id, "--json").json()
+    assert isinstance(shown, dict)
+    assert shown["counters"]["rejected"] == 1
+    assert shown["status"] == "succeeded"
+
+
+def test_ingest_failure_cases(cli: Cli, database_url: str, tmp_path: Path) -> None:
+    base = setup(cli, database_url)
+    missing = cli(*base, "ingest", str(tmp_path / "nope.ndjson"), "--source", "wire")
+    assert missing.exit_code == 1
+    assert "no such file" in missing.stderr
+    assert missing.stderr.count("\n") == 1
+    empty = tmp_path / "empty.ndjson"
+    empty.write_bytes(b"")
+    assert "is empty" in cli(*base, "ingest", str(empty), "--source", "wire").stderr
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(os.urandom(256).replace(b"\x1f", b"\x00"))
+    result = cli(*base, "ingest", str(garbage), "--source", "wire")
+    assert result.exit_code == 1
+    good = write_ndjson(tmp_path / "good.ndjson", [record(1)])
+    unknown_format = cli(*base, "ingest", str(good), "--source", "wire", "--format", "xml")
+    assert unknown_format.exit_code == 2
+    unknown_source = cli(*base, "ingest", str(good), "--source", "nope")
+    assert unknown_source.exit_code == 1
+    assert "source 'nope' does not exist" in unknown_source.stderr
+    created = cli(*base, "ingest", str(good), "--source", "nope", "--create-source")
+    assert created.exit_code == 0
+    many_bad = write_ndjson(tmp_path / "bad.ndjson", [b"x"] * 10 + [record(2)])
+    limited = cli(*base, "ingest", str(many_bad), "--source", "wire", "--max-rejects", "2")
+    assert limited.exit_code == 1
+    assert "max-rejects" in limited.stderr
+
+
+def test_dry_run_and_signal_commands(cli: Cli, database_url: str, tmp_path: Path) -> None:
+    base = setup(cli, database_url)
+    records = [record(i) for i in range(6)]
+    records.append(dict(record(100), text=records[0]["text"]))  # an exact duplicate
+    path = write_ndjson(tmp_path / "in.ndjson", records)
+    dry = cli(*base, "ingest", str(path), "--source", "wire", "--dry-run", "--json").json()
+    assert isinstance(dry, dict)
+    assert dry["counters"]["inserted"] == 7
+    assert dry["run_id"] is None
+    assert cli(*base, "signals", "list", "--json").json() == []
+    assert cli(*base, "ingest", str(path), "--source", "wire").exit_code == 0
+    listed = cli(*base, "signals", "list", "--json").json()
+    assert isinstance(listed, list)
+    assert len(listed) == 6
+    everything = cli(*base, "signals", "list", "--all", "--json").json()
+    assert isinstance(everything, list)
+    assert len(everything) == 7
+    shown = cli(*base, "signals", "show", listed[0]["id"][:13], "--json").json()
+    assert isinstance(shown, dict)
+    assert shown["mentions"]
+    groups = cli(*base, "signals", "duplicates", "--json").json()
+    assert isinstance(groups, list)
+    assert groups[0]["members"][0]["external_id"] == "r-100"
+    table = cli(*base, "signals", "duplicates")
+    assert "r-100" not in table.stdout or "duplicate" in table.stdout
+    near = cli(*base, "signals", "duplicates", "--near", "--json")
+    assert near.exit_code == 0
+    text_list = cli(*base, "signals", "list", "--source", "wire", "--since", "2025-01-01")
+    assert text_list.exit_code == 0
+    assert "originals" in text_list.stderr
+    bad_since = cli(*base, "signals", "list", "--since", "last tuesday")
+    assert bad_since.exit_code == 2
+
+
+def test_partition_commands(cli: Cli, database_url: str, tmp_path: Path) -> None:
+    base = setup(cli, database_url)
+    ensured = cli(
+        *base, "db", "partitions", "ensure", "--from", "2030-01", "--to", "2030-03", "--json"
+    )
+    assert ensured.json() == {"created": ["2030-01", "2030-02", "2030-03"]}
+    listed = cli(*base, "db", "partitions", "list", "--exact", "--json").json()
+    assert isinstance(listed, list)
+    assert {p["name"] for p in listed} >= {"signal_default", "signal_p203001"}
+    moved = cli(*base, "db", "partitions", "move-default", "--json")
+    assert moved.exit_code == 0
+    refused = cli(*base, "db", "partitions", "detach", "--before", "2030-02")
+    assert refused.exit_code == 2
+    detached = cli(*base, "db", "partitions", "detach", "--before", "2030-02", "--yes", "--json")
+    assert "signal_detached_p203001" in detached.json()["detached"]  # type: ignore[index]
+    bad = cli(*base, "db", "partitions", "ensure", "--from", "soon", "--to", "2030-01")
+    assert bad.exit_code == 2
+
+
+def test_stdin_and_gzip_through_the_console_script(database_url: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALGRAPH_")}
+    env["SIGNALGRAPH_HOME"] = str(tmp_path)
+    env["SIGNALGRAPH_DATABASE_URL"] = database_url
+    script = str(console_script())
+    subprocess.run([script, "source", "add", "wire"], env=env, check=True, capture_output=True)
+    data = write_ndjson(tmp_path / "in.ndjson", [record(i) for i in range(3)]).read_bytes()
+    piped = subprocess.run(
+        [script, "ingest", "-", "--source", "wire", "--json"],
+        input=gzip.compress(data),
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert json.loads(piped.stdout)["counters"]["inserted"] == 3
+    csv_piped = subprocess.run(
+        [script, "ingest", "-", "--source", "wire", "--json"],
+        input=b"external_id,title\nz1,From stdin\n",
+        env=env,
+        capture_output=True,
+        check=False,
+    )
+    assert json.loads(csv_piped.stdout)["counters"]["inserted"] == 1
