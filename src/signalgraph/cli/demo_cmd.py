@@ -48,9 +48,7 @@ def demo(ctx: typer.Context, json: JsonOption = False) -> None:
     print_table(
         report["rejects"], ["file", "line", "field", "reason"], title="rejected lines", empty=""
     )
-    print_table(
-        report["latest"], ["published_at", "title", "status"], title="latest signals"
-    )
+    print_table(report["latest"], ["published_at", "title", "status"], title="latest signals")
     note(
         "next: `signalgraph -w demo signals list`, `signalgraph -w demo signals duplicates "
         "--near`, `signalgraph -w demo runs list`"

@@ -12,7 +12,6 @@ import gzip
 import io
 import json
 import math
-import re
 import shutil
 import sys
 import tempfile
@@ -208,9 +207,19 @@ def read_ndjson(stream: IO[bytes], name: str, *, max_record_bytes: int) -> Itera
         yield parse_json_record(record, name, line_number)
 
 
-# orjson turns integers beyond 64 bits into floats (losing digits); such lines go to the
-# standard library parser, which keeps them exact.
-_LONG_DIGITS = re.compile(rb"\d{20,}")
+# orjson turns integers beyond 64 bits into floats (losing digits). A parsed float that
+# large sends the line to the standard library parser, which keeps integers exact.
+_HUGE = float(2**63)
+
+
+def _has_huge_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return abs(value) >= _HUGE
+    if isinstance(value, dict):
+        return any(_has_huge_float(item) for item in value.values() if not isinstance(item, str))
+    if isinstance(value, list):
+        return any(_has_huge_float(item) for item in value if not isinstance(item, str))
+    return False
 
 
 def _finite(text: str) -> float:
@@ -227,12 +236,11 @@ def _no_constants(name: str) -> Any:
 def parse_json_record(record: bytes, name: str | None, line: int) -> InputRecord:
     """Parse one JSON object from bytes into an InputRecord (or explain why not)."""
     try:
-        if _LONG_DIGITS.search(record):
+        value = orjson.loads(record)
+        if _has_huge_float(value):
             value = json.loads(
                 record.decode("utf-8"), parse_float=_finite, parse_constant=_no_constants
             )
-        else:
-            value = orjson.loads(record)
     except UnicodeDecodeError as bad:
         return InputRecord(name, line, record, reason=f"invalid UTF-8 at byte {bad.start + 1}")
     except orjson.JSONDecodeError as exc:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import psycopg
 
 from signalgraph.fingerprint import bands, hamming, normalize_url, to_signed, url_hash
@@ -29,6 +30,9 @@ from signalgraph.ids import uuid7
 from signalgraph.ingest.records import SignalRecord
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+FINGERPRINT_SLICE = 1000
 
 
 class RetryBatch(Exception):
@@ -91,8 +95,12 @@ def signal_id_for(published_at: datetime) -> uuid.UUID:
 def fingerprint_rows(rows: Sequence[Row], *, min_tokens: int) -> None:
     """Fill in content hash, normalised URL and hash, simhash and tokens for each row."""
     todo = [row for row in rows if not row.fingerprinted]
-    if not todo:
-        return
+    # Slices bound the vectorised work's temporary arrays (memory) whatever the batch size.
+    for start in range(0, len(todo), FINGERPRINT_SLICE):
+        _fingerprint_slice(todo[start : start + FINGERPRINT_SLICE], min_tokens)
+
+
+def _fingerprint_slice(todo: Sequence[Row], min_tokens: int) -> None:
     texts = [row.record.text or row.record.title for row in todo]
     prints = fingerprint_batch(texts, min_tokens=min_tokens)
     for row, printed in zip(todo, prints, strict=True):
@@ -107,32 +115,36 @@ def fingerprint_rows(rows: Sequence[Row], *, min_tokens: int) -> None:
         row.fingerprinted = True
 
 
+# Lists of keys and hashes travel as one JSON document: building it with orjson is far
+# cheaper than adapting a Python list element by element.
 _KEYS = """
-SELECT external_id, signal_id, record_hash, revision
-FROM signal_key
-WHERE workspace_id = %s AND source_id = %s AND external_id = ANY(%s)
+SELECT k.external_id, k.signal_id, k.record_hash, k.revision
+FROM signal_key k
+WHERE k.workspace_id = %s AND k.source_id = %s
+  AND k.external_id IN (SELECT jsonb_array_elements_text(%s::jsonb))
 """
 
 _ORIGINALS_BY_CONTENT = """
 SELECT content_hash, signal_id, created_at
 FROM fingerprint
-WHERE workspace_id = %s AND duplicate_of IS NULL AND content_hash = ANY(%s)
+WHERE workspace_id = %s AND duplicate_of IS NULL
+  AND content_hash IN (SELECT decode(h, 'hex') FROM jsonb_array_elements_text(%s::jsonb) h)
   AND signal_id <> ALL(%s)
 """
 
 _ORIGINALS_BY_URL = """
 SELECT url_hash, signal_id, created_at
 FROM fingerprint
-WHERE workspace_id = %s AND duplicate_of IS NULL AND url_hash = ANY(%s)
+WHERE workspace_id = %s AND duplicate_of IS NULL
+  AND url_hash IN (SELECT decode(h, 'hex') FROM jsonb_array_elements_text(%s::jsonb) h)
   AND signal_id <> ALL(%s)
 """
 
 # Candidates sharing at least one 16-bit band, then the exact Hamming distance.
 _NEAR = """
 WITH q AS (
-    SELECT * FROM unnest(%(seq)s::int[], %(simhash)s::bigint[], %(b0)s::int[],
-                         %(b1)s::int[], %(b2)s::int[], %(b3)s::int[])
-        AS q(seq, simhash, b0, b1, b2, b3)
+    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb)
+        AS q(seq int, simhash bigint, b0 int, b1 int, b2 int, b3 int)
 ), candidates AS (
     SELECT q.seq, q.simhash AS wanted, f.signal_id, f.simhash, f.created_at
     FROM q JOIN fingerprint f ON f.workspace_id = %(ws)s AND f.band0 = q.b0
@@ -291,10 +303,9 @@ class BatchWriter:
             return
         stored = {
             external_id: (signal_id, bytes(record_hash))
-            for external_id, signal_id, record_hash in connection.execute(
-                "SELECT external_id, signal_id, record_hash FROM signal_key "
-                "WHERE workspace_id = %s AND source_id = %s AND external_id = ANY(%s)",
-                (self.workspace_id, self.source_id, [row.record.external_id for row in rows]),
+            for external_id, signal_id, record_hash, _ in connection.execute(
+                _KEYS,
+                (self.workspace_id, self.source_id, _json_list(r.record.external_id for r in rows)),
             )
         }
         changed = []
@@ -317,7 +328,7 @@ class BatchWriter:
             external_id: (signal_id, record_hash, revision)
             for external_id, signal_id, record_hash, revision in self.conn.execute(
                 _KEYS,
-                (self.workspace_id, self.source_id, [row.record.external_id for row in rows]),
+                (self.workspace_id, self.source_id, _json_list(r.record.external_id for r in rows)),
             )
         }
         for row in rows:
@@ -409,7 +420,7 @@ class BatchWriter:
         return {
             bytes(value): (signal_id, created_at)
             for value, signal_id, created_at in self.conn.execute(
-                query, (self.workspace_id, list(hashes), exclude)
+                query, (self.workspace_id, _json_list(h.hex() for h in hashes), exclude)
             )
         }
 
@@ -419,18 +430,23 @@ class BatchWriter:
         wanted = [row for row in rows if row.simhash is not None]
         if not wanted or self.near_distance < 0:
             return {}
-        columns: dict[str, list[int]] = {
-            key: [] for key in ("seq", "simhash", "b0", "b1", "b2", "b3")
-        }
+        batch = []
         for row in wanted:
             assert row.simhash is not None
-            columns["seq"].append(row.seq)
-            columns["simhash"].append(to_signed(row.simhash))
-            for band, value in enumerate(bands(row.simhash)):
-                columns[f"b{band}"].append(value)
+            b0, b1, b2, b3 = bands(row.simhash)
+            batch.append(
+                {
+                    "seq": row.seq,
+                    "simhash": to_signed(row.simhash),
+                    "b0": b0,
+                    "b1": b1,
+                    "b2": b2,
+                    "b3": b3,
+                }
+            )
         best: dict[int, tuple[uuid.UUID, int, datetime]] = {}
         params: dict[str, Any] = {
-            **columns,
+            "rows": orjson.dumps(batch).decode(),
             "ws": self.workspace_id,
             "distance": self.near_distance,
             "exclude": exclude,
@@ -614,6 +630,10 @@ class BatchWriter:
                         reject.raw,
                     )
                 )
+
+
+def _json_list(values: Iterable[str]) -> str:
+    return orjson.dumps(list(values)).decode()
 
 
 def _earliest(
