@@ -126,7 +126,9 @@ def generate(path: Path, rows: int) -> dict[str, int]:
 
 def _fresh_database(admin_url: str, name: str) -> str:
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     url = sa.engine.make_url(admin_url).set(database=name)
     return url.set(drivername="postgresql").render_as_string(hide_password=False)
