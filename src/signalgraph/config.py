@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     batch_size: int = Field(
         default=5000, ge=1, le=1_000_000, description="Records written per transaction."
     )
+    batch_max_bytes: int = Field(
+        default=16 << 20, ge=1 << 16, description="Input bytes after which a batch is written."
+    )
     max_field_bytes: int = Field(
         default=1 << 20, ge=1024, description="Largest text field accepted, in bytes."
     )

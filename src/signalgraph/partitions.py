@@ -41,11 +41,24 @@ def next_month(year: int, month: int) -> tuple[int, int]:
     return (year + 1, 1) if month == 12 else (year, month + 1)
 
 
-def month_bounds(year: int, month: int) -> tuple[uuid.UUID, uuid.UUID]:
-    """Return the id range [from, to) that holds signals published in that month."""
+def month_bounds(year: int, month: int) -> tuple[uuid.UUID, uuid.UUID | None]:
+    """Return the id range [from, to) of signals published in that month (None: no end)."""
     start = datetime(year, month, 1, tzinfo=UTC)
     end_year, end_month = next_month(year, month)
+    if end_year > 9999:  # December 9999: the last month a datetime can name
+        return uuid7_floor(start), None
     return uuid7_floor(start), uuid7_floor(datetime(end_year, end_month, 1, tzinfo=UTC))
+
+
+def _bound_sql(low: uuid.UUID, high: uuid.UUID | None) -> str:
+    upper = f"'{high}'" if high is not None else "MAXVALUE"
+    return f"FOR VALUES FROM ('{low}') TO ({upper})"
+
+
+def _range_sql(key: str, low: uuid.UUID, high: uuid.UUID | None) -> str:
+    if high is None:
+        return f"{key} >= '{low}'"
+    return f"{key} >= '{low}' AND {key} < '{high}'"
 
 
 def partition_name(table: str, year: int, month: int) -> str:
@@ -119,7 +132,7 @@ def _create_month(connection: Connection, year: int, month: int) -> bool:
                 connection.execute(
                     sa.text(
                         f"CREATE TABLE IF NOT EXISTS {_quote(name)} PARTITION OF {_quote(table)} "
-                        f"FOR VALUES FROM ('{low}') TO ('{high}')"
+                        f"{_bound_sql(low, high)}"
                     )
                 )
         except DBAPIError as exc:
@@ -210,7 +223,7 @@ class Partitions:
             month = f"{year:04d}-{number:02d}"
             range_from = datetime(year, number, 1, tzinfo=UTC)
             end_year, end_month = next_month(year, number)
-            range_to = datetime(end_year, end_month, 1, tzinfo=UTC)
+            range_to = datetime(end_year, end_month, 1, tzinfo=UTC) if end_year <= 9999 else None
         mention_name = name.replace("signal_", "mention_", 1)
         if exact:
             rows = connection.execute(sa.text(f"SELECT count(*) FROM {_quote(name)}")).scalar_one()
@@ -335,7 +348,7 @@ def _move_month(connection: Connection, table: str, key: str, year: int, month: 
     low, high = month_bounds(year, month)
     name = partition_name(table, year, month)
     default = f"{table}_default"
-    in_range = f"{key} >= '{low}' AND {key} < '{high}'"
+    in_range = _range_sql(key, low, high)
     attached = name in _attached(connection, table)
     if attached:  # cannot happen for well-formed data, but never lose rows if it does
         raise SignalgraphError(f"{name} exists while {default} holds rows for its month")
@@ -355,8 +368,7 @@ def _move_month(connection: Connection, table: str, key: str, year: int, month: 
         raise SignalgraphError(f"moving {name}: copied {copied} rows but removed {deleted}")
     connection.execute(
         sa.text(
-            f"ALTER TABLE {_quote(table)} ATTACH PARTITION {_quote(name)} "
-            f"FOR VALUES FROM ('{low}') TO ('{high}')"
+            f"ALTER TABLE {_quote(table)} ATTACH PARTITION {_quote(name)} {_bound_sql(low, high)}"
         )
     )
     return int(copied)

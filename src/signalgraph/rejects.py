@@ -75,6 +75,7 @@ class Rejects:
             workspace_id = self._client.workspace_id_in(conn)
             inputs = found.params.get("inputs") or []
             headers = {i.get("name"): i.get("csv_header") for i in inputs if i.get("csv_header")}
+            delimiters = {i.get("name"): i.get("csv_delimiter") or "," for i in inputs}
             rows = conn.execute(
                 sa.select(reject.c.file, reject.c.raw)
                 .where(reject.c.workspace_id == workspace_id, reject.c.run_id == found.id)
@@ -99,7 +100,9 @@ class Rejects:
                         continue
                     if file in csv_files and not header_written:
                         header = headers[file]
-                        handle.write(",".join(_csv_cell(h) for h in header).encode() + b"\n")
+                        delimiter = delimiters.get(file, ",")
+                        cells = (_csv_cell(h, delimiter) for h in header)
+                        handle.write(delimiter.join(cells).encode() + b"\n")
                         header_written = True
                     handle.write(data + b"\n")
                     written += 1
@@ -114,7 +117,7 @@ class Rejects:
         }
 
 
-def _csv_cell(value: str) -> str:
-    if any(char in value for char in ',"\n\r'):
+def _csv_cell(value: str, delimiter: str) -> str:
+    if any(char in value for char in f'{delimiter}"\n\r'):
         return '"' + value.replace('"', '""') + '"'
     return value

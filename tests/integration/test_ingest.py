@@ -421,3 +421,155 @@ def test_repeated_key_in_one_file_is_an_update(feed: SignalGraph) -> None:
     assert result.counters["inserted"] == 1
     assert result.counters["updated"] == 1
     assert feed.signals.list()[0].title == "second version"
+
+
+def test_last_record_for_a_key_wins_across_batches(feed: SignalGraph) -> None:
+    feed.ingest([record(1, title="v1")], source="feed")
+    result = feed.ingest([record(1, title="v2"), record(1, title="v1")], source="feed")
+    assert result.counters["updated"] == 2
+    [stored] = feed.signals.list()
+    detail = feed.signals.get(stored.id)
+    assert detail.title == "v1"
+    assert [r["title"] for r in detail.revisions] == ["v1", "v2"]
+
+
+def test_copy_and_edit_of_its_original_in_one_batch(feed: SignalGraph) -> None:
+    body = text(random.Random(11))
+    feed.ingest([record(1, text=body, url=None)], source="feed")
+    result = feed.ingest(
+        [record(2, text=body, url=None), record(1, text=body, url=None, title="edited")],
+        source="feed",
+    )
+    assert result.status == "succeeded"
+    assert result.counters["duplicates"] == 1
+    [group] = feed.signals.duplicates()
+    assert group["original"]["external_id"] == "r-1"
+    assert [m["external_id"] for m in group["members"]] == ["r-2"]
+
+
+def test_signals_swapping_contents_in_one_batch(feed: SignalGraph) -> None:
+    one, two = text(random.Random(21)), text(random.Random(22))
+    feed.ingest([record(1, text=one, url=None), record(2, text=two, url=None)], source="feed")
+    swapped = feed.ingest(
+        [record(1, text=two, url=None), record(2, text=one, url=None)], source="feed"
+    )
+    assert swapped.status == "succeeded"
+    assert swapped.counters["updated"] == 2
+    assert_accounting(feed, swapped.counters)
+    changed = feed.ingest([record(1, text=one, url=None)], source="feed")
+    assert changed.counters["duplicates"] == 1  # r-2 holds that text now
+
+
+def test_concurrent_update_of_a_key_is_retried_not_corrupted(
+    feed: SignalGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from signalgraph.ingest.writer import BatchWriter
+
+    feed.ingest([record(1, title="v1")], source="feed")
+    original = BatchWriter.classify
+    interfered: list[bool] = []
+
+    def classify_then_interfere(self: BatchWriter, rows: Any) -> None:
+        original(self, rows)
+        if not interfered:
+            interfered.append(True)
+            other = feed.use_workspace("default")
+            monkeypatch.setattr(BatchWriter, "classify", original)
+            other.ingest([record(1, title="v2-other")], source="feed")
+            monkeypatch.setattr(BatchWriter, "classify", classify_then_interfere)
+
+    monkeypatch.setattr(BatchWriter, "classify", classify_then_interfere)
+    result = feed.ingest([record(1, title="v3-ours")], source="feed")
+    assert result.status == "succeeded"
+    detail = feed.signals.get(feed.signals.list()[0].id)
+    assert detail.title == "v3-ours"
+    assert detail.revision == 3
+    assert [r["title"] for r in detail.revisions] == ["v1", "v2-other"]
+    monkeypatch.setattr(BatchWriter, "classify", original)
+    assert feed.ingest([record(1, title="v4")], source="feed").status == "succeeded"
+
+
+def test_unbalanced_csv_quote_loses_only_its_own_line(feed: SignalGraph, tmp_path: Path) -> None:
+    rows = [b"external_id,title"]
+    rows += [f"g{i},Good {i}".encode() for i in range(3)]
+    rows.append(b'bad,"never closed quote')
+    rows += [f"h{i},After {i}".encode() for i in range(500)]
+    path = tmp_path / "quote.csv"
+    path.write_bytes(b"\n".join(rows) + b"\n")
+    result = feed.ingest(path, source="feed")
+    assert result.counters["inserted"] == 503
+    [reject] = feed.rejects.list(run_id=result.run_id)
+    assert reject.line == 5
+    assert reject.reason == "a quoted field is never closed"
+    assert reject.raw == b'bad,"never closed quote'
+
+
+def test_csv_compact_dates_and_tsv_export(feed: SignalGraph, tmp_path: Path) -> None:
+    path = tmp_path / "in.tsv"
+    path.write_bytes(b"external_id\ttitle\tpublished_at\nd1\tx\t20260304\nd2\ty\tsoon\n")
+    result = feed.ingest(path, source="feed")
+    assert feed.signals.list()[0].published_at.date().isoformat() == "2026-03-04"
+    exported = tmp_path / "rejects.tsv"
+    feed.rejects.export(str(result.run_id), exported)
+    assert exported.read_bytes() == b"external_id\ttitle\tpublished_at\nd2\ty\tsoon\n"
+
+
+def test_literal_backslash_u0000_is_text_and_lone_surrogates_are_rejected(
+    feed: SignalGraph,
+) -> None:
+    result = feed.ingest(
+        [
+            record(1, title="C:\\u0000 path"),
+            record(2, title="bad \ud800 surrogate"),
+            {"external_id": "x", "metadata": {"k": "\udcff"}},
+        ],
+        source="feed",
+    )
+    assert result.counters["inserted"] == 1
+    assert result.counters["rejected"] == 2
+    assert feed.signals.list()[0].title == "C:\\u0000 path"
+    reasons = {r.reason for r in feed.rejects.list(run_id=result.run_id)}
+    assert reasons == {"contains invalid Unicode (a lone surrogate)"}
+
+
+def test_second_file_without_external_id_stops_before_writing(
+    feed: SignalGraph, tmp_path: Path
+) -> None:
+    good = write_ndjson(tmp_path / "good.ndjson", [record(1)])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,title\n1,x\n")
+    with pytest.raises(InputError, match="no external_id column"):
+        feed.ingest([good, bad], source="feed")
+    assert count(feed, "SELECT count(*) FROM signal") == 0
+
+
+def test_ingest_works_with_a_one_connection_pool(database_url: str, tmp_path: Path) -> None:
+    import signalgraph
+
+    tiny = signalgraph.connect(url=database_url, pool_size=1, max_overflow=0, pool_timeout=2)
+    tiny.sources.add("feed")
+    result = tiny.ingest([record(i) for i in range(30)], source="feed", batch_size=7)
+    assert result.counters["inserted"] == 30
+    tiny.close()
+
+
+def test_batches_are_also_bounded_by_bytes(
+    feed: SignalGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from signalgraph.ingest.writer import BatchWriter
+
+    sizes: list[int] = []
+    original = BatchWriter.write
+
+    def counting(self: BatchWriter, batch: Any) -> Any:
+        sizes.append(batch.seen)
+        return original(self, batch)
+
+    monkeypatch.setattr(BatchWriter, "write", counting)
+    small = feed.use_workspace("default")
+    small.settings = small.settings.model_copy(update={"batch_max_bytes": 1 << 16})
+    records = [record(i, text=text(random.Random(i), words=400)) for i in range(60)]
+    result = small.ingest(records, source="feed")
+    assert result.counters["inserted"] == 60
+    assert sum(sizes) == 60
+    assert len(sizes) > 3  # about 4.5 kB a record: a 64 kB cap splits 60 records up

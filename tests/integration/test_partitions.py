@@ -30,11 +30,13 @@ def test_ingest_creates_monthly_partitions_and_sends_absurd_dates_to_default(
         record(4, published_at="1950-06-01T00:00:00Z"),
     ]
     result = feed.ingest(records, source="feed")
-    assert sorted(result.partitions_created) == ["2024-01", "2024-03"]
+    # Before 1970 the id carries 1970-01-01, so the record lives in 1970-01.
+    assert sorted(result.partitions_created) == ["1970-01", "2024-01", "2024-03"]
     rows = partition_rows(feed)
     assert rows["signal_p202401"] == 1
     assert rows["signal_p202403"] == 1
-    assert rows["signal_default"] == 2
+    assert rows["signal_p197001"] == 1
+    assert rows["signal_default"] == 1
     # Every partition exists for mentions and revisions too.
     with feed.engine.connect() as conn:
         names = set(
@@ -112,3 +114,10 @@ def test_detach_keeps_tables_renamed_and_forgets_their_keys(feed: SignalGraph) -
         fingerprints = conn.execute(sa.text("SELECT count(*) FROM fingerprint")).scalar_one()
     assert kept == 1
     assert fingerprints == 1
+
+
+def test_the_last_month_a_date_can_name_moves_too(feed: SignalGraph) -> None:
+    feed.ingest([record(1, published_at="9999-12-31T23:59:59Z")], source="feed")
+    report = feed.partitions.move_default()
+    assert report["months"] == ["9999-12"]
+    assert partition_rows(feed)["signal_p999912"] == 1

@@ -96,6 +96,29 @@ def create_async_engine(url: str, settings: Settings) -> AsyncEngine:
     return engine
 
 
+def dedicated_connection(url: str, settings: Settings) -> Any:
+    """Open a psycopg connection configured like the engine's, outside its pool.
+
+    Long-running work (an ingest's writer and reader) holds these for its whole run, so
+    it never starves, or is starved by, the pool that short operations share.
+    """
+    import psycopg
+
+    from signalgraph.db.errors import translate_connect_error
+
+    parsed = parse_url(url)
+    try:
+        return psycopg.connect(
+            libpq_url(parsed.difference_update_query(["options"])),
+            **_connect_args(settings, parsed),
+        )
+    except psycopg.OperationalError as exc:
+        translated = translate_connect_error(exc, parsed)
+        if translated is not None:
+            raise translated from exc
+        raise
+
+
 @contextmanager
 def transaction(engine: Engine, connection: Connection | None = None) -> Iterator[Connection]:
     """Yield `connection` inside the caller's transaction, or a new one committed on success."""

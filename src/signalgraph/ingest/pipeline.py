@@ -8,11 +8,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from signalgraph.db.engine import dedicated_connection
 from signalgraph.errors import SignalgraphError, UsageError
 from signalgraph.ids import utcnow
 from signalgraph.ingest.readers import (
@@ -26,6 +28,7 @@ from signalgraph.ingest.readers import (
 )
 from signalgraph.ingest.records import Limits, Rejection, coerce_csv_value, validate
 from signalgraph.ingest.writer import Batch, BatchWriter, RejectRow, RetryBatch, Row
+from signalgraph.partitions import month_of
 from signalgraph.runs import RECORD_SQL, record_params
 
 if TYPE_CHECKING:
@@ -34,6 +37,8 @@ if TYPE_CHECKING:
     from signalgraph.client import SignalGraph
 
 MAX_RETRIES = 8
+READER_GRACE_S = 5.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COUNTER_NAMES = (
     "seen",
     "inserted",
@@ -177,9 +182,8 @@ class Ingest:
             "record_format": 1,
         }
         self._started = time.perf_counter()
-        raw = self.client.engine.raw_connection()
+        conn: psycopg.Connection[Any] = dedicated_connection(self.client.url, self.settings)
         try:
-            conn: psycopg.Connection[Any] = raw.driver_connection  # type: ignore[assignment]
             from psycopg.types.json import set_json_dumps
 
             set_json_dumps(_json_dumps, context=conn)
@@ -210,7 +214,7 @@ class Ingest:
                 raise
             self._finish(conn, workspace_id, run_id, status, error, infos)
         finally:
-            raw.close()
+            conn.close()
         return IngestResult(
             run_id=None if self.dry_run else run_id,
             status=status,
@@ -304,13 +308,18 @@ class Ingest:
             yield record, False
 
     def _batches(
-        self, records: Iterator[tuple[InputRecord, bool]], observed_at: Any
+        self,
+        records: Iterator[tuple[InputRecord, bool]],
+        observed_at: Any,
+        stop: threading.Event | None = None,
     ) -> Iterator[Batch]:
-        """Group validated records and rejects into batches of at most batch_size records."""
+        """Group records into batches of at most batch_size records or batch_max_bytes."""
         batch = Batch()
         keys: set[str] = set()
         seq = 0
         for record, from_csv in records:
+            if stop is not None and stop.is_set():
+                return
             batch.bytes += len(record.raw)
             if record.reason is not None:
                 batch.rejects.append(
@@ -338,7 +347,7 @@ class Ingest:
                     batch.rows.append(
                         Row(seq=seq, file=record.file, line=record.line, record=signal)
                     )
-            if batch.seen >= self.batch_size:
+            if batch.seen >= self.batch_size or batch.bytes >= self.settings.batch_max_bytes:
                 yield batch
                 batch, keys = Batch(), set()
         if batch.seen:
@@ -351,17 +360,16 @@ class Ingest:
         observed_at: Any,
     ) -> str | None:
         """Write batches as a reader thread prepares them; return why the run stopped, if so."""
-        prepared: queue.Queue[Batch | BaseException | None] = queue.Queue(maxsize=2)
+        prepared: queue.Queue[Batch | BaseException | None] = queue.Queue(maxsize=1)
         stop = threading.Event()
 
         def produce() -> None:
             try:
-                with self.client.engine.connect() as lookup:
-                    lookup_conn: Any = lookup.connection.driver_connection
-                    for batch in self._batches(records, observed_at):
+                with dedicated_connection(self.client.url, self.settings) as lookup:
+                    for batch in self._batches(records, observed_at, stop):
                         # Skip fingerprinting records stored unchanged; the writer
                         # re-checks every key inside its transaction anyway.
-                        writer.prefilter(batch.rows, lookup_conn)
+                        writer.prefilter(batch.rows, lookup)
                         lookup.rollback()
                         while not stop.is_set():
                             try:
@@ -391,12 +399,14 @@ class Ingest:
             return self._over_reject_limit()
         finally:
             stop.set()
-            while reader.is_alive():
+            # The reader stops at its next record; one blocked on a silent input (a pipe
+            # that sends nothing) is a daemon thread and is left behind after a while.
+            deadline = time.monotonic() + READER_GRACE_S
+            while reader.is_alive() and time.monotonic() < deadline:
                 try:
                     prepared.get(timeout=0.05)
                 except queue.Empty:
                     pass
-            reader.join()
 
     def _over_reject_limit(self) -> str | None:
         if self.max_rejects is not None and self.counters["rejected"] > self.max_rejects:
@@ -411,9 +421,8 @@ class Ingest:
     def _flush(self, batch: Batch, writer: BatchWriter) -> None:
         conn = writer.conn
         if not self.dry_run:
-            months = {
-                (row.record.published_at.year, row.record.published_at.month) for row in batch.rows
-            }
+            # Records published before 1970 get ids (and so partitions) at 1970-01.
+            months = {month_of(max(row.record.published_at, _EPOCH)) for row in batch.rows}
             self.partitions_created += self.client.partitions.ensure_for(months)
         for _attempt in range(MAX_RETRIES):
             try:

@@ -62,6 +62,7 @@ class InputInfo:
     compressed: bool
     size: int | None
     csv_header: list[str] | None = field(default=None)
+    csv_delimiter: str = ","
 
     def as_dict(self) -> dict[str, Any]:
         """Return the input description as a plain dict (stored in run params)."""
@@ -71,6 +72,7 @@ class InputInfo:
             "compressed": self.compressed,
             "size": self.size,
             "csv_header": self.csv_header,
+            "csv_delimiter": self.csv_delimiter,
         }
 
 
@@ -144,12 +146,34 @@ def describe_input(path: str) -> InputInfo:
             raise InputError(f"{path} is not a readable gzip file: {exc}") from exc
         if not head:
             raise InputError(f"{path} is empty (after decompression)")
-    return InputInfo(
+    info = InputInfo(
         name=path,
         format=_format_for(path, head, compressed),
         compressed=compressed,
         size=file.stat().st_size,
     )
+    _check_columns(file, info, head)
+    return info
+
+
+def _delimiter(name: str) -> str:
+    return "\t" if name.lower().removesuffix(".gz").endswith(".tsv") else ","
+
+
+def _check_columns(file: Path, info: InputInfo, head: bytes) -> None:
+    """Refuse, before anything is written, a table input without an external_id column."""
+    if info.format == "csv":
+        first = head[len(_BOM) :] if head.startswith(_BOM) else head
+        line = first.split(b"\n", 1)[0].decode("utf-8", "replace")
+        header = next(csv.reader([line], delimiter=_delimiter(info.name)), [])
+        if "external_id" not in [column.strip() for column in header]:
+            raise InputError(
+                f"{info.name}: the CSV header has no external_id column",
+                hint=f"the columns are: {', '.join(header)}",
+            )
+    elif info.format == "parquet" and not info.compressed:
+        for _ in read_parquet(file, info.name, batch_rows=1, schema_only=True):
+            pass
 
 
 @contextmanager
@@ -263,17 +287,69 @@ def _json_problem(record: bytes, exc: orjson.JSONDecodeError) -> str:
     return f"invalid JSON: {detail} (column {exc.colno})"
 
 
+class _Lines:
+    """The text lines of a CSV input, with push-back and a record of the lines consumed."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self._text = text
+        self._pending: list[str] = []
+        self.consumed: list[str] = []
+        self.consumed_chars = 0
+        self.number = 0  # physical lines read so far
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._pending.pop() if self._pending else self._text.readline()
+        if not line:
+            raise StopIteration
+        self.number += 1
+        self.consumed.append(line)
+        self.consumed_chars += len(line)
+        return line
+
+    def start_record(self) -> None:
+        self.consumed = []
+        self.consumed_chars = 0
+
+    def push_back(self, lines: list[str]) -> None:
+        self.number -= len(lines)
+        self._pending.extend(reversed(lines))
+
+
+class _RunawayRecord(Exception):
+    """A quoted field ran past the record size limit: a quote was never closed."""
+
+
 def read_csv(stream: IO[bytes], info: InputInfo, *, max_record_bytes: int) -> Iterator[InputRecord]:
-    """Yield one record per CSV row, mapping columns by the header's names."""
+    """Yield one record per CSV row, mapping columns by the header's names.
+
+    An unbalanced quote would swallow the rest of the file into one field; when a record
+    runs past max_record_bytes (or the end of the input) inside quotes, its first line
+    is rejected and reading starts again on the line after it.
+    """
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    delimiter = "\t" if info.name.lower().removesuffix(".gz").endswith(".tsv") else ","
+    delimiter = _delimiter(info.name)
+    info.csv_delimiter = delimiter
     csv.field_size_limit(max(max_record_bytes, 131_072))
-    reader = csv.reader(text, delimiter=delimiter, strict=True)
+    lines = _Lines(text)
+
+    def guarded() -> Iterator[str]:
+        for line in lines:
+            if lines.consumed_chars > max_record_bytes:
+                raise _RunawayRecord
+            yield line
+
+    def reader() -> Iterator[list[str]]:
+        return csv.reader(guarded(), delimiter=delimiter, strict=True)
+
+    rows = reader()
     try:
-        header = next(reader)
+        header = next(rows)
     except StopIteration:
         raise InputError(f"{info.name} is empty") from None
-    except csv.Error as exc:
+    except (csv.Error, _RunawayRecord) as exc:
         raise InputError(f"{info.name}: the CSV header cannot be read: {exc}") from exc
     header = [column.strip() for column in header]
     if "external_id" not in header:
@@ -285,46 +361,50 @@ def read_csv(stream: IO[bytes], info: InputInfo, *, max_record_bytes: int) -> It
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="")
     while True:
+        lines.start_record()
+        first_line = lines.number + 1
         try:
-            row = next(reader)
+            row = next(rows)
         except StopIteration:
             return
-        except csv.Error as exc:
-            yield InputRecord(info.name, reader.line_num, b"", reason=f"malformed CSV: {exc}")
-            continue
-        out.seek(0)
-        out.truncate()
-        writer.writerow(row)
-        raw = out.getvalue().encode("utf-8", "surrogateescape")
-        if not row or (len(row) == 1 and not row[0].strip()):
-            continue
-        if len(row) != len(header):
-            yield InputRecord(
-                info.name,
-                reader.line_num,
-                raw,
-                reason=f"row has {len(row)} fields, the header has {len(header)}",
+        except (csv.Error, _RunawayRecord) as exc:
+            consumed = list(lines.consumed)
+            if len(consumed) > 1:
+                lines.push_back(consumed[1:])
+            raw = consumed[0].rstrip("\r\n").encode("utf-8", "surrogateescape") if consumed else b""
+            reason = (
+                "a quoted field is never closed"
+                if isinstance(exc, _RunawayRecord) or len(consumed) > 1
+                else f"malformed CSV: {exc}"
             )
+            yield InputRecord(info.name, first_line, raw, reason=reason)
+            rows = reader()
             continue
-        if len(raw) > max_record_bytes:
-            yield InputRecord(
-                info.name,
-                reader.line_num,
-                raw[:max_record_bytes],
-                reason=f"record is {len(raw):,} bytes; the limit is {max_record_bytes:,}",
-            )
-            continue
-        value: dict[str, Any] = {}
-        problem: tuple[str, str] | None = None
-        for column, cell in zip(header, row, strict=True):
-            if _has_surrogates(cell):
-                problem = (column, "invalid UTF-8")
-                break
-            value[column] = cell if cell != "" else None
-        if problem is not None:
-            yield InputRecord(info.name, reader.line_num, raw, field=problem[0], reason=problem[1])
-            continue
-        yield InputRecord(info.name, reader.line_num, raw, value=value)
+        record = _csv_record(info, header, row, lines.number, out, writer)
+        if record is not None:
+            yield record
+
+
+def _csv_record(
+    info: InputInfo, header: list[str], row: list[str], line: int, out: io.StringIO, writer: Any
+) -> InputRecord | None:
+    """Turn one parsed CSV row into a record (None for a blank row)."""
+    out.seek(0)
+    out.truncate()
+    writer.writerow(row)
+    raw = out.getvalue().encode("utf-8", "surrogateescape")
+    if not row or (len(row) == 1 and not row[0].strip()):
+        return None
+    if len(row) != len(header):
+        return InputRecord(
+            info.name, line, raw, reason=f"row has {len(row)} fields, the header has {len(header)}"
+        )
+    value: dict[str, Any] = {}
+    for column, cell in zip(header, row, strict=True):
+        if _has_surrogates(cell):
+            return InputRecord(info.name, line, raw, field=column, reason="invalid UTF-8")
+        value[column] = cell if cell != "" else None
+    return InputRecord(info.name, line, raw, value=value)
 
 
 def _has_surrogates(text: str) -> bool:
@@ -333,7 +413,9 @@ def _has_surrogates(text: str) -> bool:
     return any("\udc80" <= char <= "\udcff" for char in text)
 
 
-def read_parquet(path: Path, name: str, *, batch_rows: int) -> Iterator[InputRecord]:
+def read_parquet(
+    path: Path, name: str, *, batch_rows: int, schema_only: bool = False
+) -> Iterator[InputRecord]:
     """Yield one record per Parquet row, reading a row group slice at a time."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -347,6 +429,8 @@ def read_parquet(path: Path, name: str, *, batch_rows: int) -> Iterator[InputRec
             f"{name}: the Parquet file has no external_id column",
             hint=f"the columns are: {', '.join(parquet.schema_arrow.names)}",
         )
+    if schema_only:
+        return
     row = 0
     for batch in parquet.iter_batches(batch_size=batch_rows):
         for value in batch.to_pylist():
@@ -358,7 +442,17 @@ def read_parquet(path: Path, name: str, *, batch_rows: int) -> Iterator[InputRec
 def read_objects(objects: Iterable[Any]) -> Iterator[InputRecord]:
     """Yield one record per Python object (dicts are records; anything else is rejected)."""
     for index, value in enumerate(objects, start=1):
-        raw = orjson.dumps(value, default=repr, option=orjson.OPT_NON_STR_KEYS)
+        try:
+            raw = orjson.dumps(value, default=repr, option=orjson.OPT_NON_STR_KEYS)
+        except TypeError as exc:
+            raw = repr(value).encode("utf-8", "backslashreplace")
+            reason = (
+                "contains invalid Unicode (a lone surrogate)"
+                if "surrogate" in str(exc)
+                else f"cannot be stored as JSON: {exc}"
+            )
+            yield InputRecord(None, index, raw, reason=reason)
+            continue
         if isinstance(value, dict):
             yield InputRecord(None, index, raw, value=value)
         else:

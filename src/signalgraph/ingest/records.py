@@ -230,13 +230,28 @@ def _offset(value: Any, field: str) -> int | None:
 
 
 def canonical_json(value: Any) -> bytes:
-    """Serialise a JSON value with sorted keys (integers beyond 64 bits included)."""
+    """Serialise a JSON value with sorted keys (integers beyond 64 bits included).
+
+    Raises Rejection for text PostgreSQL cannot store (lone UTF-16 surrogates).
+    """
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
-    except TypeError:
+    except TypeError as exc:
+        if "surrogate" in str(exc):
+            raise Rejection(None, "contains invalid Unicode (a lone surrogate)") from exc
         return json.dumps(
             value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
         ).encode("utf-8", "surrogatepass")
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    return False
 
 
 def _strip_nul(value: Any) -> Any:
@@ -251,7 +266,7 @@ def _strip_nul(value: Any) -> Any:
 
 def _nul_field(value: dict[str, Any]) -> str:
     for key, item in value.items():
-        if _NUL_JSON in canonical_json({key: item}) or "\x00" in key:
+        if _contains_nul(key) or _contains_nul(item):
             return key
     return "record"
 
@@ -260,7 +275,8 @@ def validate(value: dict[str, Any], *, observed_at: datetime, limits: Limits) ->
     """Return the record as stored, or raise Rejection naming the field and the reason."""
     canonical = canonical_json(value)
     nul_stripped = False
-    if _NUL_JSON in canonical:
+    # The escape is a cheap hint; a literal backslash-u-0000 in text is not a NUL.
+    if _NUL_JSON in canonical and _contains_nul(value):
         if limits.nul_policy != "strip":
             field = _nul_field(value)
             raise Rejection(
@@ -340,6 +356,9 @@ def coerce_csv_value(value: dict[str, Any]) -> dict[str, Any]:
             except orjson.JSONDecodeError as exc:
                 raise Rejection(field, f"is not valid JSON: {exc}") from exc
     published = coerced.get("published_at")
+    # Epoch seconds have 9+ digits; 8 digits is a compact date (20260304).
     if isinstance(published, str) and published.strip().lstrip("-").isdigit():
-        coerced["published_at"] = int(published.strip())
+        digits = published.strip().lstrip("-")
+        if len(digits) >= 9:
+            coerced["published_at"] = int(published.strip())
     return coerced

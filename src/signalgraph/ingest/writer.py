@@ -33,6 +33,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 FINGERPRINT_SLICE = 1000
+FINGERPRINT_SLICE_BYTES = 2 << 20
 
 
 class RetryBatch(Exception):
@@ -49,7 +50,8 @@ class Row:
     record: SignalRecord
     signal_id: uuid.UUID | None = None
     status: str = "pending"  # then new, updated or unchanged
-    revision: int = 1
+    prev_hash: bytes | None = None  # the stored record hash of an updated row
+    stored_at: datetime | None = None  # when an updated row was first stored
     content_hash: bytes | None = None
     url_normalized: str | None = None
     url_hash: bytes | None = None
@@ -95,9 +97,19 @@ def signal_id_for(published_at: datetime) -> uuid.UUID:
 def fingerprint_rows(rows: Sequence[Row], *, min_tokens: int) -> None:
     """Fill in content hash, normalised URL and hash, simhash and tokens for each row."""
     todo = [row for row in rows if not row.fingerprinted]
-    # Slices bound the vectorised work's temporary arrays (memory) whatever the batch size.
-    for start in range(0, len(todo), FINGERPRINT_SLICE):
-        _fingerprint_slice(todo[start : start + FINGERPRINT_SLICE], min_tokens)
+    # Slices bound the vectorised work's temporary arrays (tens of bytes per byte of
+    # text) whatever the batch size and the size of each text.
+    chunk: list[Row] = []
+    size = 0
+    for row in todo:
+        length = len(row.record.text or row.record.title or "")
+        if chunk and (len(chunk) >= FINGERPRINT_SLICE or size + length > FINGERPRINT_SLICE_BYTES):
+            _fingerprint_slice(chunk, min_tokens)
+            chunk, size = [], 0
+        chunk.append(row)
+        size += length
+    if chunk:
+        _fingerprint_slice(chunk, min_tokens)
 
 
 def _fingerprint_slice(todo: Sequence[Row], min_tokens: int) -> None:
@@ -118,7 +130,7 @@ def _fingerprint_slice(todo: Sequence[Row], min_tokens: int) -> None:
 # Lists of keys and hashes travel as one JSON document: building it with orjson is far
 # cheaper than adapting a Python list element by element.
 _KEYS = """
-SELECT k.external_id, k.signal_id, k.record_hash, k.revision
+SELECT k.external_id, k.signal_id, k.record_hash, k.created_at
 FROM signal_key k
 WHERE k.workspace_id = %s AND k.source_id = %s
   AND k.external_id IN (SELECT jsonb_array_elements_text(%s::jsonb))
@@ -172,10 +184,19 @@ _STAGE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS sg_stage_update (
     signal_id uuid PRIMARY KEY, kind text, title text, text text, url text, author text,
     lang text, published_at timestamptz, metadata jsonb, raw jsonb, mentions jsonb,
-    record_hash bytea, revision int, duplicate_of uuid, near_duplicate_of uuid,
+    record_hash bytea, prev_hash bytea, duplicate_of uuid, near_duplicate_of uuid,
     near_distance smallint, content_hash bytea, url_normalized text, url_hash bytea,
     simhash bigint, band0 int, band1 int, band2 int, band3 int, tokens int
 ) ON COMMIT DELETE ROWS
+"""
+
+# Claims the keys first: only if each still holds the content we classified against.
+# Its row locks make a concurrent writer of the same keys wait, then fail this check.
+_CLAIM = """
+UPDATE signal_key k SET record_hash = u.record_hash, revision = k.revision + 1,
+    updated_at = now()
+FROM sg_stage_update u
+WHERE k.workspace_id = %(ws)s AND k.signal_id = u.signal_id AND k.record_hash = u.prev_hash
 """
 
 _REVISE = [
@@ -191,25 +212,25 @@ _REVISE = [
                      'confidence', m.confidence) ORDER BY m.ordinal)
                   FROM mention m WHERE m.workspace_id = s.workspace_id
                     AND m.signal_id = s.id), '[]'::jsonb),
-        k.record_hash, s.run_id, %(run)s, now()
+        u.prev_hash, s.run_id, %(run)s, now()
     FROM sg_stage_update u
     JOIN signal s ON s.workspace_id = %(ws)s AND s.id = u.signal_id
-    JOIN signal_key k ON k.workspace_id = %(ws)s AND k.signal_id = u.signal_id
     """,
     """
     UPDATE signal s SET kind = u.kind, title = u.title, text = u.text, url = u.url,
         author = u.author, lang = u.lang, published_at = u.published_at,
         metadata = u.metadata, raw = u.raw, duplicate_of = u.duplicate_of,
         near_duplicate_of = u.near_duplicate_of, near_distance = u.near_distance,
-        revision = u.revision, run_id = %(run)s, updated_at = now()
+        revision = s.revision + 1, run_id = %(run)s, updated_at = now()
     FROM sg_stage_update u
     WHERE s.workspace_id = %(ws)s AND s.id = u.signal_id
     """,
+    # Two steps, so that signals swapping contents never hold the same original hash at
+    # once (the unique indexes are checked row by row).
     """
-    UPDATE signal_key k SET record_hash = u.record_hash, revision = u.revision,
-        updated_at = now()
+    UPDATE fingerprint f SET content_hash = NULL, url_hash = NULL
     FROM sg_stage_update u
-    WHERE k.workspace_id = %(ws)s AND k.signal_id = u.signal_id
+    WHERE f.workspace_id = %(ws)s AND f.signal_id = u.signal_id
     """,
     """
     UPDATE fingerprint f SET content_hash = u.content_hash, url_normalized = u.url_normalized,
@@ -320,13 +341,17 @@ class BatchWriter:
         fingerprint_rows(changed, min_tokens=self.min_tokens)
 
     def classify(self, rows: Sequence[Row]) -> None:
-        """Mark each row new, updated or unchanged from the stored keys."""
-        rows = [row for row in rows if row.status != "unchanged"]
+        """Mark each row new, updated or unchanged from the keys stored now.
+
+        Every row is looked up again here, inside the batch's transaction, whatever the
+        reader thread guessed earlier: an earlier batch or another process may have
+        changed the key since.
+        """
         if not rows:
             return
         found = {
-            external_id: (signal_id, record_hash, revision)
-            for external_id, signal_id, record_hash, revision in self.conn.execute(
+            external_id: (signal_id, bytes(record_hash), created_at)
+            for external_id, signal_id, record_hash, created_at in self.conn.execute(
                 _KEYS,
                 (self.workspace_id, self.source_id, _json_list(r.record.external_id for r in rows)),
             )
@@ -335,82 +360,78 @@ class BatchWriter:
             existing = found.get(row.record.external_id)
             if existing is None:
                 row.status = "new"
-                if row.signal_id is None:
-                    row.signal_id = signal_id_for(row.record.published_at)
-                row.revision = 1
+                row.prev_hash = row.stored_at = None
+                row.signal_id = signal_id_for(row.record.published_at)
             else:
-                signal_id, record_hash, revision = existing
-                row.signal_id = signal_id
-                if bytes(record_hash) == row.record.record_hash:
-                    row.status = "unchanged"
-                else:
-                    row.status = "updated"
-                    row.revision = revision + 1
+                row.signal_id, row.prev_hash, row.stored_at = existing
+                row.status = "unchanged" if row.prev_hash == row.record.record_hash else "updated"
 
     # -- duplicates ------------------------------------------------------------------
 
     def decide_duplicates(self, rows: Sequence[Row]) -> None:
-        """Set duplicate_of / near_duplicate_of for new and updated rows, in input order."""
-        writing = [row for row in rows if row.status in {"new", "updated"}]
-        if not writing:
+        """Set duplicate_of / near_duplicate_of for new and updated rows.
+
+        Updated rows are stored signals, older than anything new: they are decided first
+        (in input order), compared by their new content, and take the place of their old
+        content as candidates for the new rows that follow (in input order).
+        """
+        updated = [row for row in rows if row.status == "updated"]
+        new = [row for row in rows if row.status == "new"]
+        if not updated and not new:
             return
+        writing = updated + new
         fingerprint_rows(writing, min_tokens=self.min_tokens)
-        own = [row.signal_id for row in writing if row.status == "updated"]
+        stale = [row.signal_id for row in updated]  # their stored content is being replaced
         by_content = self._originals(
-            _ORIGINALS_BY_CONTENT, {row.content_hash for row in writing if row.content_hash}, own
+            _ORIGINALS_BY_CONTENT, {r.content_hash for r in writing if r.content_hash}, stale
         )
         by_url = self._originals(
-            _ORIGINALS_BY_URL, {row.url_hash for row in writing if row.url_hash}, own
+            _ORIGINALS_BY_URL, {r.url_hash for r in writing if r.url_hash}, stale
         )
-        near = self._near_candidates(writing, own)
+        near = self._near_candidates(writing, stale)
 
-        batch_content: dict[bytes, Row] = {}
-        batch_url: dict[bytes, Row] = {}
-        batch_bands: list[dict[int, list[Row]]] = [{} for _ in range(4)]
+        # Originals of this batch, by key, with a rank: stored signals (oldest first) come
+        # before new ones (in input order).
+        batch_content: dict[bytes, tuple[Any, uuid.UUID | None]] = {}
+        batch_url: dict[bytes, tuple[Any, uuid.UUID | None]] = {}
+        batch_bands: list[dict[int, list[tuple[Any, Row]]]] = [{} for _ in range(4)]
         for row in writing:
-            row.duplicate_of = row.near_duplicate_of = row.near_distance = None
-            match: tuple[uuid.UUID | None, datetime | None] | None = _earliest(
-                [
-                    by_content.get(row.content_hash) if row.content_hash else None,
-                    by_url.get(row.url_hash) if row.url_hash else None,
-                ]
+            rank: Any = (
+                (0, row.stored_at, row.signal_id) if row.status == "updated" else (1, row.seq)
             )
-            if match is None:
-                earlier = [
-                    batch_content.get(row.content_hash) if row.content_hash else None,
-                    batch_url.get(row.url_hash) if row.url_hash else None,
-                ]
-                earlier_rows = [r for r in earlier if r is not None]
-                if earlier_rows:
-                    first = min(earlier_rows, key=lambda r: r.seq)
-                    match = (first.signal_id, None)
-            if match is not None:
-                row.duplicate_of = match[0]
+            row.duplicate_of = row.near_duplicate_of = row.near_distance = None
+            exact: list[tuple[Any, uuid.UUID | None]] = []
+            for table, key in ((by_content, row.content_hash), (by_url, row.url_hash)):
+                if key is not None and key in table:
+                    signal_id, created_at = table[key]
+                    exact.append(((0, created_at, signal_id), signal_id))
+            for registry, key in ((batch_content, row.content_hash), (batch_url, row.url_hash)):
+                if key is not None and key in registry:
+                    exact.append(registry[key])
+            if exact:
+                row.duplicate_of = min(exact, key=lambda option: option[0])[1]
                 continue
-            if row.content_hash:
-                batch_content.setdefault(row.content_hash, row)
-            if row.url_hash:
-                batch_url.setdefault(row.url_hash, row)
+            for registry, key in ((batch_content, row.content_hash), (batch_url, row.url_hash)):
+                if key is not None and (key not in registry or rank < registry[key][0]):
+                    registry[key] = (rank, row.signal_id)
             if row.simhash is None:
                 continue
-            # Candidates order by distance, then stored signals (oldest first) before
-            # earlier rows of this batch.
-            options: list[tuple[int, tuple[int, Any], uuid.UUID | None]] = []
+            options: list[tuple[int, Any, uuid.UUID | None]] = []
             stored = near.get(row.seq)
             if stored is not None:
-                options.append((stored[1], (0, stored[2]), stored[0]))
+                options.append((stored[1], (0, stored[2], stored[0]), stored[0]))
             row_bands = bands(row.simhash)
             for band, value in enumerate(row_bands):
-                for other in batch_bands[band].get(value, ()):
+                for other_rank, other in batch_bands[band].get(value, ()):
                     assert other.simhash is not None
                     distance = hamming(row.simhash, other.simhash)
                     if distance <= self.near_distance:
-                        options.append((distance, (1, other.seq), other.signal_id))
+                        options.append((distance, other_rank, other.signal_id))
             if options:
                 distance, _, target = min(options, key=lambda option: option[:2])
                 row.near_duplicate_of, row.near_distance = target, distance
             for band, value in enumerate(row_bands):
-                batch_bands[band].setdefault(value, []).append(row)
+                batch_bands[band].setdefault(value, []).append((rank, row))
 
     def _originals(
         self, query: str, hashes: set[bytes], exclude: list[uuid.UUID | None]
@@ -471,10 +492,11 @@ class BatchWriter:
         new = [row for row in rows if row.status == "new"]
         updated = [row for row in rows if row.status == "updated"]
         try:
-            if new:
-                self._copy_new(new)
+            # Updates first: a changed signal may give up an original hash a new row takes.
             if updated:
                 self._apply_updates(updated)
+            if new:
+                self._copy_new(new)
         except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected) as exc:
             raise RetryBatch(str(exc)) from exc
         if batch.rejects:
@@ -580,7 +602,7 @@ class BatchWriter:
         with cursor.copy("COPY sg_stage_update FROM STDIN (FORMAT BINARY)") as copy:
             copy.set_types(
                 ["uuid", "text", "text", "text", "text", "text", "text", "timestamptz",
-                 "jsonb", "jsonb", "jsonb", "bytea", "int4", "uuid", "uuid", "int2", "bytea",
+                 "jsonb", "jsonb", "jsonb", "bytea", "bytea", "uuid", "uuid", "int2", "bytea",
                  "text", "bytea", "int8", "int4", "int4", "int4", "int4", "int4"]
             )  # fmt: skip
             for row in rows:
@@ -600,7 +622,7 @@ class BatchWriter:
                         record.raw,
                         [m.as_dict() for m in record.mentions],
                         record.record_hash,
-                        row.revision,
+                        row.prev_hash,
                         row.duplicate_of,
                         row.near_duplicate_of,
                         row.near_distance,
@@ -608,6 +630,9 @@ class BatchWriter:
                     )
                 )
         params = {"ws": self.workspace_id, "run": self.run_id}
+        claimed = self.conn.execute(_CLAIM, params).rowcount
+        if claimed != len(rows):
+            raise RetryBatch(f"{len(rows) - claimed} key(s) changed by another writer meanwhile")
         for statement in _REVISE:
             self.conn.execute(statement, params)
 
