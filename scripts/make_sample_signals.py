@@ -66,6 +66,21 @@ FILLER = [
     "Employees were told of the plans at an all-hands meeting earlier in the week.",
     "The company expects to close the transaction in the coming quarter, "
     "subject to customary conditions.",
+    "Shares of listed peers moved little on the news.",
+    "A spokesperson declined to comment on future fundraising plans.",
+    "The team has grown to more than a hundred people across three offices.",
+    "Industry groups welcomed the move, citing a shortage of capacity in the region.",
+    "Earlier this year the company signed its first multi-year contract with a utility.",
+    "The board said it would review its strategy once the integration is complete.",
+    "Critics have questioned whether the pricing can be sustained at scale.",
+    "The startup was founded by former engineers from two large research labs.",
+    "It plans to open a second manufacturing site before the end of next year.",
+    "Investors in earlier rounds also took part in the financing.",
+    "Trading volumes in the sector rose sharply after the announcement.",
+    "The company said the new funds extend its runway well into the next decade.",
+    "Several customers have already migrated their workloads to the platform.",
+    "The deal values the combined business at several times last year's revenue.",
+    "Management reiterated its full-year guidance in a short statement.",
 ]
 
 

@@ -115,6 +115,11 @@ class SignalGraph:
         return self._workspace_id
 
     @property
+    def scope(self) -> str:
+        """Return the CLI flag naming this workspace (empty for the default one)."""
+        return "" if self.workspace_name == "default" else f" -w {self.workspace_name}"
+
+    @property
     def workspace_id(self) -> uuid.UUID:
         """Return the id of the bound workspace."""
         with self.engine.connect() as connection:

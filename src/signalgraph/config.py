@@ -208,8 +208,10 @@ def mask_url(url: str) -> str:
 
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "<unparseable URL>"
+    if "password" in parsed.query:
+        parsed = parsed.update_query_dict({"password": "***"})
     return parsed.render_as_string(hide_password=True)
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
+
+from signalgraph.errors import UsageError
 
 _MAX_MS = (1 << 48) - 1
 
@@ -43,6 +46,26 @@ def uuid7_floor(at: datetime) -> uuid.UUID:
 def uuid7_time(value: uuid.UUID) -> datetime:
     """Return the time encoded in a UUIDv7."""
     return _EPOCH + (value.int >> 80) * _ONE_MS
+
+
+_PREFIX = re.compile(r"^[0-9a-f-]{4,36}$")
+
+
+def id_or_prefix(value: str | uuid.UUID, kind: str) -> uuid.UUID | str:
+    """Return a full UUID, or a lowercase prefix of one (at least 4 characters)."""
+    if isinstance(value, uuid.UUID):
+        return value
+    text = value.strip().lower()
+    if len(text) == 36:
+        try:
+            return uuid.UUID(text)
+        except ValueError:
+            pass
+    if not _PREFIX.match(text):
+        raise UsageError(
+            f"{value!r} is not a {kind} id", hint="give the id, or at least its first 4 characters"
+        )
+    return text
 
 
 def utcnow() -> datetime:

@@ -300,7 +300,7 @@ class Partitions:
                     continue
                 for table in PARTITIONED_TABLES:
                     name = partition_name(table, year, month)
-                    target = f"{table}_detached_p{year:04d}{month:02d}"
+                    target = _free_name(connection, f"{table}_detached_p{year:04d}{month:02d}")
                     connection.execute(
                         sa.text(f"ALTER TABLE {_quote(table)} DETACH PARTITION {_quote(name)}")
                     )
@@ -323,6 +323,15 @@ class Partitions:
                 ).rowcount
         self._known = None
         return {"detached": detached, "keys_removed": forgotten}
+
+
+def _free_name(connection: Connection, wanted: str) -> str:
+    """Return `wanted`, or `wanted_2`, `_3`… when a month was detached before."""
+    name, suffix = wanted, 1
+    while connection.execute(sa.text("SELECT to_regclass(:n) IS NOT NULL"), {"n": name}).scalar():
+        suffix += 1
+        name = f"{wanted}_{suffix}"
+    return name
 
 
 def _count(connection: Connection, table: str) -> int:

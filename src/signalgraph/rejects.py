@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from signalgraph.db.engine import transaction
+from signalgraph.errors import SignalgraphError
 from signalgraph.schema import reject
 
 if TYPE_CHECKING:
@@ -61,7 +63,9 @@ class Rejects:
                     reject.c.file, reject.c.line, reject.c.id
                 )
             else:
-                query = query.order_by(reject.c.created_at.desc(), reject.c.id.desc())
+                query = query.order_by(
+                    reject.c.created_at.desc(), reject.c.run_id, reject.c.file, reject.c.line
+                )
             rows = conn.execute(query.limit(limit)).all()
         return [
             Reject(r.id, r.run_id, r.file, r.line, r.field, r.reason, bytes(r.raw), r.created_at)
@@ -70,45 +74,42 @@ class Rejects:
 
     def export(self, run_id: str | uuid.UUID, target: Path | IO[bytes]) -> dict[str, Any]:
         """Write a run's rejected records back out as they arrived, ready to fix and re-ingest."""
-        with self._client.engine.connect() as conn:
-            found = self._client.runs.get(run_id, connection=conn)
-            workspace_id = self._client.workspace_id_in(conn)
-            inputs = found.params.get("inputs") or []
-            headers = {i.get("name"): i.get("csv_header") for i in inputs if i.get("csv_header")}
-            delimiters = {i.get("name"): i.get("csv_delimiter") or "," for i in inputs}
+        found = self._client.runs.get(run_id)
+        inputs = found.params.get("inputs") or []
+        headers = {i.get("name"): i.get("csv_header") for i in inputs if i.get("csv_header")}
+        delimiters = {i.get("name"): i.get("csv_delimiter") or "," for i in inputs}
+        with ExitStack() as stack:
+            if isinstance(target, Path):
+                try:
+                    handle: IO[bytes] = stack.enter_context(target.open("wb"))
+                except OSError as exc:
+                    raise SignalgraphError(f"cannot write {target}: {exc.strerror or exc}") from exc
+            else:
+                handle = target
+            conn = stack.enter_context(self._client.engine.connect())
             rows = conn.execute(
                 sa.select(reject.c.file, reject.c.raw)
-                .where(reject.c.workspace_id == workspace_id, reject.c.run_id == found.id)
+                .where(
+                    reject.c.workspace_id == self._client.workspace_id_in(conn),
+                    reject.c.run_id == found.id,
+                )
                 .order_by(reject.c.file, reject.c.line, reject.c.id)
                 .execution_options(yield_per=1000)
             )
             written = skipped = 0
-            handle: IO[bytes]
-            close = False
-            if isinstance(target, Path):
-                handle = target.open("wb")
-                close = True
-            else:
-                handle = target
-            try:
-                header_written = False
-                csv_files = set(headers)
-                for file, raw in rows:
-                    data = bytes(raw)
-                    if not data:
-                        skipped += 1  # a malformed CSV row whose bytes could not be recovered
-                        continue
-                    if file in csv_files and not header_written:
-                        header = headers[file]
-                        delimiter = delimiters.get(file, ",")
-                        cells = (_csv_cell(h, delimiter) for h in header)
-                        handle.write(delimiter.join(cells).encode() + b"\n")
-                        header_written = True
-                    handle.write(data + b"\n")
-                    written += 1
-            finally:
-                if close:
-                    handle.close()
+            header_written = False
+            for file, raw in rows:
+                data = bytes(raw)
+                if not data:
+                    skipped += 1  # a malformed CSV row whose bytes could not be recovered
+                    continue
+                if file in headers and not header_written:
+                    delimiter = delimiters.get(file, ",")
+                    cells = (_csv_cell(h, delimiter) for h in headers[file])
+                    handle.write(delimiter.join(cells).encode() + b"\n")
+                    header_written = True
+                handle.write(data + b"\n")
+                written += 1
         return {
             "run_id": found.id,
             "written": written,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import socket
 import uuid
 from dataclasses import asdict, dataclass
@@ -15,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from signalgraph.db.engine import transaction
 from signalgraph.errors import NotFound, UsageError
-from signalgraph.ids import uuid7
+from signalgraph.ids import id_or_prefix, uuid7
 from signalgraph.schema import RUN_STATUSES, run, source
 
 if TYPE_CHECKING:
@@ -55,7 +54,6 @@ def record_params(
 
 
 FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled", "abandoned"})
-_PREFIX = re.compile(r"^[0-9a-fA-F-]{4,36}$")
 
 
 @dataclass(frozen=True)
@@ -178,19 +176,17 @@ class Runs:
         with transaction(self._client.engine, connection) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             query = self._select().where(run.c.workspace_id == workspace_id)
-            if isinstance(run_id, uuid.UUID):
-                rows = conn.execute(query.where(run.c.id == run_id)).all()
+            wanted = id_or_prefix(run_id, "run")
+            if isinstance(wanted, uuid.UUID):
+                rows = conn.execute(query.where(run.c.id == wanted)).all()
             else:
-                text = run_id.strip().lower()
-                if not _PREFIX.match(text):
-                    raise UsageError(f"{run_id!r} is not a run id (expected a UUID or its prefix)")
                 rows = conn.execute(
-                    query.where(sa.cast(run.c.id, sa.Text).startswith(text)).limit(2)
+                    query.where(sa.cast(run.c.id, sa.Text).startswith(wanted)).limit(2)
                 ).all()
         if not rows:
             raise NotFound(
                 f"run {run_id} does not exist in workspace {self._client.workspace_name!r}",
-                hint="list runs with `signalgraph runs list`",
+                hint=f"list runs with `signalgraph runs list{self._client.scope}`",
             )
         if len(rows) > 1:
             raise UsageError(f"run id prefix {run_id!r} is ambiguous; give more characters")

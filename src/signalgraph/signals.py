@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -14,12 +13,11 @@ from sqlalchemy.engine import Connection
 
 from signalgraph.db.engine import transaction
 from signalgraph.errors import NotFound, UsageError
+from signalgraph.ids import id_or_prefix
 from signalgraph.schema import mention, signal, signal_revision, source
 
 if TYPE_CHECKING:
     from signalgraph.client import SignalGraph
-
-_PREFIX = re.compile(r"^[0-9a-fA-F-]{4,36}$")
 
 
 @dataclass
@@ -46,6 +44,7 @@ class Signal:
     raw: Any = None
     mentions: list[dict[str, Any]] = field(default_factory=list)
     revisions: list[dict[str, Any]] = field(default_factory=list)
+    detailed: bool = False  # text, metadata, raw, mentions and revisions were loaded
 
     @property
     def status(self) -> str:
@@ -57,8 +56,13 @@ class Signal:
         return "original"
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the signal as a plain dict."""
-        return asdict(self) | {"status": self.status}
+        """Return the signal as a plain dict (without the detail fields a list does not load)."""
+        data = asdict(self) | {"status": self.status}
+        detailed = data.pop("detailed")
+        if not detailed:
+            for key in ("text", "metadata", "raw", "mentions", "revisions"):
+                data.pop(key)
+        return data
 
 
 _LIST_COLUMNS = (
@@ -159,18 +163,13 @@ class Signals:
             workspace_id = self._client.workspace_id_in(conn)
             query = self._joined(*_LIST_COLUMNS, signal.c.text, signal.c.metadata, signal.c.raw)
             query = query.where(signal.c.workspace_id == workspace_id)
-            if isinstance(signal_id, uuid.UUID):
-                rows = conn.execute(query.where(signal.c.id == signal_id)).all()
+            wanted = id_or_prefix(signal_id, "signal")
+            if isinstance(wanted, uuid.UUID):
+                rows = conn.execute(query.where(signal.c.id == wanted)).all()
             else:
-                text = signal_id.strip().lower()
-                if not _PREFIX.match(text):
-                    raise UsageError(f"{signal_id!r} is not a signal id")
-                if len(text) == 36:
-                    rows = conn.execute(query.where(signal.c.id == uuid.UUID(text))).all()
-                else:
-                    rows = conn.execute(
-                        query.where(sa.cast(signal.c.id, sa.Text).startswith(text)).limit(2)
-                    ).all()
+                rows = conn.execute(
+                    query.where(sa.cast(signal.c.id, sa.Text).startswith(wanted)).limit(2)
+                ).all()
             if not rows:
                 raise NotFound(f"signal {signal_id} does not exist in this workspace")
             if len(rows) > 1:
@@ -197,6 +196,7 @@ class Signals:
             ).mappings()
             return _signal(
                 row,
+                detailed=True,
                 text=row.text,
                 metadata=row.metadata,
                 raw=row.raw,

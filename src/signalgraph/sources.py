@@ -139,7 +139,7 @@ class Sources:
         if row is None:
             raise NotFound(
                 f"source {name!r} does not exist in workspace {self._client.workspace_name!r}",
-                hint="list them with `signalgraph source list`, "
-                "add one with `signalgraph source add NAME`",
+                hint=f"list them with `signalgraph source list{self._client.scope}`, "
+                f"add one with `signalgraph source add NAME{self._client.scope}`",
             )
         return _from_row(row, row.runs)

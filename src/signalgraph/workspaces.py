@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -42,8 +43,8 @@ def validate_name(kind: str, name: str) -> str:
         raise UsageError(f"{kind} name must not be empty")
     if len(cleaned) > 200:
         raise UsageError(f"{kind} name is {len(cleaned)} characters long; the limit is 200")
-    if "\x00" in cleaned:
-        raise UsageError(f"{kind} name must not contain NUL characters")
+    if any(unicodedata.category(char) == "Cc" for char in cleaned):
+        raise UsageError(f"{kind} name must not contain control characters")
     return cleaned
 
 

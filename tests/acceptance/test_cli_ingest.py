@@ -3,12 +3,13 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import random
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import CliResult, console_script
-from tests.corpus import record, write_ndjson
+from tests.corpus import record, text, write_ndjson
 
 Cli = Callable[..., CliResult]
 
@@ -151,3 +152,82 @@ def test_stdin_and_gzip_through_the_console_script(database_url: str, tmp_path: 
         check=False,
     )
     assert json.loads(csv_piped.stdout)["counters"]["inserted"] == 1
+
+
+def test_damaged_input_is_named_in_one_line(cli: Cli, database_url: str, tmp_path: Path) -> None:
+    base = setup(cli, database_url)
+    binary = tmp_path / "binary.ndjson"
+    binary.write_bytes(bytes(range(1, 256)) * 16)
+    refused = cli(*base, "ingest", str(binary), "--source", "wire")
+    assert refused.exit_code == 1
+    assert "holds binary data" in refused.stderr
+    array = tmp_path / "array.json"
+    array.write_text('[{"external_id": "a"}, {"external_id": "b"}]')
+    hinted = cli(*base, "ingest", str(array), "--source", "wire")
+    assert "one JSON array" in hinted.stderr
+    assert "jq -c" in hinted.stderr
+    records = [record(i, text=text(random.Random(i), words=300)) for i in range(400)]
+    whole = gzip.compress(write_ndjson(tmp_path / "big.ndjson", records).read_bytes())
+    truncated = tmp_path / "truncated.ndjson.gz"
+    truncated.write_bytes(whole[: len(whole) * 2 // 3])
+    damaged = cli(*base, "ingest", str(truncated), "--source", "wire", "--batch-size", "50")
+    assert damaged.exit_code == 1
+    assert "truncated.ndjson.gz: the compressed data is damaged or ends early" in damaged.stderr
+    assert "Aborted" not in damaged.stderr
+    run = cli(*base, "runs", "list", "--json").json()[0]  # type: ignore[index]
+    assert run["status"] == "failed"
+    assert "compressed data" in run["error"]
+    assert 0 < run["counters"]["inserted"] < 400
+
+
+def test_dry_run_does_not_create_the_source(cli: Cli, database_url: str, tmp_path: Path) -> None:
+    base = ["--database-url", database_url]
+    path = write_ndjson(tmp_path / "in.ndjson", [record(1)])
+    dry = cli(*base, "ingest", str(path), "--source", "fresh", "--create-source", "--dry-run")
+    assert dry.exit_code == 0, dry.stderr
+    assert cli(*base, "source", "list", "--json").json() == []
+
+
+def test_huge_integers_can_be_read_back(cli: Cli, database_url: str, tmp_path: Path) -> None:
+    base = setup(cli, database_url)
+    path = tmp_path / "big.ndjson"
+    path.write_bytes(b'{"external_id": "b", "metadata": {"n": 123456789012345678901234567890}}\n')
+    assert cli(*base, "ingest", str(path), "--source", "wire").exit_code == 0
+    signal_id = cli(*base, "signals", "list", "--json").json()[0]["id"]  # type: ignore[index]
+    shown = cli(*base, "signals", "show", signal_id, "--json")
+    assert shown.exit_code == 0, shown.stderr
+    assert '"n": 123456789012345678901234567890' in shown.stdout
+    assert cli(*base, "signals", "show", signal_id).exit_code == 0
+    queried = cli(*base, "db", "query", "SELECT metadata FROM signal", "--json")
+    assert "123456789012345678901234567890" in queried.stdout
+
+
+def test_bad_urls_and_paths_are_usage_or_clear_errors(
+    cli: Cli, database_url: str, tmp_path: Path
+) -> None:
+    assert cli("--database-url", "postgresql://postgres@[::1/x", "db", "check").exit_code == 2
+    assert cli("--database-url", "postgresql://p@127.0.0.1:99999/x", "db", "check").exit_code == 2
+    shown = cli("--database-url", "postgresql://u@h/db?password=secret", "config", "show", "--json")
+    assert "secret" not in shown.stdout
+    base = setup(cli, database_url)
+    path = write_ndjson(tmp_path / "in.ndjson", [record(1)], [b"{bad"])
+    run_id = cli(*base, "ingest", str(path), "--source", "wire", "--json").json()["run_id"]  # type: ignore[index]
+    unwritable = cli(*base, "rejects", "export", "--run", run_id, "/nonexistent/dir/x.ndjson")
+    assert unwritable.exit_code == 1
+    assert "cannot write /nonexistent/dir/x.ndjson" in unwritable.stderr
+    assert "internal error" not in unwritable.stderr
+    short = cli(*base, "signals", "show", "01")
+    assert short.exit_code == 2
+    assert "at least its first 4 characters" in short.stderr
+
+
+def test_hints_name_the_workspace(cli: Cli, database_url: str, tmp_path: Path) -> None:
+    base = ["--database-url", database_url]
+    assert cli(*base, "workspace", "create", "deals").exit_code == 0
+    assert cli(*base, "source", "add", "wire", "-w", "deals").exit_code == 0
+    path = write_ndjson(tmp_path / "in.ndjson", [record(1)], [b"{bad"])
+    result = cli(*base, "ingest", str(path), "--source", "wire", "-w", "deals")
+    assert result.exit_code == 3
+    assert " -w deals` shows why" in result.stderr
+    missing = cli(*base, "source", "show", "nope", "-w", "deals")
+    assert "signalgraph source list -w deals" in missing.stderr

@@ -121,3 +121,11 @@ def test_the_last_month_a_date_can_name_moves_too(feed: SignalGraph) -> None:
     report = feed.partitions.move_default()
     assert report["months"] == ["9999-12"]
     assert partition_rows(feed)["signal_p999912"] == 1
+
+
+def test_detaching_a_month_twice_keeps_both_archives(feed: SignalGraph) -> None:
+    feed.ingest([record(1, published_at="2023-01-10T00:00:00Z")], source="feed")
+    feed.partitions.detach_before(date(2023, 2, 1))
+    feed.ingest([record(2, published_at="2023-01-11T00:00:00Z")], source="feed")
+    report = feed.partitions.detach_before(date(2023, 2, 1))
+    assert "signal_detached_p202301_2" in report["detached"]

@@ -27,7 +27,7 @@ def test_duplicate_workspace_is_refused(sg: SignalGraph) -> None:
         sg.workspaces.create("deals")
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "x" * 201, "nul\x00byte"])
+@pytest.mark.parametrize("bad", ["", "   ", "x" * 201, "nul\x00byte", "bell\x07name", "tab\tname"])
 def test_bad_names_are_refused_before_reaching_the_database(sg: SignalGraph, bad: str) -> None:
     with pytest.raises(UsageError):
         sg.workspaces.create(bad)

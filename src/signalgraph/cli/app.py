@@ -40,7 +40,7 @@ def root(
         typer.Option(
             "--database-url",
             help="PostgreSQL URL; without one the embedded server is used "
-            "[env: SIGNALGRAPH_DATABASE_URL].",
+            "\\[env: SIGNALGRAPH_DATABASE_URL].",
             show_default=False,
         ),
     ] = None,
@@ -49,7 +49,7 @@ def root(
         typer.Option(
             "--workspace",
             "-w",
-            help="Workspace to act in [env: SIGNALGRAPH_WORKSPACE; default: default].",
+            help="Workspace to act in \\[env: SIGNALGRAPH_WORKSPACE; default: default].",
             show_default=False,
         ),
     ] = None,
@@ -57,13 +57,13 @@ def root(
         Path | None,
         typer.Option(
             "--config",
-            help="Config file to read [env: SIGNALGRAPH_CONFIG; default: ./signalgraph.toml].",
+            help="Config file to read \\[env: SIGNALGRAPH_CONFIG; default: ./signalgraph.toml].",
             show_default=False,
         ),
     ] = None,
     debug: Annotated[
         bool,
-        typer.Option("--debug", help="Show tracebacks on errors [env: SIGNALGRAPH_DEBUG]."),
+        typer.Option("--debug", help="Show tracebacks on errors \\[env: SIGNALGRAPH_DEBUG]."),
     ] = False,
     version: Annotated[
         bool,

@@ -116,6 +116,8 @@ def check(
             f"ok: PostgreSQL {report['server_version']}, schema at {schema['current']} (head)",
             highlight=False,
         )
+    if not json and "integrity" in report:
+        print_record(report["integrity"], title="integrity (each must be 0)")
     if not report["ok"]:
         if not json:
             from signalgraph.cli.output import stderr

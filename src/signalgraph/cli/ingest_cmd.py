@@ -74,7 +74,7 @@ def ingest(
     files: Annotated[
         list[str],
         typer.Argument(
-            metavar="FILE...",
+            metavar="FILE",
             help="NDJSON, CSV or Parquet files (gzip is read transparently); - for stdin.",
         ),
     ],
@@ -85,7 +85,7 @@ def ingest(
     ] = "auto",
     batch_size: Annotated[
         int | None,
-        typer.Option(help="Records per transaction [env: SIGNALGRAPH_BATCH_SIZE].", min=1),
+        typer.Option(help="Records per transaction \\[env: SIGNALGRAPH_BATCH_SIZE].", min=1),
     ] = None,
     max_rejects: Annotated[
         int | None,
@@ -101,7 +101,7 @@ def ingest(
         str | None,
         typer.Option(
             "--nul",
-            help="NUL characters: reject the record or strip them [env: SIGNALGRAPH_NUL_POLICY].",
+            help="NUL characters: reject the record or strip them \\[env: SIGNALGRAPH_NUL_POLICY].",
         ),
     ] = None,
     workspace: WorkspaceOption = None,
@@ -122,11 +122,11 @@ def ingest(
             result = client.ingest(files, source=source, progress=bar.update, **options)
     else:
         result = client.ingest(files, source=source, **options)
-    _report(result, json=json)
+    _report(result, json=json, workspace=client.workspace_name)
     raise typer.Exit(result.exit_code)
 
 
-def _report(result: IngestResult, *, json: bool) -> None:
+def _report(result: IngestResult, *, json: bool, workspace: str) -> None:
     if json:
         print_json(result.as_dict())
         return
@@ -143,8 +143,9 @@ def _report(result: IngestResult, *, json: bool) -> None:
     if result.error:
         stderr.print(f"[bold red]stopped:[/bold red] {result.error}", highlight=False)
     if result.counters.get("rejected") and result.run_id:
+        scope = f" -w {workspace}" if workspace and workspace != "default" else ""
         note(
             f"{result.counters['rejected']} record(s) rejected: "
-            f"`signalgraph rejects list --run {result.run_id}` shows why, "
-            f"`signalgraph rejects export --run {result.run_id} FILE` writes them out to fix"
+            f"`signalgraph rejects list --run {result.run_id}{scope}` shows why, "
+            f"`signalgraph rejects export --run {result.run_id}{scope} FILE` writes them out"
         )

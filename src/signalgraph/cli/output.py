@@ -35,7 +35,7 @@ WorkspaceOption = Annotated[
     typer.Option(
         "--workspace",
         "-w",
-        help="Workspace to act in [env: SIGNALGRAPH_WORKSPACE; default: default].",
+        help="Workspace to act in \\[env: SIGNALGRAPH_WORKSPACE; default: default].",
         show_default=False,
     ),
 ]
@@ -66,7 +66,23 @@ def to_json(value: Any, *, indent: bool = True) -> bytes:
     option = orjson.OPT_NON_STR_KEYS | orjson.OPT_UTC_Z
     if indent:
         option |= orjson.OPT_INDENT_2
-    return orjson.dumps(value, default=_default, option=option)
+    try:
+        return orjson.dumps(value, default=_default, option=option)
+    except TypeError:
+        # Integers beyond 64 bits are valid JSON that orjson will not write.
+        import json
+
+        return json.dumps(
+            value, default=_stdlib_default, indent=2 if indent else None, ensure_ascii=False
+        ).encode("utf-8", "backslashreplace")
+
+
+def _stdlib_default(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date | uuid.UUID):
+        return str(value)
+    return _default(value)
 
 
 def print_json(value: Any) -> None:
@@ -80,8 +96,14 @@ def print_ndjson_line(value: Any) -> None:
     sys.stdout.buffer.write(to_json(value, indent=False) + b"\n")
 
 
-def format_cell(value: Any) -> str:
-    """Render one value for a table cell."""
+# Counts and sizes read better with thousands separators; ids, ports and years do not.
+_GROUPED = ("rows", "bytes", "tuples", "scans", "seen", "inserted", "updated", "unchanged",
+            "duplicates", "rejected", "signals", "originals", "mentions", "size", "count",
+            "records", "sources", "runs")  # fmt: skip
+
+
+def format_cell(value: Any, key: str = "") -> str:
+    """Render one value for a table cell (thousands separators only for counts)."""
     if value is None:
         return "-"
     if isinstance(value, dt.datetime):
@@ -93,7 +115,7 @@ def format_cell(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}"
     if isinstance(value, int):
-        return f"{value:,}"
+        return f"{value:,}" if any(part in key for part in _GROUPED) else str(value)
     if isinstance(value, Mapping | list):
         return to_json(value, indent=False).decode()
     return str(value)
@@ -115,7 +137,7 @@ def print_table(
     for column in columns:
         table.add_column(column.replace("_", " "), overflow="fold")
     for row in materialised:
-        table.add_row(*(format_cell(row.get(column)) for column in columns))
+        table.add_row(*(format_cell(row.get(column), column) for column in columns))
     stdout.print(table)
 
 
@@ -125,7 +147,7 @@ def print_record(record: Mapping[str, Any], *, title: str | None = None) -> None
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for key, value in record.items():
-        table.add_row(key.replace("_", " "), format_cell(value))
+        table.add_row(key.replace("_", " "), format_cell(value, key))
     stdout.print(table)
 
 

@@ -74,8 +74,9 @@ def list_signals(
     )
     counts = client.signals.count()
     note(
-        f"{counts['signals']:,} signals: {counts['originals']:,} originals, "
-        f"{counts['duplicates']:,} duplicates, {counts['near_duplicates']:,} near duplicates"
+        f"workspace {client.workspace_name!r} holds {counts['signals']:,} signals: "
+        f"{counts['originals']:,} originals, {counts['duplicates']:,} duplicates, "
+        f"{counts['near_duplicates']:,} near duplicates"
     )
 
 
@@ -95,10 +96,15 @@ def show_signal(
     mentions = record.pop("mentions")
     revisions = record.pop("revisions")
     text = record.pop("text") or ""
-    record.pop("raw")
+    raw = record.pop("raw")
     print_record(record, title=f"signal {found.id}")
     if text:
         stdout.print(text if len(text) < 2000 else text[:2000] + " …", highlight=False)
+    if raw is not None:
+        from signalgraph.cli.output import to_json
+
+        shown = to_json(raw).decode("utf-8", "replace")
+        stdout.print("raw:", shown if len(shown) < 2000 else shown[:2000] + " …", highlight=False)
     print_table(mentions, ["ordinal", "type", "text", "identifiers", "confidence"], empty="")
     print_table(revisions, ["revision", "title", "replaced_at"], empty="")
 
@@ -157,7 +163,9 @@ def list_rejects(
         return
     for row in rows:
         row["raw"] = row["raw"][:60] + ("…" if len(row["raw"]) > 60 else "")
-    print_table(rows, ["file", "line", "field", "reason", "raw"], empty="no rejected records")
+        row["run"] = str(row["run_id"])[:13]
+    columns = ["file", "line", "field", "reason", "raw"]
+    print_table(rows, columns if run else ["run", *columns], empty="no rejected records")
 
 
 @rejects_app.command("export")

@@ -25,7 +25,8 @@ def parse_url(url: str) -> URL:
     """Return a SQLAlchemy URL for psycopg 3 from any PostgreSQL URL form users write."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
+        _ = parsed.port  # a bad port raises here, not at connect time
+    except (ArgumentError, ValueError) as exc:
         raise ConfigError(
             f"database URL {url!r} is not a URL",
             hint="expected postgresql://user:password@host:port/database",

@@ -8,7 +8,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine
 
-from signalgraph.errors import AlreadyExists, ConnectionFailed, ReadOnlyViolation, SignalgraphError
+from signalgraph.errors import (
+    AlreadyExists,
+    ConfigError,
+    ConnectionFailed,
+    ReadOnlyViolation,
+    SignalgraphError,
+)
 
 # Messages for unique constraints, keyed on the constraint name the metadata gives them.
 UNIQUE_MESSAGES = {
@@ -44,6 +50,8 @@ def translate_connect_error(exc: BaseException, url: URL) -> SignalgraphError | 
         )
     if re.search(r'role "[^"]+" does not exist', text):
         return ConnectionFailed(f"PostgreSQL at {target} has no role {user!r}", hint=_HINT_URL)
+    if "invalid port number" in text or "invalid integer value" in text:
+        return ConfigError(f"the database URL for {target} is invalid: {_first_line(text)}")
     if "timeout expired" in text:
         return ConnectionFailed(f"timed out connecting to PostgreSQL at {target}", hint=_HINT_URL)
     if any(

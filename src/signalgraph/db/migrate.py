@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from signalgraph.errors import SchemaError, UsageError
 from signalgraph.schema import SCHEMA
 
-PARTITION_NAME = re.compile(r"_(p\d{6}|default|detached_p\d{6})$")
+PARTITION_NAME = re.compile(r"_(p\d{6}|default|detached_p\d{6}(_\d+)?)$")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version"
 # Alembic keeps the running migration context in module globals: one at a time per process.

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from signalgraph.db.engine import dedicated_connection
-from signalgraph.errors import SignalgraphError, UsageError
-from signalgraph.ids import utcnow
+from signalgraph.errors import NotFound, SignalgraphError, UsageError
+from signalgraph.ids import utcnow, uuid7
 from signalgraph.ingest.readers import (
     FORMATS,
     CountingReader,
@@ -167,10 +167,14 @@ class Ingest:
         infos = [describe_input(path) for path in paths] if paths is not None else []
         if paths is not None and paths.count("-") > 1:
             raise UsageError("standard input (-) can be given only once")
-        if self.create_source:
-            source = self.client.sources.ensure(self.source_name)
-        else:
-            source = self.client.sources.get(self.source_name)
+        source_id: uuid.UUID | None
+        try:
+            source_id = self.client.sources.get(self.source_name).id
+        except NotFound:
+            if not self.create_source:
+                raise
+            # A dry run creates the source only inside its rolled-back transaction.
+            source_id = None if self.dry_run else self.client.sources.ensure(self.source_name).id
         workspace_id = self.client.workspace_id
         observed_at = utcnow()
         params = {
@@ -187,11 +191,17 @@ class Ingest:
             from psycopg.types.json import set_json_dumps
 
             set_json_dumps(_json_dumps, context=conn)
-            run_id = self._start_run(conn, workspace_id, source.id, params)
+            if source_id is None:
+                source_id = uuid7()
+                conn.execute(
+                    "INSERT INTO source (workspace_id, id, name) VALUES (%s, %s, %s)",
+                    (workspace_id, source_id, self.source_name),
+                )
+            run_id = self._start_run(conn, workspace_id, source_id, params)
             writer = BatchWriter(
                 conn,
                 workspace_id=workspace_id,
-                source_id=source.id,
+                source_id=source_id,
                 run_id=run_id,
                 near_distance=self.settings.near_duplicate_distance,
                 min_tokens=self.settings.near_duplicate_min_tokens,
@@ -240,8 +250,6 @@ class Ingest:
 
         from psycopg.types.json import Jsonb
 
-        from signalgraph.ids import uuid7
-
         run_id = uuid7()
         conn.execute(
             "INSERT INTO run (workspace_id, id, kind, status, source_id, params, actor, host, "
@@ -277,6 +285,8 @@ class Ingest:
 
         # Formats and CSV headers are only known once read; export needs the headers.
         inputs = Jsonb({"inputs": [info.as_dict() for info in infos]}) if infos else Jsonb({})
+        if error is not None:  # text decoded from bad input may hold unencodable characters
+            error = error.encode("utf-8", "backslashreplace").decode("utf-8")
         conn.execute(
             "UPDATE run SET status = %s, error = %s, finished_at = now(), heartbeat_at = now(), "
             "params = params || %s WHERE workspace_id = %s AND id = %s",

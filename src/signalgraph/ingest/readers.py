@@ -15,6 +15,7 @@ import math
 import shutil
 import sys
 import tempfile
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -94,6 +95,16 @@ class CountingReader(io.RawIOBase):
         return size
 
 
+def _looks_binary(head: bytes) -> bool:
+    """Return True when the first bytes are not text (NUL bytes, or mostly undecodable)."""
+    sample = head[:4096]
+    if b"\x00" in sample:
+        return True
+    text = sample.decode("utf-8", errors="replace")
+    odd = sum(1 for char in text if char == "\ufffd" or (char < " " and char not in "\t\n\r"))
+    return odd > max(len(text) // 10, 8)
+
+
 def _format_for(name: str, head: bytes, compressed: bool) -> str:
     path = Path(name)
     suffixes = [s.lower() for s in path.suffixes]
@@ -111,13 +122,18 @@ def _sniff(name: str, head: bytes) -> str:
     stripped = text.lstrip()
     if not stripped:
         raise InputError(f"{name} is empty")
-    if b"\x00" in text[:4096]:
+    if _looks_binary(text):
         raise InputError(
             f"{name} does not look like NDJSON, CSV or Parquet (it holds binary data)",
             hint="give --format if the file name does not say what it is",
         )
     if stripped.startswith(b"{"):
         return "ndjson"
+    if stripped.startswith(b"["):
+        raise InputError(
+            f"{name} looks like one JSON array; signalgraph reads NDJSON (one object per line)",
+            hint="convert it, for example with: jq -c '.[]' FILE > FILE.ndjson",
+        )
     return "csv"
 
 
@@ -152,6 +168,15 @@ def describe_input(path: str) -> InputInfo:
         compressed=compressed,
         size=file.stat().st_size,
     )
+    if info.format in {"ndjson", "csv"}:
+        stripped = head[len(_BOM) :] if head.startswith(_BOM) else head
+        if _looks_binary(stripped):
+            raise InputError(
+                f"{path} does not look like {info.format.upper()} (it holds binary data)",
+                hint="give --format if the file name does not say what it is",
+            )
+        if info.format == "ndjson" and stripped.lstrip().startswith(b"["):
+            _sniff(path, stripped)  # explains the JSON array
     _check_columns(file, info, head)
     return info
 
@@ -169,7 +194,7 @@ def _check_columns(file: Path, info: InputInfo, head: bytes) -> None:
         if "external_id" not in [column.strip() for column in header]:
             raise InputError(
                 f"{info.name}: the CSV header has no external_id column",
-                hint=f"the columns are: {', '.join(header)}",
+                hint=f"the first line is: {_shorten(line)}",
             )
     elif info.format == "parquet" and not info.compressed:
         for _ in read_parquet(file, info.name, batch_rows=1, schema_only=True):
@@ -355,7 +380,7 @@ def read_csv(stream: IO[bytes], info: InputInfo, *, max_record_bytes: int) -> It
     if "external_id" not in header:
         raise InputError(
             f"{info.name}: the CSV header has no external_id column",
-            hint=f"the columns are: {', '.join(header)}",
+            hint=f"the first line is: {_shorten(delimiter.join(header))}",
         )
     info.csv_header = header
     out = io.StringIO()
@@ -407,6 +432,12 @@ def _csv_record(
     return InputRecord(info.name, line, raw, value=value)
 
 
+def _shorten(text: str, limit: int = 120) -> str:
+    """Return printable text of at most `limit` characters, for messages."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace").strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _has_surrogates(text: str) -> bool:
     if text.isascii():
         return False
@@ -435,8 +466,14 @@ def read_parquet(
     for batch in parquet.iter_batches(batch_size=batch_rows):
         for value in batch.to_pylist():
             row += 1
-            raw = orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS)
+            raw = orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
             yield InputRecord(name, row, raw, value=value)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    return str(value)
 
 
 def read_objects(objects: Iterable[Any]) -> Iterator[InputRecord]:
@@ -476,6 +513,20 @@ def read_input(
     """Yield every record of one input with the byte counter of the underlying file."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint=f"expected one of {', '.join(FORMATS)}")
+    try:
+        yield from _read_opened(path, info, fmt=fmt, max_record_bytes=max_record_bytes,
+                                batch_rows=batch_rows)  # fmt: skip
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        detail = str(exc) or type(exc).__name__
+        raise InputError(
+            f"{info.name}: the compressed data is damaged or ends early ({detail})",
+            hint="records read before the damage are stored; fix the file and ingest it again",
+        ) from exc
+
+
+def _read_opened(
+    path: str, info: InputInfo, *, fmt: str, max_record_bytes: int, batch_rows: int
+) -> Iterator[tuple[InputRecord, CountingReader]]:
     with open_input(path, info) as (stream, counter):
         chosen = fmt if fmt != "auto" else info.format
         if chosen == "auto":  # standard input: look at the first bytes

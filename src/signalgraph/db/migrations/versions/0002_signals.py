@@ -254,7 +254,7 @@ def downgrade() -> None:
     detached = bind.execute(
         sa.text(
             "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-            "AND tablename ~ '^(signal|mention|signal_revision)_detached_p[0-9]{6}$'"
+            "AND tablename ~ '^(signal|mention|signal_revision)_detached_p[0-9]{6}(_[0-9]+)?$'"
         )
     ).scalars()
     for name in list(detached):
