@@ -13,7 +13,9 @@ from sqlalchemy.engine import Connection, Engine
 from signalgraph.config import Settings, load_settings
 from signalgraph.db import engine as engines
 from signalgraph.db.migrate import require_head
+from signalgraph.entities import Entities, Review
 from signalgraph.errors import NotFound
+from signalgraph.flags import Flags
 from signalgraph.partitions import Partitions
 from signalgraph.rejects import Rejects
 from signalgraph.runs import Runs
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from signalgraph.ingest import IngestResult
+    from signalgraph.resolve.funnel import ResolveResult
 
 
 class SignalGraph:
@@ -45,6 +48,9 @@ class SignalGraph:
         self.signals = Signals(self)
         self.rejects = Rejects(self)
         self.partitions = Partitions(self)
+        self.entities = Entities(self)
+        self.review = Review(self)
+        self.flags = Flags(self)
 
     def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
         """Ingest files (paths, "-" for stdin) or an iterable of dicts into a source.
@@ -55,6 +61,13 @@ class SignalGraph:
         from signalgraph.ingest import ingest
 
         return ingest(self, inputs, source=source, **options)
+
+    def resolve(self, **options: Any) -> ResolveResult:
+        """Resolve unresolved entity records and mentions into entities.
+
+        Options: source, entity_type, retrain, batch_size, actor, progress.
+        """
+        return self.entities.resolve(**options)
 
     # -- connection -------------------------------------------------------------
 

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         description="Where signalgraph keeps its embedded server and local state.",
     )
     workspace: str = Field(default="default", description="Workspace used when none is given.")
+    actor: str | None = Field(
+        default=None, description="Who is acting, recorded with decisions (default: OS user)."
+    )
     pool_size: int = Field(default=5, ge=1, le=1000, description="Connections kept in the pool.")
     max_overflow: int = Field(
         default=10, ge=0, le=1000, description="Extra connections allowed above pool_size."
@@ -93,6 +96,12 @@ class Settings(BaseSettings):
     )
     partition_future_years: int = Field(
         default=5, ge=0, le=100, description="Years ahead ingest creates monthly partitions for."
+    )
+    resolve_link_threshold: float = Field(
+        default=0.95, gt=0, lt=1, description="Match probability at and above which to link."
+    )
+    resolve_review_threshold: float = Field(
+        default=0.5, gt=0, lt=1, description="Match probability at and above which to review."
     )
     run_stale_after: int = Field(
         default=120,

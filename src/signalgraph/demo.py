@@ -32,6 +32,9 @@ def run_demo(client: SignalGraph) -> dict[str, Any]:
                 pass  # a concurrent demo added it
     with as_file(files("signalgraph.data") / "sample_signals.ndjson") as sample:
         result = demo.ingest(str(sample), source="newswire")
+    resolved = demo.resolve(actor="demo")
+    top = demo.entities.list(entity_type="company", limit=5)
+    dossier = demo.entities.show(top[0]["id"]) if top else None
     check = admin.check(client.engine)
     return {
         "database": {
@@ -50,4 +53,7 @@ def run_demo(client: SignalGraph) -> dict[str, Any]:
         if result.run_id
         else [],
         "latest": [s.as_dict() for s in demo.signals.list(limit=5)],
+        "resolve": resolved.as_dict(),
+        "top_entities": top,
+        "dossier": dossier,
     }

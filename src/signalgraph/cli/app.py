@@ -84,6 +84,7 @@ def _register() -> None:
         config_cmd,
         db_cmd,
         demo_cmd,
+        entities_cmd,
         ingest_cmd,
         partitions_cmd,
         runs_cmd,
@@ -102,6 +103,10 @@ def _register() -> None:
     app.command("ingest")(ingest_cmd.ingest)
     app.add_typer(signals_cmd.signals_app, name="signals")
     app.add_typer(signals_cmd.rejects_app, name="rejects")
+    app.add_typer(entities_cmd.entities_app, name="entities")
+    app.command("resolve")(entities_cmd.resolve)
+    app.add_typer(entities_cmd.review_app, name="review")
+    app.add_typer(entities_cmd.flags_app, name="flags")
     app.command("demo")(demo_cmd.demo)
 
 

@@ -49,7 +49,34 @@ def demo(ctx: typer.Context, json: JsonOption = False) -> None:
         report["rejects"], ["file", "line", "field", "reason"], title="rejected lines", empty=""
     )
     print_table(report["latest"], ["published_at", "title", "status"], title="latest signals")
+    resolved = report["resolve"]
+    print_record(
+        {"run": resolved["run_id"], **resolved["counters"]},
+        title="mentions resolved into entities",
+    )
+    print_table(
+        report["top_entities"], ["name", "type", "records", "mentions"], title="most mentioned"
+    )
+    dossier = report["dossier"]
+    if dossier:
+        print_record(
+            {
+                "id": dossier["id"],
+                "name": dossier["name"],
+                "also known as": ", ".join(dossier["names"][1:5]) or "-",
+                "identifiers": "; ".join(
+                    f"{k}: {', '.join(v)}" for k, v in dossier["identifiers"].items()
+                )
+                or "-",
+                "records": len(dossier["records"]),
+                "mentions": dossier["mentions"],
+            },
+            title=f"dossier: {dossier['name']}",
+        )
+        print_table(
+            dossier["recent_signals"], ["published_at", "title", "as"], title="recent signals"
+        )
     note(
-        "next: `signalgraph -w demo signals list`, `signalgraph -w demo signals duplicates "
-        "--near`, `signalgraph -w demo runs list`"
+        "next: `signalgraph -w demo signals list`, `signalgraph -w demo entities list`, "
+        "`signalgraph -w demo entities show ID`, `signalgraph -w demo review list`"
     )

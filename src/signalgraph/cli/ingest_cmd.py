@@ -117,12 +117,19 @@ def ingest(
         "create_source": create_source,
         "nul_policy": nul,
     }
+    run_ingest(client.ingest, files, source, options, json=json, workspace=client.workspace_name)
+
+
+def run_ingest(
+    load: Any, files: list[str], source: str, options: dict[str, Any], *, json: bool, workspace: str
+) -> None:
+    """Run an ingest (signals or entity records) with a progress bar, report, exit."""
     if not json and stderr.is_terminal:
         with _ProgressBar() as bar:
-            result = client.ingest(files, source=source, progress=bar.update, **options)
+            result = load(files, source=source, progress=bar.update, **options)
     else:
-        result = client.ingest(files, source=source, **options)
-    _report(result, json=json, workspace=client.workspace_name)
+        result = load(files, source=source, **options)
+    _report(result, json=json, workspace=workspace)
     raise typer.Exit(result.exit_code)
 
 

@@ -34,6 +34,18 @@ class CliState:
             )
         return self._settings
 
+    def actor(self) -> str:
+        """Return who is acting: the configured actor, else the operating-system user."""
+        configured = self.settings().actor
+        if configured:
+            return configured
+        import getpass
+
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):  # no user name in containers without a passwd entry
+            return "unknown"
+
     def client(self, workspace: str | None = None) -> SignalGraph:
         """Return a client bound to `workspace` (or the configured one)."""
         from signalgraph.client import SignalGraph

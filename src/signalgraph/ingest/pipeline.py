@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
@@ -27,7 +27,7 @@ from signalgraph.ingest.readers import (
     read_objects,
 )
 from signalgraph.ingest.records import Limits, Rejection, coerce_csv_value, validate
-from signalgraph.ingest.writer import Batch, BatchWriter, RejectRow, RetryBatch, Row
+from signalgraph.ingest.writer import Batch, BatchWriter, RejectRow, RetryBatch, Row, WriteResult
 from signalgraph.partitions import month_of
 from signalgraph.runs import RECORD_SQL, record_params
 
@@ -49,6 +49,78 @@ COUNTER_NAMES = (
     "rejected",
     "bytes",
 )
+
+
+class Writer(Protocol):
+    """Writes batches of one kind of record for one run (see BatchWriter)."""
+
+    conn: psycopg.Connection[Any]
+    workspace_id: uuid.UUID
+    run_id: uuid.UUID
+
+    def prefilter(self, rows: Sequence[Row], connection: psycopg.Connection[Any]) -> None:
+        """Do work ahead of the write, off the write path (may be nothing)."""
+
+    def write(self, batch: Batch) -> WriteResult:
+        """Store one batch inside the caller's transaction; raise RetryBatch on a lost race."""
+
+
+class Loader(Protocol):
+    """What one kind of record needs from the ingest pipeline."""
+
+    run_kind: str
+
+    def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
+        """Return the record to store (with .external_id), or raise Rejection."""
+
+    def writer(
+        self,
+        conn: psycopg.Connection[Any],
+        *,
+        workspace_id: uuid.UUID,
+        source_id: uuid.UUID,
+        run_id: uuid.UUID,
+        client: SignalGraph,
+    ) -> Writer:
+        """Return the batch writer for one run."""
+
+    def before_batch(self, client: SignalGraph, batch: Batch) -> list[str]:
+        """Prepare the database for a batch outside its transaction; return what was made."""
+
+
+class SignalLoader:
+    """Signals: validated by the record format, written with fingerprints and partitions."""
+
+    run_kind = "ingest"
+
+    def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
+        """Return the validated signal record."""
+        return validate(value, observed_at=observed_at, limits=limits)
+
+    def writer(
+        self,
+        conn: psycopg.Connection[Any],
+        *,
+        workspace_id: uuid.UUID,
+        source_id: uuid.UUID,
+        run_id: uuid.UUID,
+        client: SignalGraph,
+    ) -> Writer:
+        """Return a BatchWriter for signals."""
+        return BatchWriter(
+            conn,
+            workspace_id=workspace_id,
+            source_id=source_id,
+            run_id=run_id,
+            near_distance=client.settings.near_duplicate_distance,
+            min_tokens=client.settings.near_duplicate_min_tokens,
+        )
+
+    def before_batch(self, client: SignalGraph, batch: Batch) -> list[str]:
+        """Create the monthly partitions the batch's signals need."""
+        # Records published before 1970 get ids (and so partitions) at 1970-01.
+        months = {month_of(max(row.record.published_at, _EPOCH)) for row in batch.rows}
+        return client.partitions.ensure_for(months)
 
 
 @dataclass
@@ -127,6 +199,7 @@ class Ingest:
         nul_policy: str | None = None,
         progress: Callable[[IngestProgress], None] | None = None,
         actor: str | None = None,
+        loader: Loader | None = None,
     ) -> None:
         if fmt not in FORMATS:
             raise UsageError(
@@ -139,6 +212,7 @@ class Ingest:
         if nul_policy not in {None, "reject", "strip"}:
             raise UsageError("--nul must be 'reject' or 'strip'")
         self.client = client
+        self.loader: Loader = loader or SignalLoader()
         self.settings = client.settings
         self.source_name = source
         self.fmt = fmt
@@ -198,13 +272,12 @@ class Ingest:
                     (workspace_id, source_id, self.source_name),
                 )
             run_id = self._start_run(conn, workspace_id, source_id, params)
-            writer = BatchWriter(
+            writer = self.loader.writer(
                 conn,
                 workspace_id=workspace_id,
                 source_id=source_id,
                 run_id=run_id,
-                near_distance=self.settings.near_duplicate_distance,
-                min_tokens=self.settings.near_duplicate_min_tokens,
+                client=self.client,
             )
             status, error = "succeeded", None
             try:
@@ -253,11 +326,12 @@ class Ingest:
         run_id = uuid7()
         conn.execute(
             "INSERT INTO run (workspace_id, id, kind, status, source_id, params, actor, host, "
-            "pid, started_at, heartbeat_at) VALUES (%s, %s, 'ingest', 'running', %s, %s, %s, "
+            "pid, started_at, heartbeat_at) VALUES (%s, %s, %s, 'running', %s, %s, %s, "
             "%s, %s, now(), now())",
             (
                 workspace_id,
                 run_id,
+                self.loader.run_kind,
                 source_id,
                 Jsonb(params),
                 self.actor,
@@ -339,7 +413,9 @@ class Ingest:
                 assert record.value is not None
                 try:
                     value = coerce_csv_value(record.value) if from_csv else record.value
-                    signal = validate(value, observed_at=observed_at, limits=self.limits)
+                    signal = self.loader.validate(
+                        value, observed_at=observed_at, limits=self.limits
+                    )
                 except Rejection as rejection:
                     batch.rejects.append(
                         RejectRow(
@@ -353,7 +429,7 @@ class Ingest:
                         batch, keys = Batch(), set()
                     keys.add(signal.external_id)
                     seq += 1
-                    batch.nul_stripped += signal.nul_stripped
+                    batch.nul_stripped += getattr(signal, "nul_stripped", False)
                     batch.rows.append(
                         Row(seq=seq, file=record.file, line=record.line, record=signal)
                     )
@@ -366,7 +442,7 @@ class Ingest:
     def _consume(
         self,
         records: Iterator[tuple[InputRecord, bool]],
-        writer: BatchWriter,
+        writer: Writer,
         observed_at: Any,
     ) -> str | None:
         """Write batches as a reader thread prepares them; return why the run stopped, if so."""
@@ -428,12 +504,10 @@ class Ingest:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _flush(self, batch: Batch, writer: BatchWriter) -> None:
+    def _flush(self, batch: Batch, writer: Writer) -> None:
         conn = writer.conn
         if not self.dry_run:
-            # Records published before 1970 get ids (and so partitions) at 1970-01.
-            months = {month_of(max(row.record.published_at, _EPOCH)) for row in batch.rows}
-            self.partitions_created += self.client.partitions.ensure_for(months)
+            self.partitions_created += self.loader.before_batch(self.client, batch)
         for _attempt in range(MAX_RETRIES):
             try:
                 result = writer.write(batch)
@@ -470,7 +544,8 @@ class Ingest:
             self.progress(self._snapshot({}))
 
     def _snapshot(self, pending: dict[str, int]) -> IngestProgress:
-        counters = {k: self.counters.get(k, 0) + pending.get(k, 0) for k in COUNTER_NAMES}
+        names = dict.fromkeys([*COUNTER_NAMES, *self.counters, *pending])
+        counters = {k: self.counters.get(k, 0) + pending.get(k, 0) for k in names}
         return IngestProgress(
             counters=counters,
             input_name=self._input_name,

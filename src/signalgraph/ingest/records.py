@@ -271,22 +271,8 @@ def _nul_field(value: dict[str, Any]) -> str:
     return "record"
 
 
-def validate(value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> SignalRecord:
-    """Return the record as stored, or raise Rejection naming the field and the reason."""
-    canonical = canonical_json(value)
-    nul_stripped = False
-    # The escape is a cheap hint; a literal backslash-u-0000 in text is not a NUL.
-    if _NUL_JSON in canonical and _contains_nul(value):
-        if limits.nul_policy != "strip":
-            field = _nul_field(value)
-            raise Rejection(
-                field,
-                "contains a NUL character (\\u0000), which PostgreSQL text cannot store; "
-                "fix the input or ingest with --nul strip",
-            )
-        value = _strip_nul(value)
-        canonical = canonical_json(value)
-        nul_stripped = True
+def require_external_id(value: dict[str, Any]) -> str:
+    """Return the record's external_id, or raise Rejection saying what is wrong with it."""
     external_id = value.get("external_id")
     if external_id is None:
         raise Rejection("external_id", "is missing; every record needs a unique external_id")
@@ -300,6 +286,43 @@ def validate(value: dict[str, Any], *, observed_at: datetime, limits: Limits) ->
         raise Rejection(
             "external_id", f"is {len(external_id):,} characters; the limit is {MAX_KEY_CHARS:,}"
         )
+    return external_id
+
+
+def canonical_without_nul(
+    value: dict[str, Any], limits: Limits
+) -> tuple[dict[str, Any], bytes, bool]:
+    """Return (value, its canonical JSON, whether NULs were stripped) or reject NULs."""
+    canonical = canonical_json(value)
+    # The escape is a cheap hint; a literal backslash-u-0000 in text is not a NUL.
+    if _NUL_JSON not in canonical or not _contains_nul(value):
+        return value, canonical, False
+    if limits.nul_policy != "strip":
+        raise Rejection(
+            _nul_field(value),
+            "contains a NUL character (\\u0000), which PostgreSQL text cannot store; "
+            "fix the input or ingest with --nul strip",
+        )
+    value = _strip_nul(value)
+    return value, canonical_json(value), True
+
+
+def type_name(value: Any) -> str:
+    """Return the JSON type name of a value, for messages."""
+    return _type_name(value)
+
+
+def text_field(
+    field: str, value: Any, limits: Limits, *, max_chars: int | None = None
+) -> str | None:
+    """Return a string field (or None), or raise Rejection for a wrong type or size."""
+    return _string(field, value, limits, max_chars=max_chars)
+
+
+def validate(value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> SignalRecord:
+    """Return the record as stored, or raise Rejection naming the field and the reason."""
+    value, canonical, nul_stripped = canonical_without_nul(value, limits)
+    external_id = require_external_id(value)
     kind = _string("kind", value.get("kind"), limits, max_chars=MAX_SHORT_CHARS) or DEFAULT_KIND
     title = _string("title", value.get("title"), limits)
     text = _string("text", value.get("text"), limits)

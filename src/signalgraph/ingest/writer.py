@@ -27,7 +27,6 @@ import psycopg
 from signalgraph.fingerprint import bands, hamming, normalize_url, to_signed, url_hash
 from signalgraph.fingerprint_batch import fingerprint_batch
 from signalgraph.ids import uuid7
-from signalgraph.ingest.records import SignalRecord
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -47,7 +46,7 @@ class Row:
     seq: int
     file: str | None
     line: int
-    record: SignalRecord
+    record: Any  # the loader's record: SignalRecord, or an entity record
     signal_id: uuid.UUID | None = None
     status: str = "pending"  # then new, updated or unchanged
     prev_hash: bytes | None = None  # the stored record hash of an updated row
@@ -283,6 +282,7 @@ class WriteResult:
     duplicates: int = 0
     near_duplicates: int = 0
     rejected: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
 
     def counters(self) -> dict[str, int]:
         """Return the counts as run counters."""
@@ -293,6 +293,7 @@ class WriteResult:
             "duplicates": self.duplicates,
             "near_duplicates": self.near_duplicates,
             "rejected": self.rejected,
+            **self.extra,
         }
 
 
@@ -326,7 +327,7 @@ class BatchWriter:
             external_id: (signal_id, bytes(record_hash))
             for external_id, signal_id, record_hash, _ in connection.execute(
                 _KEYS,
-                (self.workspace_id, self.source_id, _json_list(r.record.external_id for r in rows)),
+                (self.workspace_id, self.source_id, json_list(r.record.external_id for r in rows)),
             )
         }
         changed = []
@@ -353,7 +354,7 @@ class BatchWriter:
             external_id: (signal_id, bytes(record_hash), created_at)
             for external_id, signal_id, record_hash, created_at in self.conn.execute(
                 _KEYS,
-                (self.workspace_id, self.source_id, _json_list(r.record.external_id for r in rows)),
+                (self.workspace_id, self.source_id, json_list(r.record.external_id for r in rows)),
             )
         }
         for row in rows:
@@ -441,7 +442,7 @@ class BatchWriter:
         return {
             bytes(value): (signal_id, created_at)
             for value, signal_id, created_at in self.conn.execute(
-                query, (self.workspace_id, _json_list(h.hex() for h in hashes), exclude)
+                query, (self.workspace_id, json_list(h.hex() for h in hashes), exclude)
             )
         }
 
@@ -637,27 +638,38 @@ class BatchWriter:
             self.conn.execute(statement, params)
 
     def _copy_rejects(self, rejects: Sequence[RejectRow]) -> None:
-        with self.conn.cursor().copy(
-            "COPY reject (workspace_id, id, run_id, file, line, field, reason, raw) "
-            "FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(_REJECT_TYPES)
-            for reject in rejects:
-                copy.write_row(
-                    (
-                        self.workspace_id,
-                        uuid7(),
-                        self.run_id,
-                        reject.file,
-                        reject.line,
-                        reject.field,
-                        reject.reason,
-                        reject.raw,
-                    )
+        copy_rejects(self.conn, self.workspace_id, self.run_id, rejects)
+
+
+def copy_rejects(
+    conn: psycopg.Connection[Any],
+    workspace_id: uuid.UUID,
+    run_id: uuid.UUID,
+    rejects: Sequence[RejectRow],
+) -> None:
+    """COPY rejected records, verbatim, into the reject table."""
+    with conn.cursor().copy(
+        "COPY reject (workspace_id, id, run_id, file, line, field, reason, raw) "
+        "FROM STDIN (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(_REJECT_TYPES)
+        for reject in rejects:
+            copy.write_row(
+                (
+                    workspace_id,
+                    uuid7(),
+                    run_id,
+                    reject.file,
+                    reject.line,
+                    reject.field,
+                    reject.reason,
+                    reject.raw,
                 )
+            )
 
 
-def _json_list(values: Iterable[str]) -> str:
+def json_list(values: Iterable[str]) -> str:
+    """Return values as one JSON array (cheaper to send than a Python list adapted by element)."""
     return orjson.dumps(list(values)).decode()
 
 

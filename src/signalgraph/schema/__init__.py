@@ -3,6 +3,20 @@
 from __future__ import annotations
 
 from signalgraph.schema.base import SCHEMA, metadata
+from signalgraph.schema.entities import (
+    BUILTIN_ENTITY_TYPES,
+    JUDGEMENTS,
+    entity,
+    entity_record,
+    entity_redirect,
+    entity_type,
+    flag,
+    judgement,
+    merge,
+    record_key,
+    resolution_model,
+    review_item,
+)
 from signalgraph.schema.runs import RUN_STATUSES, reject, run
 from signalgraph.schema.signals import (
     PARTITIONED_TABLES,
@@ -15,13 +29,25 @@ from signalgraph.schema.signals import (
 from signalgraph.schema.tenancy import source, workspace
 
 __all__ = [
+    "BUILTIN_ENTITY_TYPES",
+    "JUDGEMENTS",
     "PARTITIONED_TABLES",
     "RUN_STATUSES",
     "SCHEMA",
+    "entity",
+    "entity_record",
+    "entity_redirect",
+    "entity_type",
     "fingerprint",
+    "flag",
+    "judgement",
     "mention",
+    "merge",
     "metadata",
+    "record_key",
     "reject",
+    "resolution_model",
+    "review_item",
     "run",
     "signal",
     "signal_key",

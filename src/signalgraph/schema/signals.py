@@ -148,8 +148,19 @@ mention = sa.Table(
     sa.Column("span_start", sa.Integer),
     sa.Column("span_end", sa.Integer),
     sa.Column("confidence", sa.Float),
+    # The entity record this mention was resolved into (its entity follows merges).
+    sa.Column("record_id", sa.Uuid),
     created_at_column(),
     sa.PrimaryKeyConstraint("workspace_id", "signal_id", "ordinal"),
+    # Signals mentioning an entity: its records' mentions.
+    sa.Index("ix_mention_workspace_id_record_id", "workspace_id", "record_id"),
+    # The mention resolution queue.
+    sa.Index(
+        "ix_mention_unresolved",
+        "workspace_id",
+        "type",
+        postgresql_where=sa.text("record_id IS NULL"),
+    ),
     sa.CheckConstraint(
         "span_start IS NULL OR span_end IS NULL OR span_start <= span_end", name="span_order"
     ),

@@ -1,0 +1,498 @@
+"""`signalgraph entities`, `signalgraph resolve` and `signalgraph review`."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from signalgraph.cli.output import (
+    JsonOption,
+    WorkspaceOption,
+    note,
+    print_json,
+    print_ndjson_line,
+    print_record,
+    print_table,
+    stderr,
+    stdout,
+)
+from signalgraph.cli.state import get_state
+
+entities_app = typer.Typer(
+    help="Entities: ingest records, look them up, explain and decide.", no_args_is_help=True
+)
+review_app = typer.Typer(help="The review queue of uncertain matches.", no_args_is_help=True)
+flags_app = typer.Typer(help="Flags raised for people to look at.", no_args_is_help=True)
+
+ActorOption = Annotated[
+    str | None,
+    typer.Option("--actor", help="Who decides (default: the configured actor or your user name)."),
+]
+ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why, kept with the decision.")]
+
+
+def _actor(ctx: typer.Context, given: str | None) -> str:
+    return given or get_state(ctx).actor()
+
+
+@entities_app.command("ingest")
+def ingest_records(
+    ctx: typer.Context,
+    files: Annotated[
+        list[str], typer.Argument(metavar="FILE", help="NDJSON, CSV or Parquet; - for stdin.")
+    ],
+    source: Annotated[str, typer.Option("--source", "-s", help="Source the records come from.")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="auto, ndjson, csv or parquet.")
+    ] = "auto",
+    batch_size: Annotated[int | None, typer.Option(help="Records per transaction.", min=1)] = None,
+    max_rejects: Annotated[int | None, typer.Option(help="Stop once more are rejected.")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check and count; store nothing.")
+    ] = False,
+    create_source: Annotated[
+        bool, typer.Option("--create-source", help="Add the source if it does not exist.")
+    ] = False,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Ingest entity records {external_id, type, name, aliases, identifiers, properties}."""
+    from signalgraph.cli.ingest_cmd import run_ingest
+
+    client = get_state(ctx).client(workspace)
+    options: dict[str, Any] = {
+        "fmt": fmt,
+        "batch_size": batch_size,
+        "max_rejects": max_rejects,
+        "dry_run": dry_run,
+        "create_source": create_source,
+    }
+    run_ingest(
+        client.entities.ingest, files, source, options, json=json, workspace=client.workspace_name
+    )
+
+
+@entities_app.command("list")
+def list_entities(
+    ctx: typer.Context,
+    entity_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 50,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """List entities with their records and mentions, most mentioned first."""
+    rows = get_state(ctx).client(workspace).entities.list(entity_type=entity_type, limit=limit)
+    if json:
+        print_json(rows)
+    else:
+        print_table(rows, ["id", "type", "name", "records", "mentions"], empty="no entities yet")
+
+
+@entities_app.command("show")
+def show(
+    ctx: typer.Context,
+    entity_id: Annotated[str, typer.Argument(metavar="ID", help="Entity id, prefix or merged id.")],
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Show an entity: names, identifiers, records per source, mentions, decisions."""
+    dossier = get_state(ctx).client(workspace).entities.show(entity_id)
+    if json:
+        print_json(dossier)
+        return
+    print_record(
+        {
+            "id": dossier["id"],
+            "type": dossier["type"],
+            "name": dossier["name"],
+            "also known as": ", ".join(dossier["names"][1:6]) or "-",
+            "identifiers": "; ".join(
+                f"{k}: {', '.join(v)}" for k, v in dossier["identifiers"].items()
+            )
+            or "-",
+            "mentions": dossier["mentions"],
+            "merged ids": ", ".join(str(i) for i in dossier["merged_ids"]) or "-",
+        },
+        title=f"entity {dossier['name']}",
+    )
+    print_table(
+        dossier["records"],
+        ["source", "external_id", "name", "method", "probability"],
+        title="records",
+    )
+    print_table(
+        dossier["recent_signals"], ["published_at", "title", "as"], title="recent signals", empty=""
+    )
+    print_table(
+        dossier["judgements"],
+        ["decision", "entity_a", "entity_b", "actor", "reason"],
+        title="judgements",
+        empty="",
+    )
+    print_table(
+        dossier["merge_history"],
+        ["kind", "survivor_id", "absorbed_id", "actor", "created_at", "undone_at"],
+        title="merges",
+        empty="",
+    )
+
+
+@entities_app.command("search")
+def search(
+    ctx: typer.Context,
+    text: Annotated[
+        str, typer.Argument(help="A name, a prefix, or scheme:value (domain:acme.com).")
+    ],
+    entity_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 20,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Find entities by identifier or name (normalised prefix, tokens, fuzzy)."""
+    rows = (
+        get_state(ctx).client(workspace).entities.search(text, entity_type=entity_type, limit=limit)
+    )
+    if json:
+        print_json(rows)
+    else:
+        print_table(rows, ["id", "type", "name", "score", "matched"], empty="no matching entities")
+
+
+@entities_app.command("clusters")
+def clusters(
+    ctx: typer.Context,
+    source: Annotated[str | None, typer.Option(help="Only records of this source.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="ndjson or csv.")] = "ndjson",
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Write one line per source record: source, external_id, entity_id (to stdout)."""
+    from signalgraph.errors import UsageError
+
+    if fmt not in {"ndjson", "csv"}:
+        raise UsageError(f"unknown format {fmt!r}", hint="expected ndjson or csv")
+    rows = get_state(ctx).client(workspace).entities.clusters(source_name=source)
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["source", "external_id", "entity_id"])
+        for row in rows:
+            writer.writerow([row["source"], row["external_id"], row["entity_id"]])
+    else:
+        for row in rows:
+            print_ndjson_line(row)
+    sys.stdout.flush()
+
+
+@entities_app.command("explain")
+def explain(
+    ctx: typer.Context,
+    first: Annotated[str, typer.Argument(metavar="A", help="An entity id.")],
+    second: Annotated[str, typer.Argument(metavar="B", help="Another entity id.")],
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Explain why two entities match or not: field levels and their weights."""
+    report = get_state(ctx).client(workspace).entities.explain(first, second)
+    if json:
+        print_json(report)
+        return
+    best = report["best_pair"]
+    summary: dict[str, Any] = {
+        "a": report["a"],
+        "b": report["b"],
+        "same entity": report["same_entity"],
+    }
+    if best:
+        summary |= {
+            "names": " | ".join(best["names"]),
+            "probability": best["probability"],
+            "weight (bits)": best["weight"],
+            "shared unique identifier": best["shared_unique_identifier"],
+            "unique identifier conflict": best["unique_identifier_conflict"],
+        }
+    print_record(summary, title="explanation")
+    if best:
+        rows = [
+            {"field": name, "level": best["levels"].get(name), "weight": weight}
+            for name, weight in best["weights"].items()
+        ]
+        print_table(rows, ["field", "level", "weight"], title="evidence")
+    print_table(
+        report["judgements"],
+        ["decision", "actor", "reason", "created_at"],
+        title="judgements",
+        empty="",
+    )
+
+
+@entities_app.command("judge")
+def judge(
+    ctx: typer.Context,
+    first: Annotated[str, typer.Argument(metavar="A", help="An entity id.")],
+    second: Annotated[str, typer.Argument(metavar="B", help="Another entity id.")],
+    decision: Annotated[str, typer.Argument(help="same, different or unsure.")],
+    reason: ReasonOption = None,
+    actor: ActorOption = None,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Judge two entities: same merges them, different keeps them apart for good."""
+    result = (
+        get_state(ctx)
+        .client(workspace)
+        .entities.judge(first, second, decision, reason=reason, actor=_actor(ctx, actor))
+    )
+    if json:
+        print_json(result)
+    elif result["merge"]:
+        note(f"judged {decision}; merged into {result['entity']}")
+    else:
+        note(f"judged {decision}")
+
+
+@entities_app.command("merge")
+def merge(
+    ctx: typer.Context,
+    ids: Annotated[list[str], typer.Argument(metavar="ID", help="Two or more entity ids.")],
+    reason: ReasonOption = None,
+    actor: ActorOption = None,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Merge entities into the oldest; the others redirect to it (undo with unmerge)."""
+    result = (
+        get_state(ctx)
+        .client(workspace)
+        .entities.merge(ids, reason=reason, actor=_actor(ctx, actor))
+    )
+    if json:
+        print_json(result)
+    else:
+        note(f"merged {len(result['merges'])} entit(y/ies) into {result['survivor']}")
+
+
+@entities_app.command("unmerge")
+def unmerge(
+    ctx: typer.Context,
+    value: Annotated[
+        str, typer.Argument(metavar="ID", help="A merge id, or the absorbed entity's id.")
+    ],
+    actor: ActorOption = None,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Undo a merge exactly: records, mentions and redirects go back where they were."""
+    result = get_state(ctx).client(workspace).entities.unmerge(value, actor=_actor(ctx, actor))
+    if json:
+        print_json(result)
+    else:
+        merged = result["merge"]
+        note(f"unmerged {merged['absorbed_id']} from {merged['survivor_id']} (judged different)")
+
+
+@entities_app.command("split")
+def split(
+    ctx: typer.Context,
+    entity_id: Annotated[str, typer.Argument(metavar="ID", help="The entity to split.")],
+    records: Annotated[list[str], typer.Option("--records", help="Record ids to move out.")],
+    reason: ReasonOption = None,
+    actor: ActorOption = None,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Move records out of an entity into a new one (judged different from it)."""
+    result = (
+        get_state(ctx)
+        .client(workspace)
+        .entities.split(entity_id, records, reason=reason, actor=_actor(ctx, actor))
+    )
+    if json:
+        print_json(result)
+    else:
+        note(f"moved {len(records)} record(s) to new entity {result['new_entity']}")
+
+
+@entities_app.command("types")
+def types(
+    ctx: typer.Context,
+    add: Annotated[str | None, typer.Option("--add", help="Add this entity type.")] = None,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """List the entity types (built-in and the workspace's own), or add one."""
+    client = get_state(ctx).client(workspace)
+    if add:
+        client.entities.add_type(add)
+    names = client.entities.types()
+    if json:
+        print_json(names)
+    else:
+        stdout.print("\n".join(names), highlight=False)
+
+
+def resolve(
+    ctx: typer.Context,
+    source: Annotated[
+        str | None, typer.Option(help="Only records and mentions of this source.")
+    ] = None,
+    entity_type: Annotated[
+        str | None, typer.Option("--type", help="Only this entity type.")
+    ] = None,
+    retrain: Annotated[
+        bool, typer.Option("--retrain", help="Estimate the match model again before resolving.")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(help="Records decided per transaction.", min=1)] = 1000,
+    actor: ActorOption = None,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Resolve unresolved records and mentions into entities (incremental)."""
+    client = get_state(ctx).client(workspace)
+    options: dict[str, Any] = {
+        "source": source,
+        "entity_type": entity_type,
+        "retrain": retrain,
+        "batch_size": batch_size,
+        "actor": _actor(ctx, actor),
+    }
+    if not json and stderr.is_terminal:
+        with stderr.status("resolving…") as status:
+            result = client.resolve(
+                progress=lambda c: status.update(
+                    f"resolving… {c.get('records', 0):,} records, {c.get('mentions', 0):,} mentions"
+                ),
+                **options,
+            )
+    else:
+        result = client.resolve(**options)
+    if json:
+        print_json(result.as_dict())
+    else:
+        summary: dict[str, Any] = {"run": result.run_id, "status": result.status}
+        summary |= result.counters
+        summary["duration_s"] = round(result.duration_s, 2)
+        summary["records_per_s"] = round(result.records_per_s)
+        print_record(summary, title="resolve")
+    raise typer.Exit(0 if result.status == "succeeded" else 1)
+
+
+@review_app.command("list")
+def review_list(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 50,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """List pending pairs, those whose decision changes most first."""
+    rows = get_state(ctx).client(workspace).review.list(limit=limit)
+    if json:
+        print_json(rows)
+    else:
+        print_table(
+            rows, ["id", "name_a", "name_b", "probability", "priority"], empty="nothing to review"
+        )
+
+
+@review_app.command("show")
+def review_show(
+    ctx: typer.Context,
+    item: Annotated[str, typer.Argument(metavar="ID", help="Review item id or prefix.")],
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Show one pending pair with the evidence for and against."""
+    report = get_state(ctx).client(workspace).review.show(item)
+    if json:
+        print_json(report)
+        return
+    best = report["explanation"]["best_pair"] or {}
+    print_record(
+        {
+            "id": report["id"],
+            "status": report["status"],
+            "probability": report["probability"],
+            "names": " | ".join(best.get("names", [])),
+        },
+        title="review item",
+    )
+    rows = [
+        {"field": name, "level": best.get("levels", {}).get(name), "weight": weight}
+        for name, weight in best.get("weights", {}).items()
+    ]
+    print_table(rows, ["field", "level", "weight"], title="evidence")
+
+
+@review_app.command("decide")
+def review_decide(
+    ctx: typer.Context,
+    item: Annotated[str, typer.Argument(metavar="ID", help="Review item id or prefix.")],
+    decision: Annotated[str, typer.Argument(help="same, different or unsure.")],
+    reason: ReasonOption = None,
+    actor: ActorOption = None,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Decide a pair; the decision is a judgement and takes effect at once."""
+    result = (
+        get_state(ctx)
+        .client(workspace)
+        .review.decide(item, decision, reason=reason, actor=_actor(ctx, actor))
+    )
+    if json:
+        print_json(result)
+    else:
+        note(
+            f"decided {decision}" + (f"; merged into {result['entity']}" if result["merge"] else "")
+        )
+
+
+@flags_app.command("list")
+def flags_list(
+    ctx: typer.Context,
+    all_flags: Annotated[bool, typer.Option("--all", help="Resolved ones too.")] = False,
+    open_only: Annotated[
+        bool, typer.Option("--open", help="Only open flags (the default).")
+    ] = True,
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 100,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """List flags, newest first: open ones unless --all."""
+    found = (
+        get_state(ctx)
+        .client(workspace)
+        .flags.list(open_only=open_only and not all_flags, kind=kind, limit=limit)
+    )
+    rows = [f.as_dict() for f in found]
+    if json:
+        print_json(rows)
+    else:
+        print_table(
+            rows,
+            ["id", "kind", "severity", "object_type", "message", "created_at"],
+            empty="no flags",
+        )
+
+
+@flags_app.command("resolve")
+def flags_resolve(
+    ctx: typer.Context,
+    flag_id: Annotated[str, typer.Argument(metavar="ID", help="Flag id or prefix.")],
+    note_text: Annotated[str | None, typer.Option("--note", help="What was done about it.")] = None,
+    actor: ActorOption = None,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Close a flag with a note."""
+    resolved = (
+        get_state(ctx)
+        .client(workspace)
+        .flags.resolve(flag_id, note=note_text, actor=_actor(ctx, actor))
+    )
+    if json:
+        print_json(resolved.as_dict())
+    else:
+        note(f"flag {resolved.id} resolved")

@@ -1,0 +1,613 @@
+"""Entities through the client: records ingest, dossier, search, clusters, decisions, review."""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from signalgraph.errors import AlreadyExists, NotFound, UsageError
+from signalgraph.ids import id_or_prefix
+from signalgraph.resolve import decisions
+from signalgraph.resolve.compare import compare, make_profile, unique_agreement
+from signalgraph.resolve.model import Model, probability
+from signalgraph.resolve.names import fold, normalize_name
+from signalgraph.schema import (
+    BUILTIN_ENTITY_TYPES,
+    entity,
+    entity_record,
+    entity_type,
+    judgement,
+    mention,
+    record_key,
+    resolution_model,
+    review_item,
+    signal,
+    source,
+)
+from signalgraph.workspaces import validate_name
+
+if TYPE_CHECKING:
+    from signalgraph.client import SignalGraph
+    from signalgraph.ingest import IngestResult
+    from signalgraph.resolve.funnel import ResolveResult
+
+
+class Entities:
+    """Entities of the client's workspace."""
+
+    def __init__(self, client: SignalGraph) -> None:
+        self._client = client
+
+    # -- types and records ---------------------------------------------------------------
+
+    def types(self, *, connection: Connection | None = None) -> list[str]:
+        """Return the entity types of the workspace: built-in ones and its own."""
+        with self._client.transaction(connection) as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            own = conn.execute(
+                sa.select(entity_type.c.name).where(entity_type.c.workspace_id == workspace_id)
+            ).scalars()
+            return [*BUILTIN_ENTITY_TYPES, *sorted(own)]
+
+    def add_type(self, name: str, *, description: str | None = None) -> str:
+        """Add an entity type to the workspace."""
+        name = validate_name("entity type", name).lower()
+        if name in BUILTIN_ENTITY_TYPES:
+            raise AlreadyExists(f"{name!r} is a built-in entity type")
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            inserted = conn.execute(
+                sa.dialects.postgresql.insert(entity_type)
+                .values(workspace_id=workspace_id, name=name, description=description)
+                .on_conflict_do_nothing()
+                .returning(entity_type.c.name)
+            ).scalar_one_or_none()
+        if inserted is None:
+            raise AlreadyExists(f"entity type {name!r} already exists")
+        return name
+
+    def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
+        """Ingest entity records (NDJSON, CSV, Parquet files or dicts) into a source."""
+        from signalgraph.ingest.pipeline import Ingest
+        from signalgraph.resolve.records import EntityRecordLoader, known_types
+
+        loader = EntityRecordLoader(known_types(self.types()[len(BUILTIN_ENTITY_TYPES) :]))
+        return Ingest(self._client, source=source, loader=loader, **options).run(inputs)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def canonical(
+        self, value: str | uuid.UUID, *, connection: Connection | None = None
+    ) -> uuid.UUID:
+        """Return the canonical id of an entity given by id, prefix or a merged-away id."""
+        with self._client.transaction(connection) as conn:
+            return decisions.resolve_entity_id(conn, self._client.workspace_id_in(conn), value)
+
+    def show(self, value: str | uuid.UUID, *, recent: int = 10) -> dict[str, Any]:
+        """Return an entity's dossier: names, identifiers, records, mentions, decisions."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            entity_id = decisions.resolve_entity_id(conn, workspace_id, value)
+            row = conn.execute(
+                sa.select(entity).where(
+                    entity.c.workspace_id == workspace_id, entity.c.id == entity_id
+                )
+            ).one()
+            records = conn.execute(
+                sa.select(entity_record, source.c.name.label("source_name"))
+                .select_from(
+                    entity_record.join(
+                        source,
+                        sa.and_(
+                            source.c.workspace_id == entity_record.c.workspace_id,
+                            source.c.id == entity_record.c.source_id,
+                        ),
+                    )
+                )
+                .where(
+                    entity_record.c.workspace_id == workspace_id,
+                    entity_record.c.entity_id == entity_id,
+                )
+                .order_by(entity_record.c.created_at)
+            ).all()
+            names: dict[str, int] = {}
+            identifiers: dict[str, set[str]] = {}
+            for record in records:
+                for name in [record.name, *(record.aliases or [])]:
+                    names[name] = names.get(name, 0) + 1
+                for scheme, values in (record.identifiers or {}).items():
+                    identifiers.setdefault(scheme, set()).update(values)
+            record_ids = [record.id for record in records]
+            mention_count = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(mention)
+                .where(mention.c.workspace_id == workspace_id, mention.c.record_id.in_(record_ids))
+            ).scalar_one()
+            recent_signals = conn.execute(
+                sa.select(
+                    signal.c.id, signal.c.title, signal.c.published_at, mention.c.text.label("as")
+                )
+                .select_from(
+                    mention.join(
+                        signal,
+                        sa.and_(
+                            signal.c.workspace_id == mention.c.workspace_id,
+                            signal.c.id == mention.c.signal_id,
+                        ),
+                    )
+                )
+                .where(
+                    mention.c.workspace_id == workspace_id,
+                    mention.c.record_id.in_(record_ids),
+                    signal.c.duplicate_of.is_(None),
+                )
+                .order_by(signal.c.published_at.desc())
+                .limit(recent)
+            ).mappings()
+            member_ids = decisions.members(conn, workspace_id, entity_id)
+            verdicts = conn.execute(
+                sa.select(judgement)
+                .where(
+                    judgement.c.workspace_id == workspace_id,
+                    sa.or_(
+                        judgement.c.entity_a.in_(member_ids), judgement.c.entity_b.in_(member_ids)
+                    ),
+                )
+                .order_by(judgement.c.created_at.desc())
+            ).all()
+            history = decisions.merge_history(conn, workspace_id, member_ids)
+            return {
+                "id": entity_id,
+                "type": row.type,
+                "name": row.name,
+                "created_at": row.created_at,
+                "names": sorted(names, key=lambda n: -names[n]),
+                "identifiers": {k: sorted(v) for k, v in sorted(identifiers.items())},
+                "records": [
+                    {
+                        "id": record.id,
+                        "source": record.source_name,
+                        "external_id": record.external_id,
+                        "name": record.name,
+                        "identifiers": record.identifiers,
+                        "properties": record.properties,
+                        "method": (record.resolution or {}).get("method"),
+                        "probability": (record.resolution or {}).get("probability"),
+                    }
+                    for record in records
+                ],
+                "mentions": mention_count,
+                "recent_signals": [dict(item) for item in recent_signals],
+                "merged_ids": sorted(member_ids - {entity_id}),
+                "judgements": [decisions._judgement(v).as_dict() for v in verdicts],
+                "merge_history": [item.as_dict() for item in history],
+            }
+
+    def list(self, *, entity_type: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Return live entities with their record and mention counts, most mentioned first."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            rows = conn.execute(
+                sa.text(
+                    """
+                    SELECT e.id, e.type, e.name, r.records, coalesce(m.mentions, 0) AS mentions
+                    FROM entity e
+                    JOIN LATERAL (SELECT count(*) AS records, array_agg(id) AS ids
+                                  FROM entity_record WHERE workspace_id = e.workspace_id
+                                    AND entity_id = e.id) r ON r.records > 0
+                    LEFT JOIN LATERAL (SELECT count(*) AS mentions FROM mention
+                                       WHERE workspace_id = e.workspace_id
+                                         AND record_id = ANY(r.ids)) m ON true
+                    WHERE e.workspace_id = :ws AND (CAST(:type AS text) IS NULL OR e.type = :type)
+                      AND e.archived_at IS NULL
+                    ORDER BY mentions DESC, records DESC, e.id
+                    LIMIT :limit
+                    """
+                ),
+                {"ws": workspace_id, "type": entity_type, "limit": limit},
+            ).mappings()
+            return [dict(row) for row in rows]
+
+    def search(
+        self, text: str, *, entity_type: str | None = None, limit: int = 20
+    ) -> builtins.list[dict[str, Any]]:
+        """Find entities by identifier (scheme:value), then by name: prefix, tokens, fuzzy."""
+        from rapidfuzz import fuzz
+
+        from signalgraph.resolve.identifiers import InvalidIdentifier, normalize_identifier
+
+        query = text.strip()
+        if not query:
+            raise UsageError("give some text to search for")
+        exact_keys: list[str] = []
+        scheme, _, value = query.partition(":")
+        if value and scheme.replace("_", "").isalnum():
+            try:
+                exact_keys.append(normalize_identifier(scheme, value).key)
+            except InvalidIdentifier:
+                pass
+        norms = {normalize_name(query, "company"), normalize_name(query, "person"), fold(query)}
+        name_keys: list[Any] = []
+        for norm in filter(None, norms):
+            name_keys.append(record_key.c.key.between(f"n:{norm}", f"n:{norm}\uffff"))
+            exact_keys.extend(f"t:{token}" for token in norm.split() if len(token) >= 3)
+        joined = record_key.join(
+            entity_record,
+            sa.and_(
+                entity_record.c.workspace_id == record_key.c.workspace_id,
+                entity_record.c.id == record_key.c.record_id,
+            ),
+        )
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            rows = conn.execute(
+                sa.select(
+                    entity_record.c.entity_id,
+                    entity_record.c.name,
+                    entity_record.c.type,
+                    record_key.c.key,
+                )
+                .select_from(joined)
+                .where(
+                    record_key.c.workspace_id == workspace_id,
+                    sa.or_(record_key.c.key.in_(exact_keys), *name_keys),
+                    entity_record.c.entity_id.is_not(None),
+                    *([entity_record.c.type == entity_type] if entity_type else []),
+                )
+                .limit(5000)
+            ).all()
+        folded = fold(query)
+        best: dict[uuid.UUID, dict[str, Any]] = {}
+        for row in rows:
+            identified = row.key.startswith("id:")
+            score = 100.0 if identified else float(fuzz.WRatio(folded, fold(row.name)))
+            current = best.get(row.entity_id)
+            if current is None or score > current["score"]:
+                best[row.entity_id] = {
+                    "id": row.entity_id,
+                    "name": row.name,
+                    "type": row.type,
+                    "score": round(score, 1),
+                    "matched": "identifier" if identified else "name",
+                }
+        return sorted(best.values(), key=lambda r: -r["score"])[:limit]
+
+    def clusters(self, *, source_name: str | None = None) -> Iterator[dict[str, Any]]:
+        """Yield one row per source record: source, external_id and canonical entity id."""
+        with self._client.engine.connect() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            query = (
+                sa.select(source.c.name, entity_record.c.external_id, entity_record.c.entity_id)
+                .select_from(
+                    entity_record.join(
+                        source,
+                        sa.and_(
+                            source.c.workspace_id == entity_record.c.workspace_id,
+                            source.c.id == entity_record.c.source_id,
+                        ),
+                    )
+                )
+                .where(entity_record.c.workspace_id == workspace_id)
+                .order_by(source.c.name, entity_record.c.external_id)
+                .execution_options(yield_per=5000)
+            )
+            if source_name is not None:
+                query = query.where(source.c.name == source_name)
+            for name, external_id, entity_id in conn.execute(query):
+                yield {"source": name, "external_id": external_id, "entity_id": entity_id}
+
+    def explain(self, first: str | uuid.UUID, second: str | uuid.UUID) -> dict[str, Any]:
+        """Show why two entities match or not: the best record pair, field by field."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            a = decisions.resolve_entity_id(conn, workspace_id, first)
+            b = decisions.resolve_entity_id(conn, workspace_id, second)
+            profiles = {
+                a: self._profiles(conn, workspace_id, a),
+                b: self._profiles(conn, workspace_id, b),
+            }
+            kind = profiles[a][0].type if profiles[a] else "other"
+            stored = conn.execute(
+                sa.select(resolution_model.c.params, resolution_model.c.pairs).where(
+                    resolution_model.c.workspace_id == workspace_id,
+                    resolution_model.c.entity_type == kind,
+                )
+            ).one_or_none()
+            model = (
+                Model.from_params(kind, stored.params, stored.pairs)
+                if stored
+                else Model.default(kind)
+            )
+            verdicts = decisions.judgements_between(conn, workspace_id, a, b) if a != b else []
+        best: dict[str, Any] | None = None
+        for left in profiles[a][:50]:
+            for right in profiles[b][:50]:
+                levels = compare(left, right)
+                weight, contributions = model.weigh(levels)
+                shared, conflict = unique_agreement(left, right)
+                if best is None or weight > best["weight"]:
+                    best = {
+                        "weight": round(weight, 3),
+                        "probability": round(probability(weight), 6),
+                        "shared_unique_identifier": shared,
+                        "unique_identifier_conflict": conflict,
+                        "records": [str(left.record_id), str(right.record_id)],
+                        "names": [left.name, right.name],
+                        "levels": levels,
+                        "weights": {k: round(v, 3) for k, v in contributions.items()},
+                    }
+        return {
+            "a": a,
+            "b": b,
+            "same_entity": a == b,
+            "model_trained": model.trained,
+            "best_pair": best,
+            "judgements": [v.as_dict() for v in verdicts],
+        }
+
+    def _profiles(
+        self, conn: Connection, workspace_id: uuid.UUID, entity_id: uuid.UUID
+    ) -> builtins.list[Any]:
+        rows = conn.execute(
+            sa.select(entity_record).where(
+                entity_record.c.workspace_id == workspace_id, entity_record.c.entity_id == entity_id
+            )
+        ).all()
+        return [
+            make_profile(
+                r.id,
+                r.entity_id,
+                r.type,
+                r.name,
+                r.aliases or [],
+                r.identifiers or {},
+                r.properties or {},
+                r.created_at,
+            )
+            for r in rows
+        ]
+
+    # -- decisions ------------------------------------------------------------------------
+
+    def judge(
+        self,
+        first: str | uuid.UUID,
+        second: str | uuid.UUID,
+        decision: str,
+        *,
+        reason: str | None = None,
+        actor: str | None = None,
+    ) -> dict[str, Any]:
+        """Record a judgement; 'same' merges the two, 'different' keeps them apart for good."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            a = decisions.resolve_entity_id(conn, workspace_id, first)
+            b = decisions.resolve_entity_id(conn, workspace_id, second)
+            if a == b and decision == "different":
+                raise UsageError(
+                    "these are one entity now",
+                    hint="unmerge it (`signalgraph entities unmerge`) or split records out first",
+                )
+            if a == b:
+                return {"judgement": None, "merge": None, "entity": a}
+            verdict = decisions.record_judgement(
+                conn, workspace_id, a, b, decision, actor=actor, reason=reason
+            )
+            self._close_reviews(conn, workspace_id, a, b, verdict.id)
+            merged = None
+            if decision == "same":
+                merged = decisions.merge_entities(
+                    conn, workspace_id, a, b, actor=actor, reason=reason, judgement_id=verdict.id
+                )
+            return {
+                "judgement": verdict.as_dict(),
+                "merge": merged.as_dict() if merged else None,
+                "entity": merged.survivor_id if merged else None,
+            }
+
+    def merge(
+        self, ids: Sequence[str | uuid.UUID], *, reason: str | None = None, actor: str | None = None
+    ) -> dict[str, Any]:
+        """Merge entities into the oldest of them (refused if any pair was judged different)."""
+        if len(ids) < 2:
+            raise UsageError("give at least two entities to merge")
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            canonical = sorted({decisions.resolve_entity_id(conn, workspace_id, i) for i in ids})
+            if len(canonical) < 2:
+                raise UsageError("these ids are already one entity")
+            survivor = canonical[0]
+            merges = []
+            for other in canonical[1:]:
+                merged = decisions.merge_entities(
+                    conn, workspace_id, survivor, other, actor=actor, reason=reason
+                )
+                self._close_reviews(conn, workspace_id, survivor, other, None)
+                merges.append(merged.as_dict())
+            return {"survivor": survivor, "merges": merges}
+
+    def unmerge(self, value: str | uuid.UUID, *, actor: str | None = None) -> dict[str, Any]:
+        """Undo a merge (by merge id or by the absorbed entity's id) exactly."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            found = decisions.find_merge(conn, workspace_id, value)
+            if found.kind != "merge":
+                raise UsageError(f"{value} is a split, not a merge")
+            undone = decisions.undo_merge(conn, workspace_id, found, actor=actor)
+            verdict = decisions.record_judgement(
+                conn, workspace_id, found.survivor_id, found.absorbed_id, "different",
+                actor=actor, reason="merge undone", origin="unmerge",
+            )  # fmt: skip
+            return {"merge": undone.as_dict(), "judgement": verdict.as_dict()}
+
+    def split(
+        self,
+        value: str | uuid.UUID,
+        record_ids: Sequence[str | uuid.UUID],
+        *,
+        reason: str | None = None,
+        actor: str | None = None,
+    ) -> dict[str, Any]:
+        """Move records out of an entity into a new one, judged different from it."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            entity_id = decisions.resolve_entity_id(conn, workspace_id, value)
+            wanted = [self._record_id(conn, workspace_id, r) for r in record_ids]
+            new_id, record = decisions.split_records(
+                conn, workspace_id, entity_id, wanted, actor=actor, reason=reason
+            )
+            return {"entity": entity_id, "new_entity": new_id, "split": record.as_dict()}
+
+    def _record_id(
+        self, conn: Connection, workspace_id: uuid.UUID, value: str | uuid.UUID
+    ) -> uuid.UUID:
+        wanted = id_or_prefix(value, "record")
+        query = sa.select(entity_record.c.id).where(entity_record.c.workspace_id == workspace_id)
+        if isinstance(wanted, uuid.UUID):
+            rows = conn.execute(query.where(entity_record.c.id == wanted)).scalars().all()
+        else:
+            rows = (
+                conn.execute(
+                    query.where(sa.cast(entity_record.c.id, sa.Text).startswith(wanted)).limit(2)
+                )
+                .scalars()
+                .all()
+            )
+        if not rows:
+            raise NotFound(f"record {value} does not exist in this workspace")
+        if len(rows) > 1:
+            raise UsageError(f"record id prefix {value!r} is ambiguous")
+        found: uuid.UUID = rows[0]
+        return found
+
+    def _close_reviews(
+        self,
+        conn: Connection,
+        workspace_id: uuid.UUID,
+        a: uuid.UUID,
+        b: uuid.UUID,
+        judgement_id: uuid.UUID | None,
+    ) -> None:
+        first, second = (a, b) if a < b else (b, a)
+        conn.execute(
+            review_item.update()
+            .where(
+                review_item.c.workspace_id == workspace_id,
+                review_item.c.status == "pending",
+                review_item.c.entity_a == first,
+                review_item.c.entity_b == second,
+            )
+            .values(status="decided", decided_at=sa.func.now(), judgement_id=judgement_id)
+        )
+
+    def resolve(self, **options: Any) -> ResolveResult:
+        """Resolve every unresolved record and mention (see Resolver for the options)."""
+        from signalgraph.resolve.funnel import Resolver
+
+        return Resolver(self._client, **options).run()
+
+
+class Review:
+    """The review queue: entity pairs the resolver was unsure about."""
+
+    def __init__(self, client: SignalGraph) -> None:
+        self._client = client
+
+    def list(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Return pending pairs, the ones a decision would change most first."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            a = entity.alias("a")
+            b = entity.alias("b")
+            rows = conn.execute(
+                sa.select(
+                    review_item.c.id,
+                    review_item.c.entity_a,
+                    a.c.name.label("name_a"),
+                    review_item.c.entity_b,
+                    b.c.name.label("name_b"),
+                    review_item.c.probability,
+                    review_item.c.priority,
+                    review_item.c.created_at,
+                )
+                .select_from(
+                    review_item.join(
+                        a,
+                        sa.and_(
+                            a.c.workspace_id == review_item.c.workspace_id,
+                            a.c.id == review_item.c.entity_a,
+                        ),
+                    ).join(
+                        b,
+                        sa.and_(
+                            b.c.workspace_id == review_item.c.workspace_id,
+                            b.c.id == review_item.c.entity_b,
+                        ),
+                    )
+                )
+                .where(
+                    review_item.c.workspace_id == workspace_id, review_item.c.status == "pending"
+                )
+                .order_by(review_item.c.priority.desc(), review_item.c.id)
+                .limit(limit)
+            ).mappings()
+            return [dict(row) for row in rows]
+
+    def _item(self, conn: Connection, workspace_id: uuid.UUID, value: str | uuid.UUID) -> Any:
+        wanted = id_or_prefix(value, "review item")
+        query = sa.select(review_item).where(review_item.c.workspace_id == workspace_id)
+        if isinstance(wanted, uuid.UUID):
+            rows = conn.execute(query.where(review_item.c.id == wanted)).all()
+        else:
+            rows = conn.execute(
+                query.where(sa.cast(review_item.c.id, sa.Text).startswith(wanted)).limit(2)
+            ).all()
+        if not rows:
+            raise NotFound(
+                f"review item {value} does not exist", hint="see `signalgraph review list`"
+            )
+        if len(rows) > 1:
+            raise UsageError(f"review item prefix {value!r} is ambiguous")
+        return rows[0]
+
+    def show(self, value: str | uuid.UUID) -> dict[str, Any]:
+        """Return one review item with the explanation of its pair."""
+        with self._client.transaction() as conn:
+            item = self._item(conn, self._client.workspace_id_in(conn), value)
+        explained = self._client.entities.explain(item.entity_a, item.entity_b)
+        return {
+            "id": item.id,
+            "status": item.status,
+            "probability": item.probability,
+            "priority": item.priority,
+            "explanation": explained,
+        }
+
+    def decide(
+        self,
+        value: str | uuid.UUID,
+        decision: str,
+        *,
+        reason: str | None = None,
+        actor: str | None = None,
+    ) -> dict[str, Any]:
+        """Decide a review item: the decision is a judgement and takes effect at once."""
+        with self._client.transaction() as conn:
+            item = self._item(conn, self._client.workspace_id_in(conn), value)
+        if item.status != "pending":
+            raise UsageError(f"review item {item.id} is already {item.status}")
+        result = self._client.entities.judge(
+            item.entity_a, item.entity_b, decision, reason=reason, actor=actor
+        )
+        with self._client.transaction() as conn:
+            conn.execute(
+                review_item.update()
+                .where(review_item.c.workspace_id == item.workspace_id, review_item.c.id == item.id)
+                .values(status="decided", decided_at=sa.func.now())
+            )
+        return result

@@ -1,0 +1,103 @@
+"""Flags: review items on any object (entity, record, signal…), open until resolved."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from signalgraph.errors import NotFound, UsageError
+from signalgraph.ids import id_or_prefix
+from signalgraph.schema import flag
+
+if TYPE_CHECKING:
+    from signalgraph.client import SignalGraph
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Something someone should look at."""
+
+    id: uuid.UUID
+    kind: str
+    severity: str
+    object_type: str
+    object_id: uuid.UUID
+    message: str
+    details: dict[str, Any]
+    actor: str | None
+    created_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution_note: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the flag as a plain dict."""
+        return asdict(self)
+
+
+def _flag(row: Any) -> Flag:
+    return Flag(
+        row.id, row.kind, row.severity, row.object_type, row.object_id, row.message,
+        row.details, row.actor, row.created_at, row.resolved_at, row.resolved_by,
+        row.resolution_note,
+    )  # fmt: skip
+
+
+class Flags:
+    """List and resolve the flags of the client's workspace."""
+
+    def __init__(self, client: SignalGraph) -> None:
+        self._client = client
+
+    def list(
+        self,
+        *,
+        open_only: bool = True,
+        kind: str | None = None,
+        object_id: uuid.UUID | None = None,
+        limit: int = 100,
+    ) -> list[Flag]:
+        """Return flags, newest first (only open ones unless asked)."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            query = sa.select(flag).where(flag.c.workspace_id == workspace_id)
+            if open_only:
+                query = query.where(flag.c.resolved_at.is_(None))
+            if kind is not None:
+                query = query.where(flag.c.kind == kind)
+            if object_id is not None:
+                query = query.where(flag.c.object_id == object_id)
+            rows = conn.execute(
+                query.order_by(flag.c.created_at.desc(), flag.c.id.desc()).limit(limit)
+            ).all()
+        return [_flag(row) for row in rows]
+
+    def resolve(self, value: str | uuid.UUID, *, note: str | None, actor: str | None) -> Flag:
+        """Close a flag with a note saying what was done."""
+        wanted = id_or_prefix(value, "flag")
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            query = sa.select(flag).where(flag.c.workspace_id == workspace_id)
+            if isinstance(wanted, uuid.UUID):
+                rows = conn.execute(query.where(flag.c.id == wanted)).all()
+            else:
+                rows = conn.execute(
+                    query.where(sa.cast(flag.c.id, sa.Text).startswith(wanted)).limit(2)
+                ).all()
+            if not rows:
+                raise NotFound(f"flag {value} does not exist", hint="see `signalgraph flags list`")
+            if len(rows) > 1:
+                raise UsageError(f"flag id prefix {value!r} is ambiguous")
+            if rows[0].resolved_at is not None:
+                raise UsageError(f"flag {rows[0].id} is already resolved")
+            row = conn.execute(
+                flag.update()
+                .where(flag.c.workspace_id == workspace_id, flag.c.id == rows[0].id)
+                .values(resolved_at=sa.func.now(), resolved_by=actor, resolution_note=note)
+                .returning(flag)
+            ).one()
+        return _flag(row)

@@ -1,0 +1,1 @@
+"""Entity resolution: names, identifiers, comparisons, the model, the funnel, decisions."""

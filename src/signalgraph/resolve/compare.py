@@ -1,0 +1,391 @@
+"""Record profiles and field comparisons: each field of a pair compares to a level.
+
+Levels are small integers, higher meaning closer agreement, or None when either side
+lacks the field (a missing value is no evidence either way). The model turns levels
+into match weights.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from rapidfuzz.distance import JaroWinkler, Levenshtein
+from rapidfuzz.fuzz import token_set_ratio, token_sort_ratio
+
+from signalgraph.resolve.identifiers import PLATFORMS, is_unique
+from signalgraph.resolve.names import PERSON_TYPES, acronym, fold, soundex, tokens_for
+
+PERSON_FIELDS = (
+    "first_name", "last_name", "name", "birth_date", "email", "phone", "address", "city",
+    "postcode", "region", "country", "employer", "handle", "other",
+)  # fmt: skip
+ORG_FIELDS = ("name", "domain", "ticker", "email", "phone", "handle", "country", "city",
+              "postcode", "address", "industry", "founded", "other")  # fmt: skip
+# Number of levels of each field (level values run 0 .. n-1).
+LEVELS = {
+    "name": 5,
+    "first_name": 4,
+    "last_name": 4,
+    "birth_date": 4,
+    "postcode": 3,
+    "city": 3,
+    "address": 3,
+    "region": 2,
+    "country": 2,
+    "employer": 2,
+    "industry": 2,
+    "founded": 2,
+    "domain": 2,
+    "ticker": 2,
+    "email": 2,
+    "phone": 2,
+    "handle": 2,
+    "other": 2,
+}
+STANDARD_PROPERTIES = frozenset(
+    {"first_name", "last_name", "birth_date", "email", "phone", "address", "city", "postcode",
+     "region", "country", "employer", "website", "industry", "founded"}
+)  # fmt: skip
+
+
+_DIGITS = re.compile(r"\d+")
+# Types that may be one thing: a named-entity tagger's ORG is often a company.
+_FAMILIES = {"company": "organization", "organization": "organization"}
+
+
+def family(entity_type: str) -> str:
+    """Return the group of types a record of this type may resolve across."""
+    return _FAMILIES.get(entity_type, entity_type)
+
+
+def fields_for(entity_type: str) -> tuple[str, ...]:
+    """Return the compared fields of an entity type."""
+    return PERSON_FIELDS if entity_type in PERSON_TYPES else ORG_FIELDS
+
+
+@dataclass(slots=True)
+class Profile:
+    """What is compared of one record, computed once."""
+
+    record_id: uuid.UUID
+    entity_id: uuid.UUID | None
+    type: str
+    name: str
+    norm: str
+    tokens: tuple[str, ...]
+    norms: frozenset[str]
+    unique_ids: dict[str, frozenset[str]]
+    ids: dict[str, frozenset[str]]
+    props: dict[str, str]
+    other: dict[str, str]
+    first: str | None = None
+    last: str | None = None
+    birth: str | None = None
+    created_at: Any = None
+    keys: list[str] = field(default_factory=list)
+
+
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, dict | list):
+        return None
+    text = fold(str(value))
+    return text or None
+
+
+def _birth(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    digits = re.sub(r"\D", "", text)
+    if len(digits) == 8:
+        return digits  # YYYYMMDD, possibly invalid (typos are compared as digits)
+    try:
+        return date.fromisoformat(text[:10]).strftime("%Y%m%d")
+    except ValueError:
+        return digits or None
+
+
+def make_profile(
+    record_id: uuid.UUID,
+    entity_id: uuid.UUID | None,
+    entity_type: str,
+    name: str,
+    aliases: list[str] | tuple[str, ...],
+    identifiers: Mapping[str, list[str]],
+    properties: Mapping[str, Any],
+    created_at: Any = None,
+) -> Profile:
+    """Build the comparison profile of one record."""
+    tokens = tokens_for(name, entity_type)
+    norm = " ".join(tokens)
+    norms = {norm} | {" ".join(tokens_for(alias, entity_type)) for alias in aliases}
+    norms.discard("")
+    unique: dict[str, frozenset[str]] = {}
+    ids: dict[str, set[str]] = {}
+    for scheme, values in identifiers.items():
+        group = "handle" if scheme in PLATFORMS else scheme
+        target = unique if is_unique(scheme) else None
+        if target is not None:
+            target[scheme] = frozenset(values)
+        else:
+            ids.setdefault(group, set()).update(f"{scheme}:{v}" if group == "handle" else v
+                                                for v in values)  # fmt: skip
+    props: dict[str, str] = {}
+    other: dict[str, str] = {}
+    for key, value in properties.items():
+        if key.startswith("_"):
+            continue
+        text = _text(value)
+        if text is None:
+            continue
+        if key in STANDARD_PROPERTIES:
+            props[key] = text
+        else:
+            other[key] = text
+    profile = Profile(
+        record_id=record_id,
+        entity_id=entity_id,
+        type=entity_type,
+        name=name,
+        norm=norm,
+        tokens=tokens,
+        norms=frozenset(norms),
+        unique_ids=unique,
+        ids={k: frozenset(v) for k, v in ids.items()},
+        props=props,
+        other=other,
+        created_at=created_at,
+    )
+    if entity_type in PERSON_TYPES:
+        first = props.get("first_name")
+        last = props.get("last_name")
+        if first is None and last is None and len(tokens) >= 2:
+            first, last = tokens[0], tokens[-1]
+        profile.first = " ".join(tokens_for(first, entity_type)) if first else None
+        profile.last = " ".join(tokens_for(last, entity_type)) if last else None
+        profile.birth = _birth(properties.get("birth_date"))
+    return profile
+
+
+def blocking_keys(profile: Profile) -> list[str]:
+    """Return the record keys that find a record's candidates (and count name frequency)."""
+    keys: set[str] = set()
+    for scheme, values in profile.unique_ids.items():
+        keys.update(f"id:{scheme}:{value}" for value in values)
+    for group, values in profile.ids.items():
+        keys.update(f"id:{group}:{value}" for value in values)
+    for norm in profile.norms:
+        keys.add(f"n:{norm}")
+    if profile.type in PERSON_TYPES:
+        first, last, birth = profile.first, profile.last, profile.birth
+        postcode = profile.props.get("postcode")
+        if first:
+            keys.add(f"fn:{first}")
+        if last:
+            keys.add(f"ln:{last}")
+            keys.add(f"px:{soundex(last)}|{(first or ' ')[0]}")
+        if first and last:
+            keys.add(f"pn:{first}|{last}")
+        if birth and last:
+            keys.add(f"pl:{last}|{birth}")
+        if birth and first:
+            keys.add(f"pf:{first}|{birth}")
+        if birth and postcode:
+            keys.add(f"pd:{birth}|{postcode}")
+        if postcode and last:
+            keys.add(f"pp:{postcode}|{last[:2]}")
+        return sorted(keys)
+    tokens = profile.tokens
+    if len(tokens) >= 2:
+        keys.add("s:" + " ".join(sorted(tokens)))
+    for token in tokens:
+        if len(token) >= 3 and not token.isdigit():
+            keys.add(f"t:{token}")
+    if tokens:
+        head = tokens[0]
+        if len(head) >= 5:
+            keys.add(f"p4:{head[:4]}")
+            keys.add(f"s4:{head[-4:]}")
+        initials = acronym(tokens)
+        if initials:
+            keys.add(f"ac:{initials}")
+        elif len(tokens) == 1 and 2 <= len(head) <= 5:
+            keys.add(f"ac:{head}")
+    return sorted(keys)
+
+
+# -- comparisons ---------------------------------------------------------------------
+
+
+def _name_level(a: Profile, b: Profile) -> int | None:
+    if not a.norm or not b.norm:
+        return None
+    if a.norms & b.norms:
+        return 4
+    best = 0
+    for x in a.norms:
+        for y in b.norms:
+            digits_x, digits_y = _DIGITS.findall(x), _DIGITS.findall(y)
+            if digits_x and digits_y and sorted(digits_x) != sorted(digits_y):
+                continue  # "Fund 3" is not "Fund 4", however alike the letters
+            jaro = JaroWinkler.similarity(x, y)
+            if jaro >= 0.96 or token_sort_ratio(x, y) == 100:
+                return 3
+            tokens_x, tokens_y = x.split(), y.split()
+            initials_x, initials_y = acronym(tuple(tokens_x)), acronym(tuple(tokens_y))
+            if (
+                jaro >= 0.92
+                or token_set_ratio(x, y) >= 92
+                or (initials_x and initials_x == y.replace(" ", ""))
+                or (initials_y and initials_y == x.replace(" ", ""))
+            ):
+                best = max(best, 2)
+            elif jaro >= 0.85 or token_set_ratio(x, y) >= 80:
+                best = max(best, 1)
+    return best
+
+
+def _first_level(a: str | None, b: str | None) -> int | None:
+    if not a or not b:
+        return None
+    if a == b:
+        return 3
+    jaro = JaroWinkler.similarity(a, b)
+    if jaro >= 0.92:
+        return 2
+    if jaro >= 0.8 or (len(a) == 1 and b.startswith(a)) or (len(b) == 1 and a.startswith(b)):
+        return 1
+    return 0
+
+
+def _last_level(a: str | None, b: str | None) -> int | None:
+    if not a or not b:
+        return None
+    if a == b:
+        return 3
+    jaro = JaroWinkler.similarity(a, b)
+    if jaro >= 0.92:
+        return 2
+    if jaro >= 0.8 or soundex(a) == soundex(b):
+        return 1
+    return 0
+
+
+def _birth_level(a: str | None, b: str | None) -> int | None:
+    if not a or not b:
+        return None
+    if a == b:
+        return 3
+    if len(a) == len(b) == 8:
+        swapped = a[:4] + a[6:8] + a[4:6]
+        if Levenshtein.distance(a, b) == 1 or swapped == b:
+            return 2
+        if a[:4] == b[:4]:
+            return 1
+    elif Levenshtein.distance(a, b) == 1:
+        return 2
+    return 0
+
+
+def _exact(a: str | None, b: str | None) -> int | None:
+    if a is None or b is None:
+        return None
+    return 1 if a == b else 0
+
+
+def _close(a: str | None, b: str | None, levels: int = 3) -> int | None:
+    if a is None or b is None:
+        return None
+    if a == b:
+        return levels - 1
+    if levels > 2 and JaroWinkler.similarity(a, b) >= 0.9:
+        return 1
+    return 0
+
+
+def _postcode(a: str | None, b: str | None) -> int | None:
+    if a is None or b is None:
+        return None
+    if a == b:
+        return 2
+    return 1 if Levenshtein.distance(a, b) == 1 else 0
+
+
+def _tokens(a: str | None, b: str | None, levels: int = 3) -> int | None:
+    if a is None or b is None:
+        return None
+    score = token_set_ratio(a, b)
+    if levels == 2:
+        return 1 if score >= 85 else 0
+    if score >= 90:
+        return 2
+    return 1 if score >= 70 else 0
+
+
+def _set(a: frozenset[str] | None, b: frozenset[str] | None) -> int | None:
+    if not a or not b:
+        return None
+    return 1 if a & b else 0
+
+
+def _other(a: dict[str, str], b: dict[str, str]) -> int | None:
+    shared = a.keys() & b.keys()
+    if not shared:
+        return None
+    return 1 if all(a[key] == b[key] for key in shared) else 0
+
+
+def _year(a: str | None, b: str | None) -> int | None:
+    if a is None or b is None:
+        return None
+    return 1 if a[:4] == b[:4] else 0
+
+
+def compare(a: Profile, b: Profile) -> dict[str, int | None]:
+    """Return the level of every compared field for a pair of records."""
+    props_a, props_b = a.props, b.props
+    levels: dict[str, int | None] = {
+        "email": _set(a.ids.get("email"), b.ids.get("email")),
+        "phone": _set(a.ids.get("phone"), b.ids.get("phone")),
+        "handle": _set(a.ids.get("handle"), b.ids.get("handle")),
+        "country": _exact(props_a.get("country"), props_b.get("country")),
+        "city": _close(props_a.get("city"), props_b.get("city")),
+        "postcode": _postcode(props_a.get("postcode"), props_b.get("postcode")),
+        "address": _tokens(props_a.get("address"), props_b.get("address")),
+        "other": _other(a.other, b.other),
+    }
+    if a.type in PERSON_TYPES:
+        has_parts = (a.first or a.last) and (b.first or b.last)
+        levels["first_name"] = _first_level(a.first, b.first)
+        levels["last_name"] = _last_level(a.last, b.last)
+        # The full name only counts when first and last names cannot be compared.
+        levels["name"] = None if has_parts else _name_level(a, b)
+        levels["birth_date"] = _birth_level(a.birth, b.birth)
+        levels["region"] = _exact(props_a.get("region"), props_b.get("region"))
+        levels["employer"] = _tokens(props_a.get("employer"), props_b.get("employer"), 2)
+    else:
+        levels["name"] = _name_level(a, b)
+        levels["domain"] = _set(a.ids.get("domain"), b.ids.get("domain"))
+        levels["ticker"] = _set(a.ids.get("ticker"), b.ids.get("ticker"))
+        levels["industry"] = _tokens(props_a.get("industry"), props_b.get("industry"), 2)
+        levels["founded"] = _year(props_a.get("founded"), props_b.get("founded"))
+    return levels
+
+
+def unique_agreement(a: Profile, b: Profile) -> tuple[bool, bool]:
+    """Return (shares a unique identifier, differs on a unique scheme both have)."""
+    shared = conflict = False
+    for scheme, values in a.unique_ids.items():
+        other = b.unique_ids.get(scheme)
+        if not other:
+            continue
+        if values & other:
+            shared = True
+        else:
+            conflict = True
+    return shared, conflict
