@@ -22,7 +22,9 @@ format:
 	$(BIN)/ruff check --fix src tests benchmarks
 
 bench:
-	@ls benchmarks/*.py >/dev/null 2>&1 && for b in benchmarks/*.py; do $(BIN)/python $$b --json; done || echo "no benchmarks yet"
+	$(BIN)/pip install -e '.[bench]'
+	$(BIN)/python benchmarks/ingest.py --json
+	$(BIN)/python benchmarks/resolve.py --json
 
 docs:
 	$(BIN)/pytest tests/acceptance/test_docs.py -n0 -q

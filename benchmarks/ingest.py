@@ -38,11 +38,11 @@ import numpy as np
 import orjson
 import psycopg
 import sqlalchemy as sa
-from psycopg import sql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 import signalgraph
+from _db import drop_database, fresh_database, server_url
 from signalgraph.db.migrate import upgrade
 
 VOCABULARY = 30_000
@@ -122,16 +122,6 @@ def generate(path: Path, rows: int) -> dict[str, int]:
                 )
             out.write(b"\n".join(lines) + b"\n")
     return planted
-
-
-def _fresh_database(admin_url: str, name: str) -> str:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    url = sa.engine.make_url(admin_url).set(database=name)
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _parsed(path: Path) -> Any:
@@ -266,13 +256,8 @@ def main() -> None:
         planted = generate(corpus, args.rows)
         log(f"corpus: {args.rows:,} lines, {corpus.stat().st_size / 1e6:.0f} MB "
             f"in {time.perf_counter() - started:.0f} s")  # fmt: skip
-        if args.database_url:
-            admin_url = args.database_url
-        else:
-            from signalgraph.embedded import EmbeddedServer
-
-            admin_url = EmbeddedServer(work / "home").ensure()
-        url = _fresh_database(admin_url, "sg_bench_ingest")
+        admin_url = server_url(args.database_url, work / "home")
+        url = fresh_database(admin_url, "sg_bench_ingest")
         client = signalgraph.connect(url=url)
         upgrade(client.engine)
         client.sources.add("bench")
@@ -295,10 +280,10 @@ def main() -> None:
             "peak_rss_mb": round(rss, 1),
         }
         if not args.skip_baselines:
-            copy_url = _fresh_database(admin_url, "sg_bench_copy")
+            copy_url = fresh_database(admin_url, "sg_bench_copy")
             copy_s = raw_copy(copy_url, corpus)
             log(f"raw copy: {args.rows / copy_s:,.0f} rows/s")
-            orm_url = _fresh_database(admin_url, "sg_bench_orm")
+            orm_url = fresh_database(admin_url, "sg_bench_orm")
             orm_s = orm_bulk_save(orm_url, corpus)
             log(f"orm bulk_save_objects: {args.rows / orm_s:,.0f} rows/s")
             copy_rate = args.rows / copy_s
@@ -310,11 +295,8 @@ def main() -> None:
                 "ratio_to_orm": round(first.rows_per_s / orm_rate, 3),
                 "reingest_ratio_to_copy": round(again.rows_per_s / copy_rate, 3),
             }
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            for name in ("sg_bench_ingest", "sg_bench_copy", "sg_bench_orm"):
-                conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-                )
+        for name in ("sg_bench_ingest", "sg_bench_copy", "sg_bench_orm"):
+            drop_database(admin_url, name)
     print(json.dumps(result, indent=None if args.json else 2))
 
 

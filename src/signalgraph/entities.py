@@ -13,7 +13,14 @@ from sqlalchemy.engine import Connection
 from signalgraph.errors import AlreadyExists, NotFound, UsageError
 from signalgraph.ids import id_or_prefix
 from signalgraph.resolve import decisions
-from signalgraph.resolve.compare import compare, make_profile, unique_agreement
+from signalgraph.resolve.compare import (
+    Profile,
+    compare,
+    make_profile,
+    set_weights,
+    token_key,
+    unique_agreement,
+)
 from signalgraph.resolve.model import Model, probability
 from signalgraph.resolve.names import fold, normalize_name
 from signalgraph.schema import (
@@ -324,6 +331,7 @@ class Entities:
                 else Model.default(kind)
             )
             verdicts = decisions.judgements_between(conn, workspace_id, a, b) if a != b else []
+            self._weigh_tokens(conn, workspace_id, [*profiles[a], *profiles[b]])
         best: dict[str, Any] | None = None
         for left in profiles[a][:50]:
             for right in profiles[b][:50]:
@@ -350,9 +358,36 @@ class Entities:
             "judgements": [v.as_dict() for v in verdicts],
         }
 
+    def _weigh_tokens(
+        self, conn: Connection, workspace_id: uuid.UUID, profiles: Sequence[Profile]
+    ) -> None:
+        """Weigh the name words of profiles by how rare they are, as the funnel does."""
+        keys = {
+            key
+            for profile in profiles
+            for norm in profile.norms
+            for key in map(token_key, norm.split())
+            if key
+        }
+        counts: dict[str, int] = {}
+        if keys:
+            counts = {
+                row.key: row.n
+                for row in conn.execute(
+                    sa.select(record_key.c.key, sa.func.count().label("n"))
+                    .where(record_key.c.workspace_id == workspace_id, record_key.c.key.in_(keys))
+                    .group_by(record_key.c.key)
+                )
+            }
+        population = conn.execute(
+            sa.select(sa.func.count()).where(entity_record.c.workspace_id == workspace_id)
+        ).scalar_one()
+        for profile in profiles:
+            set_weights(profile, counts, max(population, 1))
+
     def _profiles(
         self, conn: Connection, workspace_id: uuid.UUID, entity_id: uuid.UUID
-    ) -> builtins.list[Any]:
+    ) -> builtins.list[Profile]:
         rows = conn.execute(
             sa.select(entity_record).where(
                 entity_record.c.workspace_id == workspace_id, entity_record.c.entity_id == entity_id

@@ -80,6 +80,60 @@ def test_resolve_is_incremental(er: SignalGraph) -> None:
     assert resolved_in == [str(first.run_id), str(second.run_id)]
 
 
+WORDS = (
+    "Apex Birch Cobalt Dune Ember Fjord Grove Haven Iris Jasper Kite Lark Moss Nectar Onyx "
+    "Pine Quill Rowan Sage Thistle Umber Vale Willow Yarrow Zephyr"
+).split()
+
+
+def test_later_sightings_link_after_a_clean_first_load(er: SignalGraph) -> None:
+    """A first source without duplicates trains a model that still links what comes next."""
+    names = [f"{a} {b} Analytics" for a in WORDS[:12] for b in WORDS[12:]][:130]
+    er.entities.ingest([company(f"v{i}", n) for i, n in enumerate(names)], source="vendor")
+    first = er.resolve()
+    assert first.counters["new_entities"] == 130
+    assert first.models["company"]["trained"] is True
+    er.entities.ingest(
+        [company(f"c{i}", names[i].upper() + " INC") for i in range(0, 130, 10)]
+        + [company("typo", names[7].replace("Analytics", "Analytcs"))],
+        source="crm",
+    )
+    second = er.resolve()
+    assert second.counters["records"] == 14
+    assert second.counters["linked_by_score"] == 13  # the same names, written another way
+    assert entity_of(er, "v20") == entity_of(er, "c20", "crm")
+    # One typo and nothing else: this data has shown no misspelt matches yet, so the pair
+    # waits in review rather than being linked on the model's defaults.
+    assert entity_of(er, "v7") != entity_of(er, "typo", "crm")
+    (pending,) = er.review.list()
+    assert {pending["entity_a"], pending["entity_b"]} == {
+        entity_of(er, "v7"),
+        entity_of(er, "typo", "crm"),
+    }
+
+
+def test_misspelt_first_words_are_found_and_distinct_words_keep_apart(er: SignalGraph) -> None:
+    er.entities.ingest(
+        [
+            company("v1", "Century Aluminum", properties={"country": "US"}),
+            company("v2", "Century Communities", properties={"country": "US"}),
+            company("v3", "Xcel Energy", properties={"country": "US"}),
+        ],
+        source="vendor",
+    )
+    er.entities.ingest(
+        [
+            company("c1", "Cenutry Aluminum Co.", properties={"country": "US"}),
+            company("c2", "Xcell Energy Inc", properties={"country": "US"}),
+        ],
+        source="crm",
+    )
+    er.resolve()
+    assert entity_of(er, "c1", "crm") == entity_of(er, "v1")
+    assert entity_of(er, "v1") != entity_of(er, "v2")
+    assert entity_of(er, "c2", "crm") == entity_of(er, "v3")
+
+
 def test_unique_identifiers_link_and_conflict(er: SignalGraph) -> None:
     er.entities.ingest(
         [company("v1", "Acme Robotics", identifiers={"lei": LEI_A})], source="vendor"

@@ -343,7 +343,7 @@ def resolve(
     retrain: Annotated[
         bool, typer.Option("--retrain", help="Estimate the match model again before resolving.")
     ] = False,
-    batch_size: Annotated[int, typer.Option(help="Records decided per transaction.", min=1)] = 1000,
+    batch_size: Annotated[int, typer.Option(help="Records decided per transaction.", min=1)] = 5000,
     actor: ActorOption = None,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,

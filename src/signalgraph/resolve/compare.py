@@ -7,6 +7,7 @@ into match weights.
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections.abc import Mapping
@@ -15,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from rapidfuzz.distance import JaroWinkler, Levenshtein
-from rapidfuzz.fuzz import token_set_ratio, token_sort_ratio
+from rapidfuzz.fuzz import token_set_ratio
 
 from signalgraph.resolve.identifiers import PLATFORMS, is_unique
 from signalgraph.resolve.names import PERSON_TYPES, acronym, fold, soundex, tokens_for
@@ -88,6 +89,9 @@ class Profile:
     birth: str | None = None
     created_at: Any = None
     keys: list[str] = field(default_factory=list)
+    # How telling each name token is (inverse document frequency), set by set_weights;
+    # unset, every token counts the same.
+    weights: dict[str, float] = field(default_factory=dict)
 
 
 def _text(value: Any) -> str | None:
@@ -181,6 +185,9 @@ def blocking_keys(profile: Profile) -> list[str]:
         keys.update(f"id:{group}:{value}" for value in values)
     for norm in profile.norms:
         keys.add(f"n:{norm}")
+    for name, value in profile.other.items():
+        if len(value) >= 5 and any(char.isdigit() for char in value):
+            keys.add(f"o:{name}:{value}")  # an unknown property that looks like an id
     if profile.type in PERSON_TYPES:
         first, last, birth = profile.first, profile.last, profile.birth
         postcode = profile.props.get("postcode")
@@ -191,6 +198,9 @@ def blocking_keys(profile: Profile) -> list[str]:
             keys.add(f"px:{soundex(last)}|{(first or ' ')[0]}")
         if first and last:
             keys.add(f"pn:{first}|{last}")
+            keys.add("ps:" + "|".join(sorted((first, last))))  # swapped first and last names
+        if birth:
+            keys.add(f"pb:{birth}")
         if birth and last:
             keys.add(f"pl:{last}|{birth}")
         if birth and first:
@@ -203,14 +213,17 @@ def blocking_keys(profile: Profile) -> list[str]:
     tokens = profile.tokens
     if len(tokens) >= 2:
         keys.add("s:" + " ".join(sorted(tokens)))
-    for token in tokens:
-        if len(token) >= 3 and not token.isdigit():
-            keys.add(f"t:{token}")
+    keys.update(key for key in map(token_key, tokens) if key)
     if tokens:
         head = tokens[0]
         if len(head) >= 5:
             keys.add(f"p4:{head[:4]}")
             keys.add(f"s4:{head[-4:]}")
+        if 4 <= len(head) <= 14 and not head.isdigit():
+            # The word and the word with one letter deleted: two spellings one typo apart
+            # (a letter changed, swapped, added or lost) share one of these.
+            keys.add(f"d:{head}")
+            keys.update(f"d:{head[:i]}{head[i + 1 :]}" for i in range(len(head)))
         initials = acronym(tokens)
         if initials:
             keys.add(f"ac:{initials}")
@@ -220,6 +233,66 @@ def blocking_keys(profile: Profile) -> list[str]:
 
 
 # -- comparisons ---------------------------------------------------------------------
+
+
+TOKEN_CLOSE = 0.9  # Jaro-Winkler at which two name tokens count as one word with a typo
+
+
+def token_key(token: str) -> str | None:
+    """Return the record key that counts a name token (None for tokens not counted)."""
+    return f"t:{token}" if len(token) >= 3 and not token.isdigit() else None
+
+
+def set_weights(profile: Profile, counts: Mapping[str, int], population: int) -> None:
+    """Give each name token of a profile its weight: rare words tell more than common ones."""
+    weights: dict[str, float] = {}
+    for norm in profile.norms:
+        for token in norm.split():
+            if token in weights:
+                continue
+            key = token_key(token)
+            seen = max(counts.get(key, 1), 1) if key else 1
+            weights[token] = math.log((population + 1) / seen) + 1.0
+    profile.weights = weights
+
+
+def _token_match(token: str, others: list[str]) -> tuple[str | None, float]:
+    best, score = None, 0.0
+    for other in others:
+        if other == token:
+            return other, 1.0
+        if token.isdigit() or other.isdigit():
+            continue
+        similarity = JaroWinkler.similarity(token, other)
+        if similarity > score:
+            best, score = other, similarity
+    return (best, score) if score >= TOKEN_CLOSE else (None, 0.0)
+
+
+def name_similarity(
+    x: str, y: str, weights_x: Mapping[str, float], weights_y: Mapping[str, float]
+) -> float:
+    """Return how much of two names' weight their shared (or nearly shared) words carry.
+
+    A weighted, typo-tolerant Dice coefficient over words (in the spirit of soft TF-IDF):
+    "Century Aluminum" and "Century Communities" share only the common "century", so
+    they score low; "Ceyntury Aluminum" and "Century Aluminum" score near one.
+    """
+    tokens_x, tokens_y = x.split(), y.split()
+    if not tokens_x or not tokens_y:
+        return 0.0
+    own_x = sum(weights_x.get(t, 1.0) for t in tokens_x)
+    own_y = sum(weights_y.get(t, 1.0) for t in tokens_y)
+    shared_x = shared_y = 0.0
+    free = list(tokens_y)
+    for token in tokens_x:
+        match, score = _token_match(token, free)
+        if match is None:
+            continue
+        free.remove(match)
+        shared_x += score * weights_x.get(token, 1.0)
+        shared_y += score * weights_y.get(match, 1.0)
+    return (shared_x + shared_y) / (own_x + own_y)
 
 
 def _name_level(a: Profile, b: Profile) -> int | None:
@@ -233,20 +306,21 @@ def _name_level(a: Profile, b: Profile) -> int | None:
             digits_x, digits_y = _DIGITS.findall(x), _DIGITS.findall(y)
             if digits_x and digits_y and sorted(digits_x) != sorted(digits_y):
                 continue  # "Fund 3" is not "Fund 4", however alike the letters
-            jaro = JaroWinkler.similarity(x, y)
-            if jaro >= 0.96 or token_sort_ratio(x, y) == 100:
+            if x.replace(" ", "") == y.replace(" ", ""):
+                return 3  # "Service Now" and "ServiceNow"
+            similarity = name_similarity(x, y, a.weights, b.weights)
+            if similarity >= 0.9:
                 return 3
-            tokens_x, tokens_y = x.split(), y.split()
-            initials_x, initials_y = acronym(tuple(tokens_x)), acronym(tuple(tokens_y))
-            if (
-                jaro >= 0.92
-                or token_set_ratio(x, y) >= 92
-                or (initials_x and initials_x == y.replace(" ", ""))
-                or (initials_y and initials_y == x.replace(" ", ""))
-            ):
+            initials_x = acronym(tuple(x.split()))
+            initials_y = acronym(tuple(y.split()))
+            if similarity >= 0.7:
                 best = max(best, 2)
-            elif jaro >= 0.85 or token_set_ratio(x, y) >= 80:
-                best = max(best, 1)
+            elif (
+                similarity >= 0.5
+                or (initials_x and initials_x == y)
+                or (initials_y and initials_y == x)
+            ):
+                best = max(best, 1)  # initials are weak: FMC is many companies
     return best
 
 
@@ -361,8 +435,16 @@ def compare(a: Profile, b: Profile) -> dict[str, int | None]:
     }
     if a.type in PERSON_TYPES:
         has_parts = (a.first or a.last) and (b.first or b.last)
-        levels["first_name"] = _first_level(a.first, b.first)
-        levels["last_name"] = _last_level(a.last, b.last)
+        first, last = _first_level(a.first, b.first), _last_level(a.last, b.last)
+        if a.first and a.last and b.first and b.last and (first or 0) + (last or 0) < 4:
+            # First and last names swapped ("Kydan McCarthy", "McCarthy Kydan") count as
+            # close, not exact, agreement.
+            swapped_first = _first_level(a.first, b.last) or 0
+            swapped_last = _last_level(a.last, b.first) or 0
+            if swapped_first + swapped_last > (first or 0) + (last or 0):
+                first, last = min(swapped_first, 2), min(swapped_last, 2)
+        levels["first_name"] = first
+        levels["last_name"] = last
         # The full name only counts when first and last names cannot be compared.
         levels["name"] = None if has_parts else _name_level(a, b)
         levels["birth_date"] = _birth_level(a.birth, b.birth)

@@ -13,6 +13,7 @@ Only unresolved data is read: history is never compared again.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import time
 import uuid
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 import psycopg
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Jsonb, set_json_loads
 
 from signalgraph.db.engine import dedicated_connection
 from signalgraph.ids import uuid7
@@ -35,11 +36,13 @@ from signalgraph.resolve.compare import (
     family,
     fields_for,
     make_profile,
+    set_weights,
+    token_key,
     unique_agreement,
 )
 from signalgraph.resolve.identifiers import normalize_identifiers
 from signalgraph.resolve.model import TF_FIELDS, Model, probability, train
-from signalgraph.resolve.names import normalize_name
+from signalgraph.resolve.names import PERSON_TYPES, normalize_name
 from signalgraph.runs import RECORD_SQL, record_params
 
 if TYPE_CHECKING:
@@ -65,10 +68,16 @@ MENTION_TYPES = {
     "gpe": "place",
     "topic": "topic",
 }
-KEY_CAP = 1000  # keys shared by more records than this say too little to block on
+# A key shared by more records than this says too little to block on: 0.2 % of the
+# workspace's records, but never fewer than 100 or more than 1000.
+KEY_CAP_SHARE, KEY_CAP_MIN, KEY_CAP_MAX = 0.002, 100, 1000
 MAX_CANDIDATES = 40
 TRAIN_MIN_RECORDS = 100
 TRAIN_SAMPLE = 3000
+# A record that matches one record of an entity but is clearly not another of its records
+# is not linked automatically (it goes to review): single-link chains through one
+# ambiguous record ("Acadia" between Acadia Realty and Acadia Pharmaceuticals) stop here.
+VETO = 0.05
 TF_SMOOTHING = 2000  # records' worth of weight given to the model's average frequency
 
 _CLAIM = """
@@ -81,15 +90,32 @@ LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED
 """
 
+# How many records hold each key, counted only so far: a name word up to WORD_COUNT_LIMIT
+# (beyond it a word is common whatever its exact count), any other key just past the
+# blocking cap. Counting a word held by half the workspace would cost a long index scan
+# per batch.
+WORD_COUNT_LIMIT = 2000
 _FREQ = """
-SELECT key, count(*) FROM record_key
-WHERE workspace_id = %s AND key IN (SELECT jsonb_array_elements_text(%s::jsonb))
-GROUP BY key
+SELECT k.key, (SELECT count(*) FROM (SELECT 1 FROM record_key r
+                                     WHERE r.workspace_id = %s AND r.key = k.key
+                                     LIMIT CASE WHEN k.key LIKE 't:%%' THEN %s
+                                                ELSE %s END) AS held)
+FROM jsonb_array_elements_text(%s::jsonb) AS k(key)
 """
 
-_BY_KEY = """
-SELECT key, record_id FROM record_key
-WHERE workspace_id = %s AND key IN (SELECT jsonb_array_elements_text(%s::jsonb))
+# Each record's candidates: the records sharing its keys, best first by the summed
+# rarity of the keys they share, at most MAX_CANDIDATES each.
+_RANKED = """
+SELECT r, record_id FROM (
+    SELECT w.r, k.record_id,
+        row_number() OVER (PARTITION BY w.r ORDER BY sum(w.w) DESC, k.record_id) AS rank
+    FROM jsonb_to_recordset(%s::jsonb) AS w(r uuid, k text, w float8)
+    JOIN record_key k ON k.workspace_id = %s AND k.key = w.k
+    WHERE k.record_id <> w.r
+    GROUP BY w.r, k.record_id
+) AS ranked
+WHERE rank <= %s
+ORDER BY r, rank
 """
 
 _RECORDS = """
@@ -166,6 +192,7 @@ class Candidate:
     record_id: uuid.UUID
     certain: bool = False
     conflict: bool = False
+    worst: float = 1.0  # the lowest match probability with any compared record of the entity
 
 
 def mention_type(raw: str) -> str:
@@ -189,7 +216,7 @@ class Resolver:
         source: str | None = None,
         entity_type: str | None = None,
         retrain: bool = False,
-        batch_size: int = 1000,
+        batch_size: int = 5000,
         actor: str | None = None,
         progress: Callable[[dict[str, int]], None] | None = None,
     ) -> None:
@@ -223,11 +250,12 @@ class Resolver:
         self.run_id = run_id
         status, error = "succeeded", None
         conn = dedicated_connection(self.client.url, self.settings)
+        set_json_loads(orjson.loads, conn)
         try:
             self._mentions_to_records(conn)
             for entity_type in self._types(conn):
                 model = self._model(conn, entity_type)
-                population = self._population(conn, entity_type)
+                population = self._population(conn)
                 while self._resolve_batch(conn, entity_type, model, population):
                     pass
             self._reconcile(conn)
@@ -272,10 +300,10 @@ class Resolver:
         conn.rollback()
         return sorted(row[0] for row in rows)
 
-    def _population(self, conn: psycopg.Connection[Any], entity_type: str) -> int:
+    def _population(self, conn: psycopg.Connection[Any]) -> int:
+        """Return the number of records in the workspace (record keys count across types)."""
         row = conn.execute(
-            "SELECT count(*) FROM entity_record WHERE workspace_id = %s AND type = %s",
-            (self.workspace_id, entity_type),
+            "SELECT count(*) FROM entity_record WHERE workspace_id = %s", (self.workspace_id,)
         ).fetchone()
         conn.rollback()
         return max(int(row[0]) if row else 1, 1)
@@ -412,12 +440,12 @@ class Resolver:
             return None
         sample = [_profile(row) for row in rows]
         fields = fields_for(entity_type)
+        candidates, lookup = self._candidates(conn, sample, set(), self._population(conn))
         rng = random.Random(len(sample))
         random_pairs = [
             compare(a, b)
             for a, b in (rng.sample(sample, 2) for _ in range(min(20_000, len(sample) * 10)))
         ]
-        candidates, lookup = self._candidates(conn, sample, set())
         by_id = {p.record_id: p for p in sample} | lookup
         pairs = []
         for profile in sample:
@@ -426,7 +454,7 @@ class Resolver:
                 if partner is not None and family(partner.type) == family(entity_type):
                     pairs.append(compare(profile, partner))
         conn.rollback()
-        model = train(entity_type, pairs, random_pairs, fields)
+        model = train(entity_type, pairs, random_pairs, fields, person=entity_type in PERSON_TYPES)
         conn.execute(
             """
             INSERT INTO resolution_model (workspace_id, entity_type, params, pairs, trained_at)
@@ -443,7 +471,11 @@ class Resolver:
     # -- candidates ------------------------------------------------------------------------
 
     def _candidates(
-        self, conn: psycopg.Connection[Any], profiles: Sequence[Profile], batch: set[uuid.UUID]
+        self,
+        conn: psycopg.Connection[Any],
+        profiles: Sequence[Profile],
+        batch: set[uuid.UUID],
+        population: int,
     ) -> tuple[dict[uuid.UUID, list[uuid.UUID]], dict[uuid.UUID, Profile]]:
         """Return each profile's candidate record ids, and the profiles of stored candidates."""
         wanted: dict[uuid.UUID, list[str]] = {}
@@ -451,42 +483,79 @@ class Resolver:
             profile.keys = blocking_keys(profile)
             wanted[profile.record_id] = profile.keys
         all_keys = sorted({key for keys in wanted.values() for key in keys})
-        self.frequency = dict(conn.execute(_FREQ, (self.workspace_id, json_list(all_keys))))
-        usable = [
+        cap = min(max(int(population * KEY_CAP_SHARE), KEY_CAP_MIN), KEY_CAP_MAX)
+        self.frequency = dict(
+            conn.execute(
+                _FREQ, (self.workspace_id, WORD_COUNT_LIMIT, cap + 1, json_list(all_keys))
+            ).fetchall()
+        )
+        usable = {
             key
             for key in all_keys
-            if self.frequency.get(key, 0) <= KEY_CAP and not key.startswith(("fn:", "ln:"))
+            if self.frequency.get(key, 0) <= cap and not key.startswith(("fn:", "ln:"))
+        }
+        # A shared rare key says more than a shared common one: rank by summed rarity.
+        rarity = {
+            key: math.log((population + 1) / max(self.frequency.get(key, 1), 1)) + 1.0
+            for key in usable
+        }
+        pairs = [
+            {"r": str(record_id), "k": key, "w": rarity[key]}
+            for record_id, keys in wanted.items()
+            for key in keys
+            if key in usable
         ]
-        holders: dict[str, list[uuid.UUID]] = defaultdict(list)
-        for key, record_id in conn.execute(_BY_KEY, (self.workspace_id, json_list(usable))):
-            holders[key].append(record_id)
-        candidates: dict[uuid.UUID, list[uuid.UUID]] = {}
-        needed: set[uuid.UUID] = set()
-        for record_id, keys in wanted.items():
-            shared: dict[uuid.UUID, int] = defaultdict(int)
-            for key in keys:
-                for other in holders.get(key, ()):
-                    if other != record_id:
-                        shared[other] += 1
-            ranked = sorted(shared, key=lambda other: -shared[other])[:MAX_CANDIDATES]
-            candidates[record_id] = ranked
-            needed.update(other for other in ranked if other not in batch)
+        candidates: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+        for record_id, other in conn.execute(
+            _RANKED, (orjson.dumps(pairs).decode(), self.workspace_id, MAX_CANDIDATES)
+        ).fetchall():
+            candidates[record_id].append(other)
+        needed = {other for ranked in candidates.values() for other in ranked} - batch
         lookup: dict[uuid.UUID, Profile] = {}
         if needed:
             for row in conn.execute(
                 _RECORDS, (self.workspace_id, json_list(str(r) for r in needed))
-            ):
+            ).fetchall():
                 record_id, entity_id, kind, name, aliases, identifiers, properties, created = row
                 lookup[record_id] = make_profile(
                     record_id, entity_id, kind, name, aliases or [], identifiers or {},
                     properties or {}, created,
                 )  # fmt: skip
+        self._weigh_tokens(conn, [*profiles, *lookup.values()], population)
         return candidates, lookup
+
+    def _weigh_tokens(
+        self, conn: psycopg.Connection[Any], profiles: Sequence[Profile], population: int
+    ) -> None:
+        """Count the name words of these profiles (once per batch) and weigh each word."""
+        missing = {
+            key
+            for profile in profiles
+            for norm in profile.norms
+            for key in map(token_key, norm.split())
+            if key and key not in self.frequency
+        }
+        if missing:
+            self.frequency.update(
+                conn.execute(
+                    _FREQ,
+                    (
+                        self.workspace_id,
+                        WORD_COUNT_LIMIT,
+                        WORD_COUNT_LIMIT,
+                        json_list(sorted(missing)),
+                    ),
+                ).fetchall()
+            )
+        for profile in profiles:
+            set_weights(profile, self.frequency, population)
 
     def _tf(self, profile: Profile, population: int, model: Model) -> dict[str, float]:
         """Return, per name field, how common this record's value is (smoothed).
 
-        The count leaves the record itself out, and is blended with the model's average
+        The adjustment applies to exact agreement only, so the count leaves out the record
+        itself and the candidate that shares the value (two "Apex Moss Analytics" records
+        say nothing about the name being common). It is blended with the model's average
         exact-match u so that a small workspace, where every name is "frequent", does not
         discount every name.
         """
@@ -496,7 +565,7 @@ class Resolver:
             value = values.get(name)
             if not value or name not in model.u:
                 continue
-            others = max(self.frequency.get(f"{prefix}:{value}", 1) - 1, 0)
+            others = max(self.frequency.get(f"{prefix}:{value}", 2) - 2, 0)
             average = model.u[name][level]
             tf[name] = (others + average * TF_SMOOTHING) / (population + TF_SMOOTHING)
         return tf
@@ -520,12 +589,15 @@ class Resolver:
                 conflicts.add(other.entity_id)
             levels = compare(profile, other)
             weight, contributions = model.weigh(levels, tf)
+            chance = probability(weight)
             current = best.get(other.entity_id)
+            worst = min(chance, current.worst) if current else chance
             if current is None or shared > current.certain or weight > current.weight:
                 best[other.entity_id] = Candidate(
-                    other.entity_id, weight, probability(weight), levels, contributions,
-                    other.record_id, certain=shared or (current.certain if current else False),
+                    other.entity_id, weight, chance, levels, contributions, other.record_id,
+                    certain=shared or (current.certain if current else False),
                 )  # fmt: skip
+            best[other.entity_id].worst = worst
         for entity_id in conflicts:
             if entity_id in best:
                 best[entity_id].conflict = True
@@ -552,7 +624,7 @@ class Resolver:
             return False
         profiles = [_profile(row) for row in rows]
         batch_ids = {p.record_id for p in profiles}
-        candidates, lookup = self._candidates(conn, profiles, batch_ids)
+        candidates, lookup = self._candidates(conn, profiles, batch_ids, population)
         in_batch = {p.record_id: p for p in profiles}
         assignments: list[dict[str, Any]] = []
         new_entities: list[dict[str, Any]] = []
@@ -633,7 +705,12 @@ class Resolver:
             counts["linked_by_identifier"] += 1
             return certain[0].entity_id, _evidence("identifier", certain[0], self.run_id)
         best = ranked[0] if ranked else None
-        if best is not None and best.probability >= self.link and not best.conflict:
+        if (
+            best is not None
+            and best.probability >= self.link
+            and best.worst >= VETO
+            and not best.conflict
+        ):
             counts["linked_by_score"] += 1
             runner = ranked[1] if len(ranked) > 1 else None
             if runner is not None and runner.probability >= self.link and not runner.conflict:
@@ -660,11 +737,27 @@ class Resolver:
 
     # -- concurrent runs ---------------------------------------------------------------------
 
+    def _overlapped(self, conn: psycopg.Connection[Any]) -> bool:
+        """Tell whether another resolve run in this workspace ran while this one did."""
+        row = conn.execute(
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM run o JOIN run me
+                  ON me.workspace_id = o.workspace_id AND me.id = %(run)s
+                WHERE o.workspace_id = %(ws)s AND o.kind = 'resolve' AND o.id <> me.id
+                  AND o.started_at <= now()
+                  AND (o.finished_at IS NULL OR o.finished_at >= me.started_at))
+            """,
+            {"ws": self.workspace_id, "run": self.run_id},
+        ).fetchone()
+        conn.rollback()
+        return bool(row and row[0])
+
     def _reconcile(self, conn: psycopg.Connection[Any]) -> None:
         """Merge entities this run created into matching ones another run made meanwhile."""
         from signalgraph.resolve.decisions import JudgedDifferent, MergedMeanwhile
 
-        if not self.created:
+        if not self.created or not self._overlapped(conn):
             return
         mine = set(self.created)
         for start in range(0, len(self.created), self.batch_size):
@@ -676,7 +769,8 @@ class Resolver:
                 (self.workspace_id, json_list(str(c) for c in chunk)),
             ).fetchall()
             profiles = [_profile(row[:9], row[9]) for row in rows]
-            candidates, lookup = self._candidates(conn, profiles, set())
+            population = self._population(conn)
+            candidates, lookup = self._candidates(conn, profiles, set(), population)
             conn.rollback()
             merges: dict[uuid.UUID, uuid.UUID] = {}
             for profile in profiles:
@@ -688,7 +782,6 @@ class Resolver:
                 if not others or profile.entity_id in merges:
                     continue
                 model = self.models.get(profile.type) or Model.default(profile.type)
-                population = self._population(conn, profile.type)
                 ranked = self.score(profile, others, model, population)
                 strong = ranked and (ranked[0].certain or ranked[0].probability >= self.link)
                 if strong and not ranked[0].conflict:

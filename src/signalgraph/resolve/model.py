@@ -150,40 +150,125 @@ def estimate_u(
     return u
 
 
+# Training sessions, as in Splink: each takes the candidate pairs that agree exactly on
+# some fields (its anchor) and estimates m for the other fields only, so that no field
+# is estimated on pairs chosen for agreeing on it. Conditional independence fails on
+# blocked pairs (companies sharing a word also share a country), and a single EM over
+# every candidate pair can take such a cluster for the matches.
+Anchor = tuple[str, tuple[tuple[str, int], ...]]
+ANCHORS: dict[str, tuple[Anchor, ...]] = {
+    "person": (
+        ("names", (("first_name", 3), ("last_name", 3))),
+        ("birth", (("birth_date", 3),)),
+        ("full name", (("name", 4),)),
+    ),
+    "other": (
+        ("name", (("name", 4),)),
+        ("domain", (("domain", 1),)),
+        ("ticker", (("ticker", 1),)),
+        ("contact", (("email", 1),)),
+        ("phone", (("phone", 1),)),
+    ),
+}
+MIN_SESSION_PAIRS = 50
+M_FLOOR = 0.01  # at most about -6.6 bits from one field's disagreement
+# The share of matches among candidates is learnt from the data at hand; a first load of
+# one clean source has almost none, yet the next source may repeat it all. The floor
+# keeps an exact, rare name enough to link later sightings.
+PRIOR_FLOOR = 0.01
+
+
+def _em(
+    matrix: np.ndarray,
+    columns: Sequence[int],
+    log_u: Sequence[np.ndarray],
+    m_arrays: list[np.ndarray],
+    levels: Sequence[int],
+    prior: float,
+    iterations: int,
+    *,
+    update_m: bool = True,
+    update_u: bool = False,
+) -> tuple[list[np.ndarray], list[np.ndarray], float]:
+    """Run EM over the pairs in `matrix` using `columns`; return m, log u and the prior."""
+    m_arrays = [array.copy() for array in m_arrays]
+    log_u = [array.copy() for array in log_u]
+    for _ in range(iterations):
+        logit = np.full(matrix.shape[0], math.log(prior / (1 - prior)))
+        for j in columns:
+            column = matrix[:, j]
+            present = column >= 0
+            values = column[present]
+            logit[present] += np.log(np.maximum(m_arrays[j], _FLOOR))[values] - log_u[j][values]
+        p = 1 / (1 + np.exp(-np.clip(logit, -50, 50)))
+        prior = float(np.clip(p.mean(), 1e-4, 0.9999))
+        for j in columns:
+            column = matrix[:, j]
+            present = column >= 0
+            if update_m and p[present].sum() >= 1:
+                counts = np.bincount(column[present], weights=p[present], minlength=levels[j])
+                m_arrays[j] = (counts + 0.01) / (counts.sum() + 0.01 * levels[j])
+            if update_u and (1 - p[present]).sum() >= 20:
+                counts = np.bincount(column[present], weights=1 - p[present], minlength=levels[j])
+                log_u[j] = np.log((counts + 0.5) / (counts.sum() + 0.5 * levels[j]))
+    return m_arrays, log_u, prior
+
+
+def _floored(m: np.ndarray) -> np.ndarray:
+    """Keep every level possible among matches: no single field may veto a pair outright."""
+    m = np.maximum(m, M_FLOOR)
+    return np.asarray(m / m.sum())
+
+
 def train(
     entity_type: str,
     candidate_pairs: Sequence[Mapping[str, int | None]],
     random_pairs: Sequence[Mapping[str, int | None]],
     fields: Sequence[str],
     *,
+    person: bool = False,
     iterations: int = 30,
 ) -> Model:
-    """Estimate u from random pairs, then m and the prior by EM over candidate pairs."""
+    """Estimate u from random pairs, m per anchored session by EM, then the prior."""
     u = estimate_u(random_pairs, fields)
     model = Model(entity_type, DEFAULT_PRIOR, dict(DEFAULT_M), u, True, len(candidate_pairs))
-    if len(candidate_pairs) < 50:
+    if len(candidate_pairs) < MIN_SESSION_PAIRS:
         return model
     matrix = _matrix(candidate_pairs, fields)
+    index = {name: j for j, name in enumerate(fields)}
+    levels = [LEVELS[name] for name in fields]
     log_u = [np.log(np.maximum(np.array(u[name]), _FLOOR)) for name in fields]
-    prior = 0.2
-    m_arrays = [np.array(DEFAULT_M[name], dtype=float) for name in fields]
-    for _ in range(iterations):
-        logit = np.full(matrix.shape[0], math.log(prior / (1 - prior)))
-        for j in range(len(fields)):
-            column = matrix[:, j]
-            present = column >= 0
-            levels = column[present]
-            logit[present] += np.log(np.maximum(m_arrays[j], _FLOOR))[levels] - log_u[j][levels]
-        p = 1 / (1 + np.exp(-np.clip(logit, -50, 50)))
-        prior = float(np.clip(p.mean(), 1e-4, 0.9999))
-        for j, name in enumerate(fields):
-            column = matrix[:, j]
-            present = column >= 0
-            weight = p[present].sum()
-            if weight < 1:
-                continue
-            counts = np.bincount(column[present], weights=p[present], minlength=LEVELS[name])
-            m_arrays[j] = (counts + 0.01) / (weight + 0.01 * LEVELS[name])
-    model.prior = prior
-    model.m = dict(DEFAULT_M) | {name: list(m_arrays[j]) for j, name in enumerate(fields)}
+    defaults = [np.array(DEFAULT_M[name], dtype=float) for name in fields]
+    estimates: dict[int, list[np.ndarray]] = {}
+    for _, anchor in ANCHORS["person" if person else "other"]:
+        if any(name not in index for name, _ in anchor):
+            continue
+        chosen = np.ones(matrix.shape[0], dtype=bool)
+        for name, level in anchor:
+            chosen &= matrix[:, index[name]] == level
+        if chosen.sum() < MIN_SESSION_PAIRS:
+            continue
+        anchored = {index[name] for name, _ in anchor}
+        columns = [j for j in range(len(fields)) if j not in anchored]
+        m_arrays, _, _ = _em(matrix[chosen], columns, log_u, defaults, levels, 0.5, iterations)
+        for j in columns:
+            if (matrix[chosen][:, j] >= 0).sum() >= 10:
+                estimates.setdefault(j, []).append(m_arrays[j])
+    m_final = [
+        _floored(np.mean(estimates[j], axis=0)) if j in estimates else defaults[j]
+        for j in range(len(fields))
+    ]
+    # The prior among candidates and u among them, with m fixed. Candidates were chosen
+    # for sharing a word or a key, so between two of them that are different entities
+    # a shared word is common; u counted on random pairs would overrate it.
+    _, log_u_candidates, prior = _em(
+        matrix, range(len(fields)), log_u, m_final, levels, 0.2, iterations,
+        update_m=False, update_u=True,
+    )  # fmt: skip
+    model.prior = max(prior, PRIOR_FLOOR)
+    model.u = dict(u) | {
+        name: [float(x) for x in np.exp(log_u_candidates[j])] for j, name in enumerate(fields)
+    }
+    model.m = dict(DEFAULT_M) | {name: list(m_final[j]) for j, name in enumerate(fields)}
+    model.pairs = len(candidate_pairs)
     return model

@@ -6,6 +6,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
+from rapidfuzz.distance import OSA
+from rapidfuzz.process import extractOne
+
 # Legal-form words, stripped from organisation names (compared after punctuation removal,
 # so "A/S" is "a s" and "S.A." is "s a").
 LEGAL_FORMS = frozenset(
@@ -61,6 +64,25 @@ ABBREVIATIONS = {
     "hldgs": "holdings",
     "grp": "group",
     "ctr": "center",
+    "finl": "financial",
+    "fincl": "financial",
+    "res": "resources",
+    "props": "properties",
+    "mtn": "mountain",
+    "elec": "electric",
+    "comms": "communications",
+    "amer": "american",
+    "ins": "insurance",
+    "assn": "association",
+    "eng": "engineering",
+    "inv": "investment",
+    "invt": "investment",
+    "semi": "semiconductor",
+    "solns": "solutions",
+    "ent": "entertainment",
+    "chem": "chemical",
+    "univ": "university",
+    "mgt": "management",
     "centre": "center",
     "and": "&",
 }
@@ -71,22 +93,31 @@ _PUNCT = re.compile(r"[^\w&]+", re.UNICODE)
 @lru_cache(maxsize=65536)
 def fold(text: str) -> str:
     """Return text without accents, casefolded, with punctuation as spaces, collapsed."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
+    if text.isascii():
+        stripped = text  # nothing to decompose (the common case, and much faster)
+    else:
+        decomposed = unicodedata.normalize("NFKD", text)
+        stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     cleaned = _PUNCT.sub(" ", stripped.casefold().replace("&", " & "))
     return " ".join(cleaned.replace("_", " ").split())
+
+
+_PHRASES_BY_LAST: dict[str, list[tuple[str, ...]]] = {}
+for _phrase in _LEGAL_PHRASES:
+    _PHRASES_BY_LAST.setdefault(_phrase[-1], []).append(_phrase)
 
 
 def _strip_legal_phrases(tokens: list[str]) -> list[str]:
     changed = True
     while changed and tokens:
         changed = False
-        for phrase in _LEGAL_PHRASES:
+        for phrase in _PHRASES_BY_LAST.get(tokens[-1], ()):
             size = len(phrase)
             if len(tokens) > size and tuple(tokens[-size:]) == phrase:
                 tokens = tokens[:-size]
                 changed = True
-        if len(tokens) > 1 and tokens[-1] in LEGAL_FORMS:
+                break
+        if tokens and len(tokens) > 1 and tokens[-1] in LEGAL_FORMS:
             tokens = tokens[:-1]
             changed = True
     return tokens
@@ -99,9 +130,26 @@ def org_tokens(name: str) -> tuple[str, ...]:
     tokens = [token for token in tokens if token != "&"]
     tokens = _strip_legal_phrases(tokens)
     # Legal forms in the middle ("Acme Inc. International") and noise words go too,
-    # unless nothing else would be left.
-    core = [t for t in tokens if t not in LEGAL_FORMS and t not in ORG_NOISE]
+    # also misspelt ones after the first word ("Acme Gorup"), unless nothing else would
+    # be left.
+    core = [
+        t
+        for i, t in enumerate(tokens)
+        if t not in LEGAL_FORMS and t not in ORG_NOISE and not (i and _misspelt_noise(t))
+    ]
     return tuple(core or tokens)
+
+
+_LONG_NOISE = tuple(
+    sorted(word for word in LEGAL_FORMS | ORG_NOISE if len(word) >= 5 and word.isalpha())
+)
+
+
+def _misspelt_noise(token: str) -> bool:
+    """Tell whether a word is one typo away from a legal form or noise word of 5+ letters."""
+    if len(token) < 4:
+        return False
+    return extractOne(token, _LONG_NOISE, scorer=OSA.distance, score_cutoff=1) is not None
 
 
 @lru_cache(maxsize=65536)
