@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from signalgraph.audit import Audit
 from signalgraph.config import Settings, load_settings
 from signalgraph.db import engine as engines
 from signalgraph.db.migrate import require_head
@@ -51,6 +52,7 @@ class SignalGraph:
         self.entities = Entities(self)
         self.review = Review(self)
         self.flags = Flags(self)
+        self.audit = Audit(self)
 
     def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
         """Ingest files (paths, "-" for stdin) or an iterable of dicts into a source.
@@ -98,9 +100,14 @@ class SignalGraph:
         return self._async_engine
 
     @contextmanager
-    def transaction(self, connection: Connection | None = None) -> Iterator[Connection]:
-        """Yield a connection in a transaction (the caller's, or a new committed one)."""
-        with engines.transaction(self.engine, connection) as conn:
+    def transaction(
+        self, connection: Connection | None = None, *, actor: str | None = None
+    ) -> Iterator[Connection]:
+        """Yield a connection in a transaction (the caller's, or a new committed one).
+
+        With `actor`, changes made in it are audited as that actor's.
+        """
+        with engines.transaction(self.engine, connection, actor=actor) as conn:
             yield conn
 
     def require_schema(self, connection: Connection) -> None:

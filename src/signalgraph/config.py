@@ -132,6 +132,18 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
     @property
+    def effective_actor(self) -> str:
+        """Return who is acting: the configured actor, else the operating-system user."""
+        if self.actor:
+            return self.actor
+        import getpass
+
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):  # no user name in containers without a passwd entry
+            return "unknown"
+
+    @property
     def uses_embedded(self) -> bool:
         """Return True when no database URL is configured."""
         return self.database_url is None

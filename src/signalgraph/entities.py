@@ -419,7 +419,7 @@ class Entities:
         actor: str | None = None,
     ) -> dict[str, Any]:
         """Record a judgement; 'same' merges the two, 'different' keeps them apart for good."""
-        with self._client.transaction() as conn:
+        with self._client.transaction(actor=actor) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             a = decisions.resolve_entity_id(conn, workspace_id, first)
             b = decisions.resolve_entity_id(conn, workspace_id, second)
@@ -451,7 +451,7 @@ class Entities:
         """Merge entities into the oldest of them (refused if any pair was judged different)."""
         if len(ids) < 2:
             raise UsageError("give at least two entities to merge")
-        with self._client.transaction() as conn:
+        with self._client.transaction(actor=actor) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             canonical = sorted({decisions.resolve_entity_id(conn, workspace_id, i) for i in ids})
             if len(canonical) < 2:
@@ -468,7 +468,7 @@ class Entities:
 
     def unmerge(self, value: str | uuid.UUID, *, actor: str | None = None) -> dict[str, Any]:
         """Undo a merge (by merge id or by the absorbed entity's id) exactly."""
-        with self._client.transaction() as conn:
+        with self._client.transaction(actor=actor) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             found = decisions.find_merge(conn, workspace_id, value)
             if found.kind != "merge":
@@ -489,7 +489,7 @@ class Entities:
         actor: str | None = None,
     ) -> dict[str, Any]:
         """Move records out of an entity into a new one, judged different from it."""
-        with self._client.transaction() as conn:
+        with self._client.transaction(actor=actor) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             entity_id = decisions.resolve_entity_id(conn, workspace_id, value)
             wanted = [self._record_id(conn, workspace_id, r) for r in record_ids]
@@ -639,7 +639,7 @@ class Review:
         result = self._client.entities.judge(
             item.entity_a, item.entity_b, decision, reason=reason, actor=actor
         )
-        with self._client.transaction() as conn:
+        with self._client.transaction(actor=actor) as conn:
             conn.execute(
                 review_item.update()
                 .where(review_item.c.workspace_id == item.workspace_id, review_item.c.id == item.id)

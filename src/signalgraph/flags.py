@@ -79,7 +79,7 @@ class Flags:
     def resolve(self, value: str | uuid.UUID, *, note: str | None, actor: str | None) -> Flag:
         """Close a flag with a note saying what was done."""
         wanted = id_or_prefix(value, "flag")
-        with self._client.transaction() as conn:
+        with self._client.transaction(actor=actor) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             query = sa.select(flag).where(flag.c.workspace_id == workspace_id)
             if isinstance(wanted, uuid.UUID):

@@ -61,6 +61,15 @@ def root(
             show_default=False,
         ),
     ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option(
+            "--actor",
+            help="Who is acting, recorded in the audit trail and with decisions "
+            "\\[env: SIGNALGRAPH_ACTOR; default: your user name].",
+            show_default=False,
+        ),
+    ] = None,
     debug: Annotated[
         bool,
         typer.Option("--debug", help="Show tracebacks on errors \\[env: SIGNALGRAPH_DEBUG]."),
@@ -75,12 +84,14 @@ def root(
     state.database_url = database_url
     state.workspace = workspace
     state.config_file = config
+    state.actor = actor
     state.debug = debug or state.debug
     ctx.call_on_close(state.close)
 
 
 def _register() -> None:
     from signalgraph.cli import (
+        audit_cmd,
         config_cmd,
         db_cmd,
         demo_cmd,
@@ -107,6 +118,7 @@ def _register() -> None:
     app.command("resolve")(entities_cmd.resolve)
     app.add_typer(entities_cmd.review_app, name="review")
     app.add_typer(entities_cmd.flags_app, name="flags")
+    app.add_typer(audit_cmd.app, name="audit")
     app.command("demo")(demo_cmd.demo)
 
 

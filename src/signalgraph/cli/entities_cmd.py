@@ -35,7 +35,7 @@ ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why, kept wi
 
 
 def _actor(ctx: typer.Context, given: str | None) -> str:
-    return given or get_state(ctx).actor()
+    return given or get_state(ctx).acting()
 
 
 @entities_app.command("ingest")

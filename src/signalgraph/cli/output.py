@@ -154,3 +154,17 @@ def print_record(record: Mapping[str, Any], *, title: str | None = None) -> None
 def note(message: str) -> None:
     """Print a progress or status message to stderr."""
     stderr.print(message, highlight=False)
+
+
+def parse_time_option(value: str | None, option: str) -> dt.datetime | None:
+    """Return the time a --since/--until style option names (ISO 8601, or a date)."""
+    from signalgraph.errors import UsageError
+    from signalgraph.ids import utcnow
+    from signalgraph.ingest.records import Rejection, parse_published_at
+
+    if value is None:
+        return None
+    try:
+        return parse_published_at(value, utcnow())
+    except Rejection as exc:
+        raise UsageError(f"{option}: {exc.reason}") from exc

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,6 +12,7 @@ from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
     note,
+    parse_time_option,
     print_json,
     print_record,
     print_table,
@@ -24,19 +24,6 @@ signals_app = typer.Typer(
     help="List and inspect stored signals and duplicates.", no_args_is_help=True
 )
 rejects_app = typer.Typer(help="Inspect and export rejected input records.", no_args_is_help=True)
-
-
-def _time(value: str | None, option: str) -> datetime | None:
-    from signalgraph.errors import UsageError
-    from signalgraph.ids import utcnow
-    from signalgraph.ingest.records import Rejection, parse_published_at
-
-    if value is None:
-        return None
-    try:
-        return parse_published_at(value, utcnow())
-    except Rejection as exc:
-        raise UsageError(f"{option}: {exc.reason}") from exc
 
 
 @signals_app.command("list")
@@ -58,8 +45,8 @@ def list_signals(
     found = client.signals.list(
         source_name=source,
         kind=kind,
-        since=_time(since, "--since"),
-        until=_time(until, "--until"),
+        since=parse_time_option(since, "--since"),
+        until=parse_time_option(until, "--until"),
         include_duplicates=include_duplicates,
         limit=limit,
     )

@@ -20,6 +20,7 @@ class CliState:
     database_url: str | None = None
     workspace: str | None = None
     config_file: Path | None = None
+    actor: str | None = None
     debug: bool = False
     _settings: Settings | None = None
     _clients: dict[str | None, SignalGraph] = field(default_factory=dict)
@@ -30,21 +31,16 @@ class CliState:
             from signalgraph.config import load_settings
 
             self._settings = load_settings(
-                self.config_file, database_url=self.database_url, workspace=self.workspace
+                self.config_file,
+                database_url=self.database_url,
+                workspace=self.workspace,
+                actor=self.actor,
             )
         return self._settings
 
-    def actor(self) -> str:
-        """Return who is acting: the configured actor, else the operating-system user."""
-        configured = self.settings().actor
-        if configured:
-            return configured
-        import getpass
-
-        try:
-            return getpass.getuser()
-        except (KeyError, OSError):  # no user name in containers without a passwd entry
-            return "unknown"
+    def acting(self) -> str:
+        """Return who is acting: --actor, the configured actor, else the operating-system user."""
+        return self.settings().effective_actor
 
     def client(self, workspace: str | None = None) -> SignalGraph:
         """Return a client bound to `workspace` (or the configured one)."""

@@ -46,13 +46,23 @@ def libpq_url(url: URL) -> str:
 
 def session_options(settings: Settings, url: URL) -> str:
     """Return the libpq `options` string that every signalgraph connection starts with."""
-    parts = [f"-c search_path={SCHEMA},public", "-c timezone=UTC"]
+    parts = [
+        f"-c search_path={SCHEMA},public",
+        "-c timezone=UTC",
+        # Who is acting, for the audit trail (a transaction may override it).
+        f"-c signalgraph.actor={_option_value(settings.effective_actor)}",
+    ]
     if settings.statement_timeout_ms:
         parts.append(f"-c statement_timeout={settings.statement_timeout_ms}")
     given = url.query.get("options")
     if isinstance(given, str) and given:
         parts.insert(0, given)
     return " ".join(parts)
+
+
+def _option_value(value: str) -> str:
+    """Escape a value for libpq's `options` (backslashes and spaces)."""
+    return value.replace("\\", "\\\\").replace(" ", "\\ ")
 
 
 def _connect_args(settings: Settings, url: URL) -> dict[str, Any]:
@@ -121,10 +131,36 @@ def dedicated_connection(url: str, settings: Settings) -> Any:
 
 
 @contextmanager
-def transaction(engine: Engine, connection: Connection | None = None) -> Iterator[Connection]:
-    """Yield `connection` inside the caller's transaction, or a new one committed on success."""
+def transaction(
+    engine: Engine, connection: Connection | None = None, *, actor: str | None = None
+) -> Iterator[Connection]:
+    """Yield `connection` inside the caller's transaction, or a new one committed on success.
+
+    With `actor`, the audit trail records that actor for this transaction's changes.
+    """
     if connection is not None:
+        if actor:
+            act_as(connection, actor)
         yield connection
         return
     with engine.begin() as conn:
+        if actor:
+            act_as(conn, actor)
         yield conn
+
+
+def act_as(connection: Connection, actor: str) -> None:
+    """Record `actor` as who acts for the rest of this transaction (audit trail)."""
+    connection.execute(
+        sa.text("SELECT set_config('signalgraph.actor', :actor, true)"), {"actor": actor}
+    )
+
+
+def act_for_run(connection: Any, run_id: Any, actor: str | None = None) -> None:
+    """Mark a dedicated psycopg connection's changes as a run's (and an actor's) from now on."""
+    connection.execute(
+        "SELECT set_config('signalgraph.run_id', %s, false), "
+        "set_config('signalgraph.actor', coalesce(%s, current_setting('signalgraph.actor', true)), "
+        "false)",
+        (str(run_id), actor),
+    )

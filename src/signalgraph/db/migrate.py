@@ -154,6 +154,10 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
             raise problem
         command.upgrade(alembic_config(connection), revision)
         after = current_revision(connection)
+        if connection.execute(sa.text("SELECT to_regclass('audit_event')")).scalar():
+            from signalgraph.audit import ensure_partitions
+
+            ensure_partitions(connection)
     return before, after
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from signalgraph.db.engine import dedicated_connection
+from signalgraph.db.engine import act_for_run, dedicated_connection
 from signalgraph.errors import NotFound, SignalgraphError, UsageError
 from signalgraph.ids import utcnow, uuid7
 from signalgraph.ingest.readers import (
@@ -260,6 +260,8 @@ class Ingest:
             "record_format": 1,
         }
         self._started = time.perf_counter()
+        if not self.dry_run:
+            self.client.audit.ensure_partitions()
         conn: psycopg.Connection[Any] = dedicated_connection(self.client.url, self.settings)
         try:
             from psycopg.types.json import set_json_dumps
@@ -272,6 +274,9 @@ class Ingest:
                     (workspace_id, source_id, self.source_name),
                 )
             run_id = self._start_run(conn, workspace_id, source_id, params)
+            act_for_run(conn, run_id, self.actor)
+            if not self.dry_run:
+                conn.commit()  # settings made in a transaction last only if it commits
             writer = self.loader.writer(
                 conn,
                 workspace_id=workspace_id,

@@ -26,7 +26,7 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb, set_json_loads
 
-from signalgraph.db.engine import dedicated_connection
+from signalgraph.db.engine import act_for_run, dedicated_connection
 from signalgraph.ids import uuid7
 from signalgraph.ingest.writer import json_list
 from signalgraph.resolve.compare import (
@@ -241,6 +241,7 @@ class Resolver:
     def run(self) -> ResolveResult:
         """Resolve every unresolved mention and record in scope; return the run's result."""
         started = time.perf_counter()
+        self.client.audit.ensure_partitions()
         run_id = self.client.runs.start(
             "resolve",
             source_id=self.source_id,
@@ -251,6 +252,8 @@ class Resolver:
         status, error = "succeeded", None
         conn = dedicated_connection(self.client.url, self.settings)
         set_json_loads(orjson.loads, conn)
+        act_for_run(conn, run_id, self.actor)
+        conn.commit()  # settings made in a transaction last only if it commits
         try:
             self._mentions_to_records(conn)
             for entity_type in self._types(conn):
@@ -789,7 +792,7 @@ class Resolver:
                     merges[profile.entity_id] = ranked[0].entity_id
             for ours, theirs in merges.items():
                 try:
-                    with self.client.transaction() as connection:
+                    with self.client.transaction(actor=self.actor) as connection:
                         from signalgraph.resolve.decisions import canonical_ids, merge_entities
 
                         current = canonical_ids(connection, self.workspace_id, [ours, theirs])

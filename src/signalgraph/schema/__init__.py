@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from signalgraph.schema.audit import AUDIT_ACTIONS, audit_event
 from signalgraph.schema.base import SCHEMA, metadata
 from signalgraph.schema.entities import (
     BUILTIN_ENTITY_TYPES,
@@ -29,11 +30,13 @@ from signalgraph.schema.signals import (
 from signalgraph.schema.tenancy import source, workspace
 
 __all__ = [
+    "AUDIT_ACTIONS",
     "BUILTIN_ENTITY_TYPES",
     "JUDGEMENTS",
     "PARTITIONED_TABLES",
     "RUN_STATUSES",
     "SCHEMA",
+    "audit_event",
     "entity",
     "entity_record",
     "entity_redirect",

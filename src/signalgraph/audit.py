@@ -1,0 +1,174 @@
+"""Reading the audit trail, and keeping its monthly partitions ahead of time.
+
+Events are written by triggers (see signalgraph.db.audit_ddl), never by this module:
+every change to an audited table is recorded in the statement that makes it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from signalgraph.errors import UsageError
+from signalgraph.ids import utcnow, uuid7_floor
+from signalgraph.pages import Page, check_limit, cursor_id, encode_cursor
+from signalgraph.schema import AUDIT_ACTIONS, audit_event
+
+if TYPE_CHECKING:
+    from signalgraph.client import SignalGraph
+
+CURSOR_KIND = "audit"
+MONTHS_AHEAD = 2
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One change to one object: who, what, before and after (changed fields only)."""
+
+    id: uuid.UUID
+    actor: str
+    action: str
+    object_type: str
+    object_id: uuid.UUID | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    run_id: uuid.UUID | None
+    created_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the event as a plain dict."""
+        return asdict(self)
+
+
+def _month_start(year: int, month: int) -> datetime:
+    return datetime(year + (month - 1) // 12, (month - 1) % 12 + 1, 1, tzinfo=UTC)
+
+
+def ensure_partitions(connection: Connection, months_ahead: int = MONTHS_AHEAD) -> list[str]:
+    """Create the audit partitions of this month and the next ones; return those created."""
+    now = utcnow()
+    created = []
+    for offset in range(months_ahead + 1):
+        start = _month_start(now.year, now.month + offset)
+        end = _month_start(now.year, now.month + offset + 1)
+        name = f"audit_event_p{start.year:04d}{start.month:02d}"
+        exists = connection.execute(sa.text("SELECT to_regclass(:n)"), {"n": name}).scalar()
+        if exists:
+            continue
+        try:
+            with connection.begin_nested():
+                connection.execute(
+                    sa.text(
+                        f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF audit_event '
+                        f"FOR VALUES FROM ('{uuid7_floor(start)}') TO ('{uuid7_floor(end)}')"
+                    )
+                )
+            created.append(name)
+        except DBAPIError as exc:
+            # 23514: events of that month already sit in the default partition (they stay
+            # there); 42P07/23505: a concurrent process created it.
+            if getattr(exc.orig, "sqlstate", None) not in {"23514", "42P07", "23505"}:
+                raise
+    return created
+
+
+class Audit:
+    """The audit trail of a workspace."""
+
+    def __init__(self, client: SignalGraph) -> None:
+        self._client = client
+        self._ensured: tuple[int, int] | None = None
+
+    def ensure_partitions(self) -> None:
+        """Create this month's and the next months' partitions once per process and month."""
+        now = utcnow()
+        if self._ensured == (now.year, now.month):
+            return
+        with self._client.engine.begin() as connection:
+            ensure_partitions(connection)
+        self._ensured = (now.year, now.month)
+
+    def list(
+        self,
+        *,
+        object_id: str | uuid.UUID | None = None,
+        actor: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        object_type: str | None = None,
+        action: str | None = None,
+        run_id: str | uuid.UUID | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[AuditEvent]:
+        """Return events newest first, filtered, one page at a time."""
+        check_limit(limit)
+        if action is not None and action not in AUDIT_ACTIONS:
+            raise UsageError(f"unknown action {action!r}", hint="expected insert, update or delete")
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            query = sa.select(audit_event).where(audit_event.c.workspace_id == workspace_id)
+            if object_id is not None:
+                query = query.where(audit_event.c.object_id == _uuid(object_id, "object"))
+            if actor is not None:
+                query = query.where(audit_event.c.actor == actor)
+            if since is not None:
+                query = query.where(audit_event.c.id >= uuid7_floor(_aware(since)))
+            if until is not None:
+                query = query.where(audit_event.c.id < uuid7_floor(_aware(until)))
+            if object_type is not None:
+                query = query.where(audit_event.c.object_type == object_type)
+            if action is not None:
+                query = query.where(audit_event.c.action == action)
+            if run_id is not None:
+                query = query.where(audit_event.c.run_id == _uuid(run_id, "run"))
+            after = cursor_id(CURSOR_KIND, cursor)
+            if after is not None:
+                query = query.where(audit_event.c.id < after)
+            rows = conn.execute(query.order_by(audit_event.c.id.desc()).limit(limit + 1)).all()
+        events = [
+            AuditEvent(
+                id=row.id,
+                actor=row.actor,
+                action=row.action,
+                object_type=row.object_type,
+                object_id=row.object_id,
+                before=row.before,
+                after=row.after,
+                run_id=row.run_id,
+                created_at=row.created_at,
+            )
+            for row in rows[:limit]
+        ]
+        more = len(rows) > limit
+        return Page(events, encode_cursor(CURSOR_KIND, [events[-1].id]) if more else None)
+
+    def count(self, *, object_type: str | None = None, run_id: uuid.UUID | None = None) -> int:
+        """Return how many events there are (of one object type, of one run)."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            query = sa.select(sa.func.count()).where(audit_event.c.workspace_id == workspace_id)
+            if object_type is not None:
+                query = query.where(audit_event.c.object_type == object_type)
+            if run_id is not None:
+                query = query.where(audit_event.c.run_id == run_id)
+            return int(conn.execute(query).scalar_one())
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _uuid(value: str | uuid.UUID, what: str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError as exc:
+        raise UsageError(f"{what} id {value!r} is not a UUID") from exc

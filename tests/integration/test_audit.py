@@ -1,0 +1,165 @@
+"""The audit trail: every change, one event per object, set-based, with actor and run."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+import signalgraph
+from signalgraph.client import SignalGraph
+from signalgraph.errors import UsageError
+from tests.conftest import CliResult
+
+
+def company(external_id: str, name: str, **extra: Any) -> dict[str, Any]:
+    return {"external_id": external_id, "type": "company", "name": name, **extra}
+
+
+def events(sg: SignalGraph, **filters: Any) -> list[Any]:
+    found, cursor = [], None
+    while True:
+        page = sg.audit.list(limit=500, cursor=cursor, **filters)
+        found.extend(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return found
+
+
+def test_bulk_operations_write_one_event_per_object(database_url: str) -> None:
+    sg = signalgraph.connect(url=database_url, actor="loader")
+    sg.sources.add("vendor")
+    records = [company(f"v{i}", f"Company Number {i} Holdings") for i in range(250)]
+    ingested = sg.entities.ingest(records, source="vendor")
+    inserted = events(sg, object_type="entity_record", action="insert")
+    assert len(inserted) == 250
+    assert {e.run_id for e in inserted} == {ingested.run_id}
+    assert {e.actor for e in inserted} == {"loader"}
+    assert {e.after["external_id"] for e in inserted} == {f"v{i}" for i in range(250)}
+    assert all("workspace_id" not in e.after for e in inserted)
+
+    resolved = sg.resolve()
+    assert len(events(sg, object_type="entity", run_id=resolved.run_id)) == 250
+    assigned = events(sg, object_type="entity_record", action="update")
+    assert len(assigned) == 250
+    # Only what changed, before and after.
+    assert set(assigned[0].before) == {"entity_id", "resolution", "resolved_at"}
+    assert assigned[0].before["entity_id"] is None
+    assert assigned[0].after["entity_id"] is not None
+
+    # The same records again change nothing, so there is nothing to audit.
+    sg.entities.ingest(records, source="vendor")
+    assert sg.audit.count(object_type="entity_record") == 500
+    sg.close()
+
+
+def test_actors_from_settings_calls_and_the_cli(
+    sg: SignalGraph, cli: Callable[..., CliResult], database_url: str
+) -> None:
+    sg.sources.add("vendor")
+    sg.entities.ingest([company("a", "Acme Robotics"), company("b", "Zeta Foods")], source="vendor")
+    sg.resolve()
+    a, b = (row["entity_id"] for row in sg.entities.clusters())
+    sg.entities.merge([a, b], actor="bob", reason="same firm")
+    merge_events = events(sg, object_type="merge")
+    assert [e.actor for e in merge_events] == ["bob"]
+    assert merge_events[0].after["reason"] == "same firm"
+    redirects = events(sg, object_type="entity_redirect")
+    assert [e.actor for e in redirects] == ["bob"]
+    moved = events(sg, object_type="entity_record", actor="bob")
+    assert len(moved) == 1  # the absorbed entity's record, re-pointed
+
+    base = ["--database-url", database_url, "--actor", "carol"]
+    assert cli(*base, "source", "add", "crm").exit_code == 0
+    listed = cli(*base, "audit", "list", "--type", "source", "--json").json()
+    assert isinstance(listed, dict)
+    assert [(e["actor"], e["after"]["name"]) for e in listed["events"]] == [
+        ("carol", "crm"),
+        (sg.settings.effective_actor, "vendor"),
+    ]
+    history = cli(*base, "audit", "list", "--object", str(a))
+    assert history.exit_code == 0
+    assert "entity" in history.stdout
+
+
+def test_updates_record_only_changed_fields_and_deletes_the_old_row(sg: SignalGraph) -> None:
+    with sg.transaction(actor="dora") as conn:
+        conn.execute(sa.text("INSERT INTO entity_type (workspace_id, name) "
+                             "SELECT workspace_id, 'fund' FROM workspace"))  # fmt: skip
+        conn.execute(sa.text("UPDATE entity_type SET description = 'a fund' WHERE name = 'fund'"))
+        conn.execute(sa.text("UPDATE entity_type SET description = 'a fund' WHERE name = 'fund'"))
+        conn.execute(sa.text("DELETE FROM entity_type WHERE name = 'fund'"))
+    found = events(sg, object_type="entity_type")
+    assert [e.action for e in found] == ["delete", "update", "insert"]  # newest first
+    deleted, updated, inserted = found
+    assert updated.before == {"description": None}
+    assert updated.after == {"description": "a fund"}
+    assert deleted.before["name"] == "fund"
+    assert inserted.after["name"] == "fund"
+    assert {e.actor for e in found} == {"dora"}
+    assert all(e.object_id is None for e in found)  # keyed by a name, not an id
+
+
+def test_pages_neither_skip_nor_repeat_while_rows_arrive(sg: SignalGraph) -> None:
+    for i in range(30):
+        sg.sources.add(f"s{i:02d}")
+    stop = threading.Event()
+
+    def writer() -> None:
+        other = signalgraph.connect(url=sg.url, pool_size=1, max_overflow=0)
+        i = 0
+        while not stop.is_set():
+            other.sources.add(f"late{i}")
+            i += 1
+        other.close()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        seen: list[Any] = []
+        first = sg.audit.list(object_type="source", limit=7)
+        seen.extend(first.items)
+        newest = first.items[0].id
+        cursor = first.next_cursor
+        while cursor:
+            page = sg.audit.list(object_type="source", limit=7, cursor=cursor)
+            seen.extend(page.items)
+            cursor = page.next_cursor
+    finally:
+        stop.set()
+        thread.join()
+    ids = [e.id for e in seen]
+    assert len(ids) == len(set(ids))  # nothing repeated
+    assert ids == sorted(ids, reverse=True)
+    expected = {e.id for e in events(sg, object_type="source") if e.id <= newest}
+    assert set(ids) == expected  # nothing skipped: every event at or before the first page
+
+
+def test_bad_cursors_and_filters_are_usage_errors(sg: SignalGraph) -> None:
+    with pytest.raises(UsageError, match="not a cursor of this listing"):
+        sg.audit.list(cursor="garbage!")
+    from signalgraph.pages import encode_cursor
+
+    with pytest.raises(UsageError, match="not a cursor of this listing"):
+        sg.audit.list(cursor=encode_cursor("signals", ["x"]))
+    with pytest.raises(UsageError, match="unknown action"):
+        sg.audit.list(action="drop")
+    with pytest.raises(UsageError, match="not a UUID"):
+        sg.audit.list(object_id="'; DROP TABLE audit_event; --")
+    with pytest.raises(UsageError, match="out of range"):
+        sg.audit.list(limit=0)
+
+
+def test_events_go_to_monthly_partitions(sg: SignalGraph) -> None:
+    sg.sources.add("vendor")
+    with sg.engine.connect() as conn:
+        where = (
+            conn.execute(sa.text("SELECT DISTINCT tableoid::regclass::text FROM audit_event"))
+            .scalars()
+            .all()
+        )
+    assert len(where) == 1
+    assert where[0].startswith("audit_event_p")
