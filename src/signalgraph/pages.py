@@ -36,6 +36,9 @@ class Page(Generic[T]):
     def __len__(self) -> int:
         return len(self.items)
 
+    def __getitem__(self, index: int) -> T:
+        return self.items[index]
+
 
 def encode_cursor(kind: str, key: Sequence[Any]) -> str:
     """Return the opaque cursor of a sort key for one kind of listing."""

@@ -364,11 +364,25 @@ def _move_month(connection: Connection, table: str, key: str, year: int, month: 
     connection.execute(
         sa.text(
             f"CREATE TABLE {_quote(name)} (LIKE {_quote(table)} "
-            "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE)"
+            "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING GENERATED)"
         )
     )
+    # Generated columns (the search vector) are computed again, not copied.
+    columns = ", ".join(
+        _quote(column)
+        for column in connection.execute(
+            sa.text(
+                "SELECT attname FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
+                "AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum"
+            ),
+            {"t": table},
+        ).scalars()
+    )
     copied = connection.execute(
-        sa.text(f"INSERT INTO {_quote(name)} SELECT * FROM {_quote(default)} WHERE {in_range}")
+        sa.text(
+            f"INSERT INTO {_quote(name)} ({columns}) SELECT {columns} FROM {_quote(default)} "
+            f"WHERE {in_range}"
+        )
     ).rowcount
     deleted = connection.execute(
         sa.text(f"DELETE FROM {_quote(default)} WHERE {in_range}")

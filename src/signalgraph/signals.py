@@ -14,6 +14,8 @@ from sqlalchemy.engine import Connection
 from signalgraph.db.engine import transaction
 from signalgraph.errors import NotFound, UsageError
 from signalgraph.ids import id_or_prefix
+from signalgraph.pages import Page
+from signalgraph.query.signals import LIST_COLUMNS
 from signalgraph.schema import mention, signal, signal_revision, source
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ class Signal:
     mentions: list[dict[str, Any]] = field(default_factory=list)
     revisions: list[dict[str, Any]] = field(default_factory=list)
     detailed: bool = False  # text, metadata, raw, mentions and revisions were loaded
+    rank: float | None = None  # full-text relevance, in search results
 
     @property
     def status(self) -> str:
@@ -59,29 +62,15 @@ class Signal:
         """Return the signal as a plain dict (without the detail fields a list does not load)."""
         data = asdict(self) | {"status": self.status}
         detailed = data.pop("detailed")
+        if data["rank"] is None:
+            data.pop("rank")
         if not detailed:
             for key in ("text", "metadata", "raw", "mentions", "revisions"):
                 data.pop(key)
         return data
 
 
-_LIST_COLUMNS = (
-    signal.c.id,
-    source.c.name.label("source"),
-    signal.c.external_id,
-    signal.c.kind,
-    signal.c.title,
-    signal.c.url,
-    signal.c.author,
-    signal.c.lang,
-    signal.c.published_at,
-    signal.c.duplicate_of,
-    signal.c.near_duplicate_of,
-    signal.c.near_distance,
-    signal.c.revision,
-    signal.c.created_at,
-    signal.c.updated_at,
-)
+_LIST_COLUMNS = LIST_COLUMNS
 
 
 def _signal(row: Any, **extra: Any) -> Signal:
@@ -113,31 +102,58 @@ class Signals:
         kind: str | None = None,
         since: datetime | None = None,
         until: datetime | None = None,
+        entity: str | uuid.UUID | None = None,
+        list_name: str | None = None,
+        text: str | None = None,
+        lang: str | None = None,
         include_duplicates: bool = False,
         limit: int = 50,
+        cursor: str | None = None,
         connection: Connection | None = None,
-    ) -> list[Signal]:
-        """Return signals newest first; duplicates and near duplicates only when asked."""
+    ) -> Page[Signal]:
+        """Return a page of signals, newest first; duplicates only when asked.
+
+        `entity` selects the signals mentioning it (or anything merged into it), `text`
+        is a full-text query (quotes for phrases, OR, -word), `cursor` the previous
+        page's `next_cursor`.
+        """
+        from signalgraph.query.signals import SignalFilter, fetch_page
+        from signalgraph.resolve.decisions import resolve_entity_id
+
         with transaction(self._client.engine, connection) as conn:
             workspace_id = self._client.workspace_id_in(conn)
-            query = self._joined(*_LIST_COLUMNS).where(signal.c.workspace_id == workspace_id)
-            if source_name is not None:
-                source_id = self._client.sources.get(source_name, connection=conn).id
-                query = query.where(signal.c.source_id == source_id)
-            if kind is not None:
-                query = query.where(signal.c.kind == kind)
-            if since is not None:
-                query = query.where(signal.c.published_at >= since)
-            if until is not None:
-                query = query.where(signal.c.published_at < until)
-            if not include_duplicates:
-                query = query.where(
-                    signal.c.duplicate_of.is_(None), signal.c.near_duplicate_of.is_(None)
-                )
-            rows = conn.execute(
-                query.order_by(signal.c.published_at.desc(), signal.c.id.desc()).limit(limit)
-            ).all()
-        return [_signal(row) for row in rows]
+            where = SignalFilter(
+                text=text,
+                lang=lang,
+                source_id=(
+                    self._client.sources.get(source_name, connection=conn).id
+                    if source_name is not None
+                    else None
+                ),
+                kind=kind,
+                since=since,
+                until=until,
+                entity_id=(
+                    resolve_entity_id(conn, workspace_id, entity) if entity is not None else None
+                ),
+                in_list=self._list_members(conn, list_name),
+                include_duplicates=include_duplicates,
+            )
+            rows, following = fetch_page(conn, workspace_id, where, cursor=cursor, limit=limit)
+        items = [_signal(row) for row in rows]
+        if text is not None:
+            for item, row in zip(items, rows, strict=True):
+                item.rank = round(float(row.rank), 4)
+        return Page(items, following)
+
+    def search(self, text: str, **filters: Any) -> Page[Signal]:
+        """Return a page of the signals matching a full-text query (and any list filters)."""
+        return self.list(text=text, **filters)
+
+    def _list_members(self, connection: Connection, list_name: str | None) -> Any:
+        if list_name is None:
+            return None
+        raise UsageError("lists are not available yet")
 
     def count(self, *, connection: Connection | None = None) -> dict[str, int]:
         """Return how many signals there are: all, originals, duplicates, near duplicates."""

@@ -84,12 +84,15 @@ def test_dry_run_and_signal_commands(cli: Cli, database_url: str, tmp_path: Path
     assert isinstance(dry, dict)
     assert dry["counters"]["inserted"] == 7
     assert dry["run_id"] is None
-    assert cli(*base, "signals", "list", "--json").json() == []
+    assert cli(*base, "signals", "list", "--json").json() == {
+        "signals": [],
+        "next_cursor": None,
+    }
     assert cli(*base, "ingest", str(path), "--source", "wire").exit_code == 0
-    listed = cli(*base, "signals", "list", "--json").json()
+    listed = cli(*base, "signals", "list", "--json").json()["signals"]  # type: ignore[index]
     assert isinstance(listed, list)
     assert len(listed) == 6
-    everything = cli(*base, "signals", "list", "--all", "--json").json()
+    everything = cli(*base, "signals", "list", "--all", "--json").json()["signals"]  # type: ignore[index]
     assert isinstance(everything, list)
     assert len(everything) == 7
     shown = cli(*base, "signals", "show", listed[0]["id"][:13], "--json").json()
@@ -193,7 +196,7 @@ def test_huge_integers_can_be_read_back(cli: Cli, database_url: str, tmp_path: P
     path = tmp_path / "big.ndjson"
     path.write_bytes(b'{"external_id": "b", "metadata": {"n": 123456789012345678901234567890}}\n')
     assert cli(*base, "ingest", str(path), "--source", "wire").exit_code == 0
-    signal_id = cli(*base, "signals", "list", "--json").json()[0]["id"]  # type: ignore[index]
+    signal_id = cli(*base, "signals", "list", "--json").json()["signals"][0]["id"]  # type: ignore[index]
     shown = cli(*base, "signals", "show", signal_id, "--json")
     assert shown.exit_code == 0, shown.stderr
     assert '"n": 123456789012345678901234567890' in shown.stdout

@@ -26,44 +26,123 @@ signals_app = typer.Typer(
 rejects_app = typer.Typer(help="Inspect and export rejected input records.", no_args_is_help=True)
 
 
+SourceFilter = Annotated[str | None, typer.Option("--source", help="Only this source.")]
+KindFilter = Annotated[str | None, typer.Option(help="Only this kind (article, email…).")]
+SinceFilter = Annotated[str | None, typer.Option(help="Published at or after (ISO 8601).")]
+UntilFilter = Annotated[str | None, typer.Option(help="Published before (ISO 8601).")]
+EntityFilter = Annotated[
+    str | None,
+    typer.Option(
+        "--entity", help="Only signals mentioning this entity (or anything merged into it)."
+    ),
+]
+ListFilter = Annotated[str | None, typer.Option("--list", help="Only signals in this list.")]
+LangFilter = Annotated[
+    str | None, typer.Option(help="Only signals in this language (en, de…); stems the query.")
+]
+AllOption = Annotated[bool, typer.Option("--all", help="Include duplicates and near duplicates.")]
+LimitOption = Annotated[int, typer.Option(help="Signals per page.", min=1, max=10_000)]
+CursorOption = Annotated[
+    str | None, typer.Option(help="Continue after the page that printed this cursor.")
+]
+
+
+def _print_page(page: Any, *, json: bool, columns: list[str], empty: str) -> None:
+    rows = [s.as_dict() for s in page.items]
+    if json:
+        print_json({"signals": rows, "next_cursor": page.next_cursor})
+        return
+    print_table(rows, columns, empty=empty)
+    if page.next_cursor:
+        note(f"more: --cursor {page.next_cursor}")
+
+
 @signals_app.command("list")
 def list_signals(
     ctx: typer.Context,
-    source: Annotated[str | None, typer.Option(help="Only this source.")] = None,
-    kind: Annotated[str | None, typer.Option(help="Only this kind (article, email…).")] = None,
-    since: Annotated[str | None, typer.Option(help="Published at or after (ISO 8601).")] = None,
-    until: Annotated[str | None, typer.Option(help="Published before (ISO 8601).")] = None,
-    include_duplicates: Annotated[
-        bool, typer.Option("--all", help="Include duplicates and near duplicates.")
-    ] = False,
-    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 50,
+    source: SourceFilter = None,
+    kind: KindFilter = None,
+    since: SinceFilter = None,
+    until: UntilFilter = None,
+    entity: EntityFilter = None,
+    in_list: ListFilter = None,
+    include_duplicates: AllOption = False,
+    limit: LimitOption = 50,
+    cursor: CursorOption = None,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
-    """List signals, newest first (duplicates hidden unless --all)."""
+    """List signals, newest first, a page at a time (duplicates hidden unless --all)."""
     client = get_state(ctx).client(workspace)
-    found = client.signals.list(
+    page = client.signals.list(
         source_name=source,
         kind=kind,
         since=parse_time_option(since, "--since"),
         until=parse_time_option(until, "--until"),
+        entity=entity,
+        list_name=in_list,
         include_duplicates=include_duplicates,
         limit=limit,
+        cursor=cursor,
     )
-    rows = [s.as_dict() for s in found]
-    if json:
-        print_json(rows)
-        return
-    print_table(
-        rows,
-        ["id", "published_at", "source", "kind", "status", "title"],
+    _print_page(
+        page,
+        json=json,
+        columns=["id", "published_at", "source", "kind", "status", "title"],
         empty="no signals",
     )
-    counts = client.signals.count()
-    note(
-        f"workspace {client.workspace_name!r} holds {counts['signals']:,} signals: "
-        f"{counts['originals']:,} originals, {counts['duplicates']:,} duplicates, "
-        f"{counts['near_duplicates']:,} near duplicates"
+    if not json and cursor is None:
+        counts = client.signals.count()
+        note(
+            f"workspace {client.workspace_name!r} holds {counts['signals']:,} signals: "
+            f"{counts['originals']:,} originals, {counts['duplicates']:,} duplicates, "
+            f"{counts['near_duplicates']:,} near duplicates"
+        )
+
+
+@signals_app.command("search")
+def search_signals(
+    ctx: typer.Context,
+    query: Annotated[
+        str,
+        typer.Argument(help='Words to find in titles and texts: "quoted phrase", OR, -excluded.'),
+    ],
+    lang: LangFilter = None,
+    source: SourceFilter = None,
+    kind: KindFilter = None,
+    since: SinceFilter = None,
+    until: UntilFilter = None,
+    entity: EntityFilter = None,
+    in_list: ListFilter = None,
+    include_duplicates: AllOption = False,
+    limit: LimitOption = 50,
+    cursor: CursorOption = None,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Full-text search of signals (language-aware), newest first, a page at a time."""
+    page = (
+        get_state(ctx)
+        .client(workspace)
+        .signals.search(
+            query,
+            lang=lang,
+            source_name=source,
+            kind=kind,
+            since=parse_time_option(since, "--since"),
+            until=parse_time_option(until, "--until"),
+            entity=entity,
+            list_name=in_list,
+            include_duplicates=include_duplicates,
+            limit=limit,
+            cursor=cursor,
+        )
+    )
+    _print_page(
+        page,
+        json=json,
+        columns=["id", "published_at", "source", "rank", "title"],
+        empty="no signal matches",
     )
 
 

@@ -10,7 +10,7 @@ this key / this content" with one index probe, whatever the number of months.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
 
 from signalgraph.schema.base import (
     created_at_column,
@@ -21,6 +21,14 @@ from signalgraph.schema.base import (
 )
 
 PARTITIONED_TABLES = ("signal", "mention", "signal_revision")
+
+# Full-text search vector of a signal: title (weight A) and text (weight B), stemmed in
+# the signal's language (`ts_config(lang)`, a SQL function made by migration 0008).
+# Capped so a huge text never exceeds what a tsvector can hold.
+SEARCH_EXPRESSION = (
+    "setweight(to_tsvector(ts_config(lang), left(coalesce(title, ''), 10000)), 'A') || "
+    "setweight(to_tsvector(ts_config(lang), left(coalesce(text, ''), 100000)), 'B')"
+)
 
 signal_key = sa.Table(
     "signal_key",
@@ -111,7 +119,10 @@ signal = sa.Table(
     sa.Column("run_id", sa.Uuid, nullable=False),
     created_at_column(),
     updated_at_column(),
+    sa.Column("search", TSVECTOR, sa.Computed(SEARCH_EXPRESSION, persisted=True)),
     sa.PrimaryKeyConstraint("workspace_id", "id"),
+    # `signals search`: the signals whose words match a full-text query.
+    sa.Index("ix_signal_search", "search", postgresql_using="gin"),
     # `signals list`: newest first, per workspace and per source.
     sa.Index("ix_signal_workspace_id_published_at", "workspace_id", "published_at"),
     sa.Index(

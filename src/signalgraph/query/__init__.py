@@ -1,0 +1,1 @@
+"""The query layer: filtered, keyset-paged reads of signals and entities."""

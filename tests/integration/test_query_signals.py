@@ -1,0 +1,199 @@
+"""Signal queries: full-text search, filters, mentioned entities and keyset pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from signalgraph.client import SignalGraph
+from signalgraph.errors import NotFound, UsageError
+
+
+def news(external_id: str, title: str, text: str, **extra: Any) -> dict[str, Any]:
+    return {"external_id": external_id, "kind": "article", "title": title, "text": text, **extra}
+
+
+@pytest.fixture
+def wire(sg: SignalGraph) -> SignalGraph:
+    sg.sources.add("wire")
+    sg.ingest(
+        [
+            news(
+                "n1",
+                "Acme announces merger",
+                "Acme Robotics agreed a merger with Helix.",
+                lang="en",
+                published_at="2026-01-05T10:00:00Z",
+            ),
+            news(
+                "n2",
+                "Mergers slow down",
+                "Bankers report fewer mergers this quarter.",
+                lang="en",
+                published_at="2026-01-06T10:00:00Z",
+            ),
+            news(
+                "n3",
+                "Übernahme angekündigt",
+                "Die Übernahmen der Branche nehmen zu.",
+                lang="de",
+                published_at="2026-01-07T10:00:00Z",
+            ),
+            news(
+                "n4",
+                "Quarterly results",
+                "Helix reports record revenue; no merger planned.",
+                lang="en",
+                published_at="2026-02-01T10:00:00Z",
+            ),
+        ],
+        source="wire",
+    )
+    return sg
+
+
+def ids(page: Any) -> list[str]:
+    return [s.external_id for s in page]
+
+
+def test_search_stems_in_the_signal_language(wire: SignalGraph) -> None:
+    # "mergers" and "merger" share an English stem; newest first.
+    assert ids(wire.signals.search("mergers")) == ["n4", "n2", "n1"]
+    # German stemming: "Übernahme" finds "Übernahmen" (in the title and the text).
+    assert ids(wire.signals.search("Übernahme", lang="de")) == ["n3"]
+    assert ids(wire.signals.search("Übernahmen")) == ["n3"]
+    # The language filter narrows to signals in that language.
+    assert ids(wire.signals.search("merger", lang="de")) == []
+
+
+def test_search_phrases_or_and_exclusion(wire: SignalGraph) -> None:
+    assert ids(wire.signals.search('"record revenue"')) == ["n4"]
+    assert ids(wire.signals.search("helix -revenue")) == ["n1"]
+    assert ids(wire.signals.search("bankers OR Übernahmen")) == ["n3", "n2"]
+    page = wire.signals.search("merger")
+    assert all(s.rank is not None and s.rank > 0 for s in page)
+    # Title matches weigh more than text matches.
+    ranks = {s.external_id: s.rank for s in page}
+    assert ranks["n1"] > ranks["n4"]
+
+
+def test_search_combines_with_filters(wire: SignalGraph) -> None:
+    from datetime import UTC, datetime
+
+    since = datetime(2026, 1, 6, tzinfo=UTC)
+    assert ids(wire.signals.search("merger", since=since)) == ["n4", "n2"]
+    assert ids(wire.signals.search("merger", kind="email")) == []
+    with pytest.raises(NotFound):
+        wire.signals.search("merger", source_name="nowhere")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "'; DROP TABLE signal; --",
+        "merger & | ! ( :* <->",
+        '"unbalanced',
+        "-",
+        "OR OR OR",
+    ],
+)
+def test_hostile_queries_are_words_not_syntax(wire: SignalGraph, query: str) -> None:
+    page = wire.signals.search(query)
+    assert isinstance(page.items, list)
+    assert wire.signals.count()["signals"] == 4
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [("   ", "give some words"), ("a\x00b", "NUL"), ("x" * 1001, "at most 1000")],
+)
+def test_bad_queries_are_refused(wire: SignalGraph, query: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        wire.signals.search(query)
+
+
+def test_signals_of_an_entity_follow_merges(sg: SignalGraph) -> None:
+    sg.sources.add("wire")
+    acme = {"type": "company", "text": "Acme Robotics", "identifiers": {"domain": "acme.ai"}}
+    helix = {"type": "company", "text": "Helix Therapeutics", "identifiers": {"ticker": "HLXT"}}
+    sg.ingest(
+        [
+            news("a", "Acme hires", "Acme Robotics hires.", mentions=[acme]),
+            news("b", "Helix trial", "Helix Therapeutics trial.", mentions=[helix]),
+            news("c", "Both", "Acme Robotics and Helix Therapeutics.", mentions=[acme, helix]),
+            news("d", "Nobody", "Nothing to see."),
+        ],
+        source="wire",
+    )
+    sg.resolve()
+    [first] = sg.entities.search("acme.ai")
+    [second] = sg.entities.search("ticker:HLXT")
+    assert sorted(ids(sg.signals.list(entity=first["id"]))) == ["a", "c"]
+    assert sorted(ids(sg.signals.list(entity=second["id"]))) == ["b", "c"]
+    merged = sg.entities.merge([first["id"], second["id"]])
+    survivor = merged["survivor"]
+    [absorbed] = {first["id"], second["id"]} - {survivor}
+    # Asked by either id, the merged entity's signals are those of both, once each.
+    assert sorted(ids(sg.signals.list(entity=survivor))) == ["a", "b", "c"]
+    assert sorted(ids(sg.signals.list(entity=absorbed))) == ["a", "b", "c"]
+    assert ids(sg.signals.search("trial", entity=absorbed)) == ["b"]
+    sg.entities.unmerge(absorbed)
+    assert sorted(ids(sg.signals.list(entity=first["id"]))) == ["a", "c"]
+    assert sorted(ids(sg.signals.list(entity=second["id"]))) == ["b", "c"]
+
+
+def test_pages_never_skip_or_repeat_while_rows_arrive(sg: SignalGraph) -> None:
+    sg.sources.add("wire")
+    sg.ingest(
+        [
+            news(
+                f"s{i:02}", f"story {i}", f"body {i}", published_at=f"2026-03-{i + 1:02}T12:00:00Z"
+            )
+            for i in range(20)
+        ],
+        source="wire",
+    )
+    before = {s.external_id for s in sg.signals.list(limit=100)}
+    seen: list[str] = []
+    cursor = None
+    extra = 0
+    while True:
+        page = sg.signals.list(limit=3, cursor=cursor)
+        seen.extend(ids(page))
+        # Between pages, new signals arrive: newer, older and in between.
+        extra += 1
+        sg.ingest(
+            [
+                news(f"new{extra}a", "late", "x", published_at="2026-04-01T00:00:00Z"),
+                news(f"new{extra}b", "old", "y", published_at="2025-01-01T00:00:00Z"),
+                news(f"new{extra}c", "mid", "z", published_at="2026-03-10T12:30:00Z"),
+            ],
+            source="wire",
+        )
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen)), "a signal was repeated"
+    assert before <= set(seen), "a signal that was there from the start was skipped"
+    # Paging is newest first throughout.
+    published = [sg.signals.get(s).published_at for s in _ids_of(sg, seen)]
+    assert published == sorted(published, reverse=True)
+
+
+def _ids_of(sg: SignalGraph, external_ids: list[str]) -> list[Any]:
+    by_key = {s.external_id: s.id for s in sg.signals.list(limit=1000, include_duplicates=True)}
+    return [by_key[key] for key in external_ids]
+
+
+def test_a_cursor_of_another_listing_or_damaged_is_refused(wire: SignalGraph) -> None:
+    page = wire.signals.list(limit=1)
+    assert page.next_cursor is not None
+    assert ids(wire.signals.list(limit=1, cursor=page.next_cursor)) == ["n3"]
+    with pytest.raises(UsageError, match="cursor"):
+        wire.signals.list(cursor="not-a-cursor")
+    wire.sources.add("other")
+    events = wire.audit.list(limit=1)
+    assert events.next_cursor is not None
+    with pytest.raises(UsageError, match="cursor"):
+        wire.signals.list(cursor=events.next_cursor)
