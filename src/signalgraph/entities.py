@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection
 
 from signalgraph.errors import AlreadyExists, NotFound, UsageError
 from signalgraph.ids import id_or_prefix
+from signalgraph.pages import Page
 from signalgraph.resolve import decisions
 from signalgraph.resolve.compare import (
     Profile,
@@ -22,7 +23,6 @@ from signalgraph.resolve.compare import (
     unique_agreement,
 )
 from signalgraph.resolve.model import Model, probability
-from signalgraph.resolve.names import fold, normalize_name
 from signalgraph.schema import (
     BUILTIN_ENTITY_TYPES,
     entity,
@@ -221,68 +221,31 @@ class Entities:
             return [dict(row) for row in rows]
 
     def search(
-        self, text: str, *, entity_type: str | None = None, limit: int = 20
-    ) -> builtins.list[dict[str, Any]]:
-        """Find entities by identifier (scheme:value), then by name: prefix, tokens, fuzzy."""
-        from rapidfuzz import fuzz
+        self,
+        text: str | None = None,
+        *,
+        entity_type: str | None = None,
+        identifier: str | None = None,
+        include_archived: bool = False,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page[dict[str, Any]]:
+        """Find live entities by name (prefix, words, fuzzy) or identifier, and by filters.
 
-        from signalgraph.resolve.identifiers import InvalidIdentifier, normalize_identifier
+        With text, best matches come first (an identifier such as `ticker:MRNA` scores
+        100); without, every entity passing the filters, a page at a time by id.
+        """
+        from signalgraph.query.entities import EntityFilter, search_entities
 
-        query = text.strip()
-        if not query:
-            raise UsageError("give some text to search for")
-        exact_keys: list[str] = []
-        scheme, _, value = query.partition(":")
-        if value and scheme.replace("_", "").isalnum():
-            try:
-                exact_keys.append(normalize_identifier(scheme, value).key)
-            except InvalidIdentifier:
-                pass
-        norms = {normalize_name(query, "company"), normalize_name(query, "person"), fold(query)}
-        name_keys: list[Any] = []
-        for norm in filter(None, norms):
-            name_keys.append(record_key.c.key.between(f"n:{norm}", f"n:{norm}\uffff"))
-            exact_keys.extend(f"t:{token}" for token in norm.split() if len(token) >= 3)
-        joined = record_key.join(
-            entity_record,
-            sa.and_(
-                entity_record.c.workspace_id == record_key.c.workspace_id,
-                entity_record.c.id == record_key.c.record_id,
-            ),
+        where = EntityFilter(
+            text=text,
+            entity_type=entity_type,
+            identifier=identifier,
+            include_archived=include_archived,
         )
         with self._client.transaction() as conn:
             workspace_id = self._client.workspace_id_in(conn)
-            rows = conn.execute(
-                sa.select(
-                    entity_record.c.entity_id,
-                    entity_record.c.name,
-                    entity_record.c.type,
-                    record_key.c.key,
-                )
-                .select_from(joined)
-                .where(
-                    record_key.c.workspace_id == workspace_id,
-                    sa.or_(record_key.c.key.in_(exact_keys), *name_keys),
-                    entity_record.c.entity_id.is_not(None),
-                    *([entity_record.c.type == entity_type] if entity_type else []),
-                )
-                .limit(5000)
-            ).all()
-        folded = fold(query)
-        best: dict[uuid.UUID, dict[str, Any]] = {}
-        for row in rows:
-            identified = row.key.startswith("id:")
-            score = 100.0 if identified else float(fuzz.WRatio(folded, fold(row.name)))
-            current = best.get(row.entity_id)
-            if current is None or score > current["score"]:
-                best[row.entity_id] = {
-                    "id": row.entity_id,
-                    "name": row.name,
-                    "type": row.type,
-                    "score": round(score, 1),
-                    "matched": "identifier" if identified else "name",
-                }
-        return sorted(best.values(), key=lambda r: -r["score"])[:limit]
+            return search_entities(conn, workspace_id, where, limit=limit, cursor=cursor)
 
     def clusters(self, *, source_name: str | None = None) -> Iterator[dict[str, Any]]:
         """Yield one row per source record: source, external_id and canonical entity id."""

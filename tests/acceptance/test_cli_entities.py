@@ -125,8 +125,11 @@ def test_ingest_resolve_review_and_undo(cli: Cli, database_url: str, tmp_path: P
     assert entity_by_record(cli, base)[("crm", "c1")] != acme
 
     found = cli(*base, "entities", "search", "domain:acme.ai", "--json").json()
-    assert isinstance(found, list)
-    assert found[0]["id"] == acme
+    assert isinstance(found, dict)
+    assert found["entities"][0]["id"] == acme
+    assert found["next_cursor"] is None
+    by_identifier = cli(*base, "entities", "search", "--identifier", "domain:acme.ai", "--json")
+    assert [e["id"] for e in by_identifier.json()["entities"]] == [acme]  # type: ignore[index]
     listed = cli(*base, "entities", "list")
     assert listed.exit_code == 0
     assert "Acme Robotics" in listed.stdout

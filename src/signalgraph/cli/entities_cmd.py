@@ -144,21 +144,44 @@ def show(
 def search(
     ctx: typer.Context,
     text: Annotated[
-        str, typer.Argument(help="A name, a prefix, or scheme:value (domain:acme.com).")
-    ],
+        str | None,
+        typer.Argument(
+            help="A name, a prefix, or scheme:value (domain:acme.com); omit to filter only."
+        ),
+    ] = None,
     entity_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 20,
+    identifier: Annotated[
+        str | None, typer.Option(help="Only entities with this identifier (ticker:MRNA).")
+    ] = None,
+    archived: Annotated[bool, typer.Option("--archived", help="Include archived ones.")] = False,
+    limit: Annotated[int, typer.Option(help="Entities per page.", min=1, max=10_000)] = 20,
+    cursor: Annotated[
+        str | None, typer.Option(help="Continue after the page that printed this cursor.")
+    ] = None,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Find entities by identifier or name (normalised prefix, tokens, fuzzy)."""
-    rows = (
-        get_state(ctx).client(workspace).entities.search(text, entity_type=entity_type, limit=limit)
+    """Find entities by name (normalised prefix, words, fuzzy), identifier and filters."""
+    page = (
+        get_state(ctx)
+        .client(workspace)
+        .entities.search(
+            text,
+            entity_type=entity_type,
+            identifier=identifier,
+            include_archived=archived,
+            limit=limit,
+            cursor=cursor,
+        )
     )
     if json:
-        print_json(rows)
-    else:
-        print_table(rows, ["id", "type", "name", "score", "matched"], empty="no matching entities")
+        print_json({"entities": page.items, "next_cursor": page.next_cursor})
+        return
+    print_table(
+        page.items, ["id", "type", "name", "score", "matched"], empty="no matching entities"
+    )
+    if page.next_cursor:
+        note(f"more: --cursor {page.next_cursor}")
 
 
 @entities_app.command("clusters")

@@ -1,0 +1,95 @@
+"""Entity search: names, identifiers, filters, merged ids hidden, keyset pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from signalgraph.client import SignalGraph
+from signalgraph.errors import UsageError
+
+
+def company(external_id: str, name: str, **extra: Any) -> dict[str, Any]:
+    return {"external_id": external_id, "type": "company", "name": name, **extra}
+
+
+@pytest.fixture
+def book(sg: SignalGraph) -> SignalGraph:
+    sg.sources.add("vendor")
+    sg.entities.ingest(
+        [
+            company("1", "Acme Robotics Inc.", identifiers={"ticker": "ACME"}),
+            company("2", "Acme Foods GmbH"),
+            company("3", "Helix Therapeutics", identifiers={"ticker": "HLXT"}),
+            company("4", "Zeta Analytics"),
+            {"external_id": "5", "type": "person", "name": "Ada Acme"},
+        ]
+        + [company(f"x{i}", f"Filler Company {i:03}") for i in range(30)],
+        source="vendor",
+    )
+    sg.resolve()
+    return sg
+
+
+def names(page: Any) -> list[str]:
+    return [row["name"] for row in page]
+
+
+def test_by_name_prefix_fuzzy_identifier_and_type(book: SignalGraph) -> None:
+    assert names(book.entities.search("acme robo"))[0] == "Acme Robotics Inc."
+    assert set(names(book.entities.search("acme", entity_type="company"))) == {
+        "Acme Robotics Inc.",
+        "Acme Foods GmbH",
+    }
+    assert names(book.entities.search("Helix Therapeutcs"))[0] == "Helix Therapeutics"
+    [hit] = book.entities.search("ticker:hlxt")
+    assert (hit["name"], hit["matched"], hit["score"]) == ("Helix Therapeutics", "identifier", 100)
+    assert names(book.entities.search(identifier="ticker:ACME")) == ["Acme Robotics Inc."]
+    assert names(book.entities.search("acme", identifier="ticker:HLXT")) == []
+    with pytest.raises(UsageError, match="scheme:value"):
+        book.entities.search(identifier="ACME")
+    with pytest.raises(UsageError, match="NUL"):
+        book.entities.search("a\x00b")
+
+
+def test_merged_and_archived_entities_are_hidden(book: SignalGraph) -> None:
+    robotics = book.entities.search(identifier="ticker:ACME")[0]["id"]
+    foods = book.entities.search("Acme Foods")[0]["id"]
+    merged = book.entities.merge([robotics, foods])
+    survivor = merged["survivor"]
+    hits = book.entities.search("acme", entity_type="company")
+    assert [h["id"] for h in hits] == [survivor]
+    with book.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE entity SET archived_at = now() WHERE id = :id"), {"id": survivor}
+        )
+    assert book.entities.search("acme", entity_type="company").items == []
+    [archived] = book.entities.search("acme", entity_type="company", include_archived=True)
+    assert archived["archived"] is True
+
+
+@pytest.mark.parametrize("text", [None, "filler company"])
+def test_pages_never_skip_or_repeat_while_entities_arrive(
+    book: SignalGraph, text: str | None
+) -> None:
+    everything = {row["id"] for row in book.entities.search(text, limit=1000)}
+    seen: list[Any] = []
+    cursor = None
+    arrivals = 0
+    while True:
+        page = book.entities.search(text, limit=4, cursor=cursor)
+        seen.extend(row["id"] for row in page)
+        arrivals += 1
+        book.entities.ingest(
+            [company(f"late{arrivals}", f"Filler Company late {arrivals}")], source="vendor"
+        )
+        book.resolve()
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert len(seen) == len(set(seen))
+    assert everything <= set(seen)
+    with pytest.raises(UsageError, match="cursor"):
+        book.entities.search(text, cursor="bogus")
