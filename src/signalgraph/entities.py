@@ -28,12 +28,9 @@ from signalgraph.schema import (
     entity,
     entity_record,
     entity_type,
-    judgement,
-    mention,
     record_key,
     resolution_model,
     review_item,
-    signal,
     source,
 )
 from signalgraph.workspaces import validate_name
@@ -96,104 +93,13 @@ class Entities:
             return decisions.resolve_entity_id(conn, self._client.workspace_id_in(conn), value)
 
     def show(self, value: str | uuid.UUID, *, recent: int = 10) -> dict[str, Any]:
-        """Return an entity's dossier: names, identifiers, records, mentions, decisions."""
+        """Return an entity's dossier (see signalgraph.query.dossier)."""
+        from signalgraph.query.dossier import dossier
+
         with self._client.transaction() as conn:
             workspace_id = self._client.workspace_id_in(conn)
             entity_id = decisions.resolve_entity_id(conn, workspace_id, value)
-            row = conn.execute(
-                sa.select(entity).where(
-                    entity.c.workspace_id == workspace_id, entity.c.id == entity_id
-                )
-            ).one()
-            records = conn.execute(
-                sa.select(entity_record, source.c.name.label("source_name"))
-                .select_from(
-                    entity_record.join(
-                        source,
-                        sa.and_(
-                            source.c.workspace_id == entity_record.c.workspace_id,
-                            source.c.id == entity_record.c.source_id,
-                        ),
-                    )
-                )
-                .where(
-                    entity_record.c.workspace_id == workspace_id,
-                    entity_record.c.entity_id == entity_id,
-                )
-                .order_by(entity_record.c.created_at)
-            ).all()
-            names: dict[str, int] = {}
-            identifiers: dict[str, set[str]] = {}
-            for record in records:
-                for name in [record.name, *(record.aliases or [])]:
-                    names[name] = names.get(name, 0) + 1
-                for scheme, values in (record.identifiers or {}).items():
-                    identifiers.setdefault(scheme, set()).update(values)
-            record_ids = [record.id for record in records]
-            mention_count = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(mention)
-                .where(mention.c.workspace_id == workspace_id, mention.c.record_id.in_(record_ids))
-            ).scalar_one()
-            recent_signals = conn.execute(
-                sa.select(
-                    signal.c.id, signal.c.title, signal.c.published_at, mention.c.text.label("as")
-                )
-                .select_from(
-                    mention.join(
-                        signal,
-                        sa.and_(
-                            signal.c.workspace_id == mention.c.workspace_id,
-                            signal.c.id == mention.c.signal_id,
-                        ),
-                    )
-                )
-                .where(
-                    mention.c.workspace_id == workspace_id,
-                    mention.c.record_id.in_(record_ids),
-                    signal.c.duplicate_of.is_(None),
-                )
-                .order_by(signal.c.published_at.desc())
-                .limit(recent)
-            ).mappings()
-            member_ids = decisions.members(conn, workspace_id, entity_id)
-            verdicts = conn.execute(
-                sa.select(judgement)
-                .where(
-                    judgement.c.workspace_id == workspace_id,
-                    sa.or_(
-                        judgement.c.entity_a.in_(member_ids), judgement.c.entity_b.in_(member_ids)
-                    ),
-                )
-                .order_by(judgement.c.created_at.desc())
-            ).all()
-            history = decisions.merge_history(conn, workspace_id, member_ids)
-            return {
-                "id": entity_id,
-                "type": row.type,
-                "name": row.name,
-                "created_at": row.created_at,
-                "names": sorted(names, key=lambda n: -names[n]),
-                "identifiers": {k: sorted(v) for k, v in sorted(identifiers.items())},
-                "records": [
-                    {
-                        "id": record.id,
-                        "source": record.source_name,
-                        "external_id": record.external_id,
-                        "name": record.name,
-                        "identifiers": record.identifiers,
-                        "properties": record.properties,
-                        "method": (record.resolution or {}).get("method"),
-                        "probability": (record.resolution or {}).get("probability"),
-                    }
-                    for record in records
-                ],
-                "mentions": mention_count,
-                "recent_signals": [dict(item) for item in recent_signals],
-                "merged_ids": sorted(member_ids - {entity_id}),
-                "judgements": [decisions._judgement(v).as_dict() for v in verdicts],
-                "merge_history": [item.as_dict() for item in history],
-            }
+            return dossier(conn, workspace_id, entity_id, recent=recent)
 
     def list(self, *, entity_type: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
         """Return live entities with their record and mention counts, most mentioned first."""

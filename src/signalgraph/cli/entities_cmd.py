@@ -138,6 +138,14 @@ def show(
         title="merges",
         empty="",
     )
+    print_table(
+        dossier["open_flags"], ["kind", "severity", "message", "created_at"], title="open flags",
+        empty="",
+    )  # fmt: skip
+    print_table(
+        dossier["audit"], ["at", "actor", "action", "object", "changed"], title="last changes",
+        empty="",
+    )  # fmt: skip
 
 
 @entities_app.command("search")
