@@ -117,13 +117,13 @@ class Signals:
         is a full-text query (quotes for phrases, OR, -word), `cursor` the previous
         page's `next_cursor`.
         """
-        from signalgraph.query.signals import SignalFilter, fetch_page
+        from signalgraph.query.signals import SignalFilter, entity_scope, fetch_page, text_query
         from signalgraph.resolve.decisions import resolve_entity_id
 
         with transaction(self._client.engine, connection) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             where = SignalFilter(
-                text=text,
+                text=text_query(conn, text, lang) if text is not None else None,
                 lang=lang,
                 source_id=(
                     self._client.sources.get(source_name, connection=conn).id
@@ -133,12 +133,18 @@ class Signals:
                 kind=kind,
                 since=since,
                 until=until,
-                entity_id=(
-                    resolve_entity_id(conn, workspace_id, entity) if entity is not None else None
+                entity=(
+                    entity_scope(conn, workspace_id, resolve_entity_id(conn, workspace_id, entity))
+                    if entity is not None
+                    else None
                 ),
                 in_list=self._list_members(conn, list_name),
                 include_duplicates=include_duplicates,
             )
+            if text is not None:
+                # How many rows match varies by orders of magnitude with the words:
+                # plan each search for its own words, never with a generic plan.
+                conn.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
             rows, following = fetch_page(conn, workspace_id, where, cursor=cursor, limit=limit)
         items = [_signal(row) for row in rows]
         if text is not None:

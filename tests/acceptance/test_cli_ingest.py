@@ -88,6 +88,7 @@ def test_dry_run_and_signal_commands(cli: Cli, database_url: str, tmp_path: Path
         "signals": [],
         "next_cursor": None,
     }
+    assert cli(*base, "source", "add", "wire").exit_code == 0
     assert cli(*base, "ingest", str(path), "--source", "wire").exit_code == 0
     listed = cli(*base, "signals", "list", "--json").json()["signals"]  # type: ignore[index]
     assert isinstance(listed, list)
@@ -195,6 +196,7 @@ def test_huge_integers_can_be_read_back(cli: Cli, database_url: str, tmp_path: P
     base = setup(cli, database_url)
     path = tmp_path / "big.ndjson"
     path.write_bytes(b'{"external_id": "b", "metadata": {"n": 123456789012345678901234567890}}\n')
+    assert cli(*base, "source", "add", "wire").exit_code == 0
     assert cli(*base, "ingest", str(path), "--source", "wire").exit_code == 0
     signal_id = cli(*base, "signals", "list", "--json").json()["signals"][0]["id"]  # type: ignore[index]
     shown = cli(*base, "signals", "show", signal_id, "--json")
@@ -234,3 +236,37 @@ def test_hints_name_the_workspace(cli: Cli, database_url: str, tmp_path: Path) -
     assert " -w deals` shows why" in result.stderr
     missing = cli(*base, "source", "show", "nope", "-w", "deals")
     assert "signalgraph source list -w deals" in missing.stderr
+
+
+def test_signals_search_and_pages_from_the_command_line(
+    cli: Cli, database_url: str, tmp_path: Path
+) -> None:
+    base = ("--database-url", database_url)
+    path = tmp_path / "wire.ndjson"
+    write_ndjson(
+        path,
+        [
+            {"external_id": f"w{i}", "title": f"Merger talks {i}",
+             "text": f"Acme and Helix, day {i}.", "lang": "en",
+             "published_at": f"2026-05-{i + 1:02}T08:00:00Z"}
+            for i in range(5)
+        ]
+        + [{"external_id": "other", "title": "Weather", "text": "Rain.", "lang": "en"}],
+    )  # fmt: skip
+    assert cli(*base, "source", "add", "wire").exit_code == 0
+    assert cli(*base, "ingest", str(path), "--source", "wire").exit_code == 0
+    first = cli(*base, "signals", "search", "mergers", "--limit", "3", "--json").json()
+    assert isinstance(first, dict)
+    assert [s["external_id"] for s in first["signals"]] == ["w4", "w3", "w2"]
+    rest = cli(
+        *base, "signals", "search", "mergers", "--limit", "3", "--cursor", first["next_cursor"],
+        "--json",
+    ).json()  # fmt: skip
+    assert [s["external_id"] for s in rest["signals"]] == ["w1", "w0"]  # type: ignore[index]
+    assert rest["next_cursor"] is None  # type: ignore[index]
+    table = cli(*base, "signals", "search", "merger", "--limit", "2")
+    assert table.exit_code == 0
+    assert "--cursor" in table.stderr
+    bad = cli(*base, "signals", "list", "--cursor", "garbage")
+    assert bad.exit_code == 2
+    assert "cursor" in bad.stderr

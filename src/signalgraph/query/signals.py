@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.engine import Connection
 
 from signalgraph.errors import UsageError
@@ -15,28 +16,13 @@ from signalgraph.pages import check_limit, decode_cursor, encode_cursor
 from signalgraph.schema import entity_record, mention, signal, source
 
 CURSOR_KIND = "signals"
-# Every text search configuration `ts_config(lang)` maps a language to (migration 0008).
-# A signal's words are stemmed in its own language, so a query without a language is
-# stemmed in each of these and matched against the signals of that language only: the
-# semantics of phrases and -exclusions then hold per language.
-SEARCH_CONFIGS = (
-    "simple",
-    "english",
-    "german",
-    "french",
-    "spanish",
-    "italian",
-    "dutch",
-    "portuguese",
-    "swedish",
-    "danish",
-    "norwegian",
-    "finnish",
-    "russian",
-    "turkish",
-    "hungarian",
-    "romanian",
-)
+# A language code of each text search configuration `ts_config(lang)` maps to (migration
+# 0008; "" is the word-for-word one). A signal's words are stemmed in its own language,
+# so a query without a language is stemmed in each and matched against the signals of
+# that language only: phrases and -exclusions then mean the same in every language.
+SEARCH_LANGUAGES = (
+    "", "en", "de", "fr", "es", "it", "nl", "pt", "sv", "da", "no", "fi", "ru", "tr", "hu", "ro",
+)  # fmt: skip
 MAX_QUERY_CHARS = 1000
 
 LIST_COLUMNS = (
@@ -58,17 +44,53 @@ LIST_COLUMNS = (
 )
 
 
+POPULAR_MENTIONS = 2000
+
+
+@dataclass(frozen=True)
+class EntityScope:
+    """The records of a canonical entity, and whether it is mentioned very often."""
+
+    records: tuple[uuid.UUID, ...]
+    popular: bool
+
+
+def entity_scope(
+    connection: Connection, workspace_id: uuid.UUID, entity_id: uuid.UUID
+) -> EntityScope:
+    """Return the records whose mentions are the entity's (a merge moves records to it)."""
+    records = tuple(
+        connection.execute(
+            sa.select(entity_record.c.id).where(
+                entity_record.c.workspace_id == workspace_id,
+                entity_record.c.entity_id == entity_id,
+            )
+        ).scalars()
+    )
+    if not records:
+        return EntityScope(records, popular=False)
+    counted = connection.execute(
+        sa.select(sa.func.count()).select_from(
+            sa.select(mention.c.signal_id)
+            .where(mention.c.workspace_id == workspace_id, mention.c.record_id.in_(records))
+            .limit(POPULAR_MENTIONS)
+            .subquery()
+        )
+    ).scalar_one()
+    return EntityScope(records, popular=counted >= POPULAR_MENTIONS)
+
+
 @dataclass(frozen=True)
 class SignalFilter:
     """What to select: every field narrows the result (None means no condition)."""
 
-    text: str | None = None
+    text: TextQuery | None = None
     lang: str | None = None
     source_id: uuid.UUID | None = None
     kind: str | None = None
     since: datetime | None = None
     until: datetime | None = None
-    entity_id: uuid.UUID | None = None  # canonical: signals mentioning it or a merged id
+    entity: EntityScope | None = None  # signals mentioning an entity (see entity_scope)
     in_list: sa.Select[Any] | None = None  # a select of signal ids
     include_duplicates: bool = False
 
@@ -84,41 +106,55 @@ def _checked(text: str) -> str:
     return query
 
 
-def text_match(text: str, lang: str | None) -> sa.ColumnElement[bool]:
-    """Return the condition "the signal matches this web-style query" (quotes, OR, -word).
+@dataclass(frozen=True)
+class TextQuery:
+    """A full-text query stemmed per language: each distinct tsquery and its languages."""
 
-    With a language, the query is stemmed in it and only signals in it can match;
-    without one, each signal is matched by the query stemmed in the signal's language.
-    """
+    groups: tuple[tuple[str, tuple[str, ...]], ...]
+
+    def condition(self) -> sa.ColumnElement[bool]:
+        """Return "the signal matches": its words match the query stemmed in its language."""
+        if not self.groups:
+            return sa.false()
+        branches: list[sa.ColumnElement[bool]] = []
+        for query, configs in self.groups:
+            matches = signal.c.search.op("@@")(sa.cast(query, TSQUERY))
+            if len(self.groups) == 1 and len(configs) == len(SEARCH_LANGUAGES):
+                branches.append(matches)  # the same in every language: no language test
+            else:
+                languages = sa.func.ts_config(signal.c.lang).in_(
+                    [_regconfig(config) for config in configs]
+                )
+                branches.append(sa.and_(matches, languages))
+        return sa.or_(*branches)
+
+    def rank(self) -> sa.ColumnElement[float]:
+        """Return the relevance of a signal (ts_rank against any of the stemmed queries)."""
+        combined = " | ".join(f"({query})" for query, _ in self.groups)
+        return sa.func.ts_rank(signal.c.search, sa.cast(combined, TSQUERY), type_=sa.Float)
+
+
+def text_query(connection: Connection, text: str, lang: str | None) -> TextQuery:
+    """Stem a web-style query (quotes, OR, -word) in the signals' languages, or in `lang`."""
     query = _checked(text)
-    if lang is not None:
-        return sa.and_(
-            sa.func.ts_config(signal.c.lang) == sa.func.ts_config(lang),
-            signal.c.search.op("@@")(sa.func.websearch_to_tsquery(sa.func.ts_config(lang), query)),
-        )
-    return sa.or_(
-        *(
-            sa.and_(
-                sa.func.ts_config(signal.c.lang) == _regconfig(config),
-                signal.c.search.op("@@")(sa.func.websearch_to_tsquery(_regconfig(config), query)),
-            )
-            for config in SEARCH_CONFIGS
-        )
-    )
+    languages = [lang] if lang is not None else list(SEARCH_LANGUAGES)
+    rows = connection.execute(
+        sa.text(
+            "SELECT CAST(ts_config(l) AS text), "
+            "CAST(websearch_to_tsquery(ts_config(l), :q) AS text) "
+            "FROM unnest(CAST(:languages AS text[])) AS l"
+        ),
+        {"q": query, "languages": languages},
+    ).all()
+    grouped: dict[str, list[str]] = {}
+    for config, stemmed in rows:
+        if stemmed:  # only stop words: nothing to match in that language
+            grouped.setdefault(stemmed, []).append(config)
+    return TextQuery(tuple((q, tuple(configs)) for q, configs in grouped.items()))
 
 
 def _regconfig(config: str) -> sa.ColumnElement[Any]:
     return sa.literal_column(f"'{config}'::regconfig")
-
-
-def text_rank(text: str) -> sa.ColumnElement[float]:
-    """Return the relevance of a signal to a query stemmed in the signal's language."""
-    query = _checked(text)
-    return sa.func.ts_rank(
-        signal.c.search,
-        sa.func.websearch_to_tsquery(sa.func.ts_config(signal.c.lang), query),
-        type_=sa.Float,
-    )
 
 
 def select_signals(
@@ -139,10 +175,8 @@ def select_signals(
         .where(signal.c.workspace_id == workspace_id)
     )
     if where.text is not None:
-        query = query.add_columns(text_rank(where.text).label("rank")).where(
-            text_match(where.text, where.lang)
-        )
-    elif where.lang is not None:
+        query = query.add_columns(where.text.rank().label("rank")).where(where.text.condition())
+    if where.lang is not None:
         query = query.where(sa.func.ts_config(signal.c.lang) == sa.func.ts_config(where.lang))
     if where.source_id is not None:
         query = query.where(signal.c.source_id == where.source_id)
@@ -154,24 +188,31 @@ def select_signals(
         query = query.where(signal.c.published_at < where.until)
     if not where.include_duplicates:
         query = query.where(signal.c.duplicate_of.is_(None), signal.c.near_duplicate_of.is_(None))
-    if where.entity_id is not None:
-        # Records always point at the canonical entity (a merge moves them), so the
-        # signals of an entity and of everything merged into it are one probe away.
-        mentioned = (
-            sa.select(mention.c.signal_id)
-            .join(
-                entity_record,
-                sa.and_(
-                    entity_record.c.workspace_id == mention.c.workspace_id,
-                    entity_record.c.id == mention.c.record_id,
-                ),
+    if where.entity is not None:
+        records = list(where.entity.records)
+        if where.entity.popular:
+            # Walk signals newest first and probe each one's mentions (by primary key):
+            # the page fills after a few thousand probes at most.
+            mentioned = (
+                sa.select(sa.true())
+                .where(
+                    mention.c.workspace_id == signal.c.workspace_id,
+                    mention.c.signal_id == signal.c.id,
+                    mention.c.record_id.in_(records),
+                )
+                .limit(1)
+                .scalar_subquery()
             )
-            .where(
-                entity_record.c.workspace_id == workspace_id,
-                entity_record.c.entity_id == where.entity_id,
+            query = query.where(mentioned)
+        else:
+            # Few mentions: gather them by record, then sort that handful.
+            query = query.where(
+                signal.c.id.in_(
+                    sa.select(mention.c.signal_id).where(
+                        mention.c.workspace_id == workspace_id, mention.c.record_id.in_(records)
+                    )
+                )
             )
-        )
-        query = query.where(signal.c.id.in_(mentioned))
     if where.in_list is not None:
         query = query.where(signal.c.id.in_(where.in_list))
     if cursor is not None:
