@@ -86,6 +86,26 @@ class Entities:
         loader = EntityRecordLoader(known_types(self.types()[len(BUILTIN_ENTITY_TYPES) :]))
         return Ingest(self._client, source=source, loader=loader, **options).run(inputs)
 
+    # -- archive -------------------------------------------------------------------------------
+
+    def archive(
+        self, value: str | uuid.UUID, *, reason: str | None = None, actor: str | None = None
+    ) -> dict[str, Any]:
+        """Archive an entity: hidden from lists and search, kept and restorable."""
+        from signalgraph.curate.archive import archive_entity
+
+        with self._client.transaction(actor=actor) as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            return archive_entity(conn, workspace_id, value, reason=reason)
+
+    def restore(self, value: str | uuid.UUID, *, actor: str | None = None) -> dict[str, Any]:
+        """Restore an archived entity."""
+        from signalgraph.curate.archive import archive_entity
+
+        with self._client.transaction(actor=actor) as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            return archive_entity(conn, workspace_id, value, reason=None, restore=True)
+
     # -- reading -----------------------------------------------------------------------------
 
     def canonical(
@@ -173,6 +193,8 @@ class Entities:
                 "type": row.type,
                 "name": row.name,
                 "created_at": row.created_at,
+                "archived_at": row.archived_at,
+                "archive_reason": row.archive_reason,
                 "names": sorted(names, key=lambda n: -names[n]),
                 "identifiers": {k: sorted(v) for k, v in sorted(identifiers.items())},
                 "records": [
@@ -195,8 +217,13 @@ class Entities:
                 "merge_history": [item.as_dict() for item in history],
             }
 
-    def list(self, *, entity_type: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Return live entities with their record and mention counts, most mentioned first."""
+    def list(
+        self, *, entity_type: str | None = None, limit: int = 50, archived: bool = False
+    ) -> list[dict[str, Any]]:
+        """Return live entities with their record and mention counts, most mentioned first.
+
+        Archived entities are left out unless `archived` (then only they are listed).
+        """
         with self._client.transaction() as conn:
             workspace_id = self._client.workspace_id_in(conn)
             rows = conn.execute(
@@ -211,19 +238,22 @@ class Entities:
                                        WHERE workspace_id = e.workspace_id
                                          AND record_id = ANY(r.ids)) m ON true
                     WHERE e.workspace_id = :ws AND (CAST(:type AS text) IS NULL OR e.type = :type)
-                      AND e.archived_at IS NULL
+                      AND (e.archived_at IS NOT NULL) = :archived
                     ORDER BY mentions DESC, records DESC, e.id
                     LIMIT :limit
                     """
                 ),
-                {"ws": workspace_id, "type": entity_type, "limit": limit},
+                {"ws": workspace_id, "type": entity_type, "limit": limit, "archived": archived},
             ).mappings()
             return [dict(row) for row in rows]
 
     def search(
-        self, text: str, *, entity_type: str | None = None, limit: int = 20
+        self, text: str, *, entity_type: str | None = None, limit: int = 20, archived: bool = False
     ) -> builtins.list[dict[str, Any]]:
-        """Find entities by identifier (scheme:value), then by name: prefix, tokens, fuzzy."""
+        """Find entities by identifier (scheme:value), then by name: prefix, tokens, fuzzy.
+
+        Archived entities are left out unless `archived`.
+        """
         from rapidfuzz import fuzz
 
         from signalgraph.resolve.identifiers import InvalidIdentifier, normalize_identifier
@@ -265,6 +295,17 @@ class Entities:
                     sa.or_(record_key.c.key.in_(exact_keys), *name_keys),
                     entity_record.c.entity_id.is_not(None),
                     *([entity_record.c.type == entity_type] if entity_type else []),
+                    *(
+                        []
+                        if archived
+                        else [
+                            ~sa.exists().where(
+                                entity.c.workspace_id == entity_record.c.workspace_id,
+                                entity.c.id == entity_record.c.entity_id,
+                                entity.c.archived_at.is_not(None),
+                            )
+                        ]
+                    ),
                 )
                 .limit(5000)
             ).all()

@@ -28,7 +28,7 @@ AUDITED: tuple[tuple[str, str | None, tuple[str, ...]], ...] = (
 )
 
 
-def _created_at() -> sa.Column[sa.DateTime]:
+def _created_at() -> sa.Column[object]:
     return sa.Column(
         "created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
     )
