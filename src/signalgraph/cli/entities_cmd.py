@@ -80,11 +80,16 @@ def list_entities(
     ctx: typer.Context,
     entity_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 50,
+    archived: Annotated[bool, typer.Option("--archived", help="Only archived ones.")] = False,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
     """List entities with their records and mentions, most mentioned first."""
-    rows = get_state(ctx).client(workspace).entities.list(entity_type=entity_type, limit=limit)
+    rows = (
+        get_state(ctx)
+        .client(workspace)
+        .entities.list(entity_type=entity_type, limit=limit, archived=archived)
+    )
     if json:
         print_json(rows)
     else:
@@ -115,6 +120,11 @@ def show(
             or "-",
             "mentions": dossier["mentions"],
             "merged ids": ", ".join(str(i) for i in dossier["merged_ids"]) or "-",
+            **(
+                {"archived": f"{dossier['archived_at']} {dossier['archive_reason'] or ''}"}
+                if dossier["archived_at"]
+                else {}
+            ),
         },
         title=f"entity {dossier['name']}",
     )
@@ -148,12 +158,15 @@ def search(
     ],
     entity_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 20,
+    archived: Annotated[bool, typer.Option("--archived", help="Archived ones too.")] = False,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
     """Find entities by identifier or name (normalised prefix, tokens, fuzzy)."""
     rows = (
-        get_state(ctx).client(workspace).entities.search(text, entity_type=entity_type, limit=limit)
+        get_state(ctx)
+        .client(workspace)
+        .entities.search(text, entity_type=entity_type, limit=limit, archived=archived)
     )
     if json:
         print_json(rows)

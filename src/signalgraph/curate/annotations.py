@@ -130,6 +130,7 @@ class Annotations:
         fields: Mapping[str, Any] | None = None,
         clear: Iterable[str] = (),
         actor: str | None = None,
+        connection: Connection | None = None,
     ) -> dict[str, Any]:
         """Set annotations on an entity (None leaves a value as it is; `clear` unsets)."""
         values: dict[str, Any] = {}
@@ -143,7 +144,7 @@ class Annotations:
             values["hidden"] = hidden
         cleared = list(dict.fromkeys(clear))
         actor = actor or self._client.settings.effective_actor
-        with self._client.transaction(actor=actor) as conn:
+        with self._client.transaction(connection, actor=actor) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             entity_id = decisions.resolve_entity_id(conn, workspace_id, entity_ref)
             custom = self.coerce_fields(conn, fields or {})
@@ -199,12 +200,16 @@ class Annotations:
         )
 
     def tag(
-        self, entity_ref: str | uuid.UUID, *tags: str, actor: str | None = None
+        self,
+        entity_ref: str | uuid.UUID,
+        *tags: str,
+        actor: str | None = None,
+        connection: Connection | None = None,
     ) -> dict[str, Any]:
         """Add tags to an entity (kept sorted, each once)."""
         wanted = _tags(tags)
         actor = actor or self._client.settings.effective_actor
-        with self._client.transaction(actor=actor) as conn:
+        with self._client.transaction(connection, actor=actor) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             entity_id = decisions.resolve_entity_id(conn, workspace_id, entity_ref)
             conn.execute(
@@ -221,12 +226,16 @@ class Annotations:
             return self._get(conn, workspace_id, entity_id)
 
     def untag(
-        self, entity_ref: str | uuid.UUID, *tags: str, actor: str | None = None
+        self,
+        entity_ref: str | uuid.UUID,
+        *tags: str,
+        actor: str | None = None,
+        connection: Connection | None = None,
     ) -> dict[str, Any]:
         """Remove tags from an entity (from every id merged into it, too)."""
         unwanted = _tags(tags)
         actor = actor or self._client.settings.effective_actor
-        with self._client.transaction(actor=actor) as conn:
+        with self._client.transaction(connection, actor=actor) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             entity_id = decisions.resolve_entity_id(conn, workspace_id, entity_ref)
             group = decisions.members(conn, workspace_id, entity_id)
@@ -242,12 +251,17 @@ class Annotations:
             return self._get(conn, workspace_id, entity_id)
 
     def comment(
-        self, entity_ref: str | uuid.UUID, text: str, *, actor: str | None = None
+        self,
+        entity_ref: str | uuid.UUID,
+        text: str,
+        *,
+        actor: str | None = None,
+        connection: Connection | None = None,
     ) -> dict[str, Any]:
         """Add a comment to an entity, by the acting user, now."""
         body = clean_text("comment", text, limit=20_000, multiline=True)
         actor = actor or self._client.settings.effective_actor
-        with self._client.transaction(actor=actor) as conn:
+        with self._client.transaction(connection, actor=actor) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             entity_id = decisions.resolve_entity_id(conn, workspace_id, entity_ref)
             row = conn.execute(
@@ -318,6 +332,36 @@ class Annotations:
             raise UsageError(f"comment id prefix {value!r} is ambiguous")
         found: uuid.UUID = rows[0]
         return found
+
+    def annotate(
+        self,
+        entity_ref: str | uuid.UUID,
+        *,
+        rank: int | None = None,
+        stage: str | None = None,
+        hidden: bool | None = None,
+        fields: Mapping[str, Any] | None = None,
+        clear: Iterable[str] = (),
+        tags: Sequence[str] = (),
+        untags: Sequence[str] = (),
+        comment: str | None = None,
+        actor: str | None = None,
+    ) -> dict[str, Any]:
+        """Apply several annotation changes in one transaction: all of them, or none."""
+        actor = actor or self._client.settings.effective_actor
+        with self._client.transaction(actor=actor) as conn:
+            if rank is not None or stage is not None or hidden is not None or fields or clear:
+                self.set(
+                    entity_ref, rank=rank, stage=stage, hidden=hidden, fields=fields,
+                    clear=clear, actor=actor, connection=conn,
+                )  # fmt: skip
+            if tags:
+                self.tag(entity_ref, *tags, actor=actor, connection=conn)
+            if untags:
+                self.untag(entity_ref, *untags, actor=actor, connection=conn)
+            if comment is not None:
+                self.comment(entity_ref, comment, actor=actor, connection=conn)
+            return self.get(entity_ref, connection=conn)
 
     # -- reading ---------------------------------------------------------------------------
 
