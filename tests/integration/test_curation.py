@@ -358,3 +358,29 @@ def test_archived_sources_refuse_ingest(sg: SignalGraph) -> None:
         sg.sources.restore("gmail")
     with pytest.raises(NotFound):
         sg.sources.archive("nope")
+
+
+def test_annotation_filters_combine_conditions(sg: SignalGraph, deals: dict[str, Any]) -> None:
+    acme, robots, helix = deals["12345"], deals["67890"], deals["55555"]
+    sg.annotations.define_field("round", "enum", values=["seed", "series_a"])
+    sg.annotations.set(acme, rank=1, stage="In Review", fields={"round": "seed"})
+    sg.annotations.set(robots, rank=5, stage="In Review", hidden=True)
+    sg.annotations.set(helix, rank=9, fields={"round": "series_a"})
+    sg.annotations.tag(helix, "bio")
+    ws = sg.workspace_id
+
+    def ids(**conditions: Any) -> set[uuid.UUID]:
+        with sg.engine.connect() as conn:
+            query = sa.select(entity.c.id).where(
+                entity.c.workspace_id == ws, entity.c.id.in_(annotation_filter(ws, **conditions))
+            )
+            return set(conn.execute(query).scalars())
+
+    assert ids(stage="In Review") == {acme, robots}
+    assert ids(stage="In Review", rank_max=3) == {acme}
+    assert ids(rank_min=5) == {robots, helix}
+    assert ids(hidden=True) == {robots}
+    assert ids(hidden=False) == {acme, helix, deals["p-1"]}
+    assert ids(fields={"round": "series_a"}) == {helix}
+    assert ids(tag="bio", rank_max=9) == {helix}
+    assert ids(stage="'; DROP TABLE annotation; --") == set()
