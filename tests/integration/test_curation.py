@@ -258,6 +258,7 @@ def test_merge_combines_by_rule_and_unmerge_restores_everything(
     assert [m["id"] for m in deal_flow] == [survivor]
     assert deal_flow[0]["name"] == before["annotations"][survivor]["name"]
     assert [m["id"] for m in sg.lists.show("Watchlist").items] == [survivor]
+    assert [item["name"] for item in sg.lists.containing(absorbed)] == ["Deal flow", "Watchlist"]
     assert sg.lists.add("Watchlist", [absorbed])["added"] == []
     flags = sg.flags.list(kind="annotation_conflict")
     assert len(flags) == 1

@@ -10,6 +10,7 @@ changes nothing and names every such id.
 
 from __future__ import annotations
 
+import builtins
 import csv
 import uuid
 from collections.abc import Iterator, Sequence
@@ -195,6 +196,33 @@ class Lists:
             )
         return row
 
+    def containing(self, value: str | uuid.UUID) -> builtins.list[dict[str, Any]]:
+        """Return the live lists an entity (any id of its merge group) or a signal is in."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            resolved = resolve_members(conn, workspace_id, [value])
+            _refuse_invalid(resolved.invalid, None)
+            rows = conn.execute(
+                sa.text(
+                    """
+                    SELECT DISTINCT l.* FROM list_member lm
+                    JOIN curated_list l ON l.workspace_id = lm.workspace_id AND l.id = lm.list_id
+                    LEFT JOIN entity_redirect r ON r.workspace_id = lm.workspace_id
+                                               AND r.from_id = lm.entity_id
+                    WHERE lm.workspace_id = :ws AND l.deleted_at IS NULL
+                      AND (coalesce(r.to_id, lm.entity_id) = ANY(CAST(:entities AS uuid[]))
+                           OR lm.signal_id = ANY(CAST(:signals AS uuid[])))
+                    ORDER BY l.name
+                    """
+                ),
+                {
+                    "ws": workspace_id,
+                    "entities": list(resolved.entities.values()),
+                    "signals": list(resolved.signals.values()),
+                },
+            ).all()
+        return [_list(row) for row in rows]
+
     def add(
         self,
         name: str,
@@ -352,11 +380,12 @@ def _write(rows: Iterator[dict[str, Any]], handle: IO[str], fmt: str) -> int:
     return count
 
 
-def _refuse_invalid(invalid: dict[str, str], list_name: str) -> None:
+def _refuse_invalid(invalid: dict[str, str], list_name: str | None) -> None:
     if invalid:
         listed = "; ".join(f"{shown[:60]!r} {why}" for shown, why in invalid.items())
+        where = f"list {list_name!r} unchanged: " if list_name else ""
         raise NotFound(
-            f"list {list_name!r} unchanged: {listed}",
+            f"{where}{listed}",
             hint="members are entity ids (full, prefix or merged) or signal ids",
         )
 
