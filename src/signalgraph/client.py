@@ -12,6 +12,8 @@ from sqlalchemy.engine import Connection, Engine
 
 from signalgraph.audit import Audit
 from signalgraph.config import Settings, load_settings
+from signalgraph.curate.annotations import Annotations
+from signalgraph.curate.lists import Lists
 from signalgraph.db import engine as engines
 from signalgraph.db.migrate import require_head
 from signalgraph.entities import Entities, Review
@@ -53,6 +55,8 @@ class SignalGraph:
         self.review = Review(self)
         self.flags = Flags(self)
         self.audit = Audit(self)
+        self.lists = Lists(self)
+        self.annotations = Annotations(self)
 
     def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
         """Ingest files (paths, "-" for stdin) or an iterable of dicts into a source.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -83,6 +83,26 @@ class Entities:
         loader = EntityRecordLoader(known_types(self.types()[len(BUILTIN_ENTITY_TYPES) :]))
         return Ingest(self._client, source=source, loader=loader, **options).run(inputs)
 
+    # -- archive -------------------------------------------------------------------------------
+
+    def archive(
+        self, value: str | uuid.UUID, *, reason: str | None = None, actor: str | None = None
+    ) -> dict[str, Any]:
+        """Archive an entity: hidden from lists and search, kept and restorable."""
+        from signalgraph.curate.archive import archive_entity
+
+        with self._client.transaction(actor=actor) as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            return archive_entity(conn, workspace_id, value, reason=reason)
+
+    def restore(self, value: str | uuid.UUID, *, actor: str | None = None) -> dict[str, Any]:
+        """Restore an archived entity."""
+        from signalgraph.curate.archive import archive_entity
+
+        with self._client.transaction(actor=actor) as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            return archive_entity(conn, workspace_id, value, reason=None, restore=True)
+
     # -- reading -----------------------------------------------------------------------------
 
     def canonical(
@@ -101,8 +121,13 @@ class Entities:
             entity_id = decisions.resolve_entity_id(conn, workspace_id, value)
             return dossier(conn, workspace_id, entity_id, recent=recent)
 
-    def list(self, *, entity_type: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Return live entities with their record and mention counts, most mentioned first."""
+    def list(
+        self, *, entity_type: str | None = None, limit: int = 50, archived: bool = False
+    ) -> list[dict[str, Any]]:
+        """Return live entities with their record and mention counts, most mentioned first.
+
+        Archived entities are left out unless `archived` (then only they are listed).
+        """
         with self._client.transaction() as conn:
             workspace_id = self._client.workspace_id_in(conn)
             rows = conn.execute(
@@ -117,12 +142,12 @@ class Entities:
                                        WHERE workspace_id = e.workspace_id
                                          AND record_id = ANY(r.ids)) m ON true
                     WHERE e.workspace_id = :ws AND (CAST(:type AS text) IS NULL OR e.type = :type)
-                      AND e.archived_at IS NULL
+                      AND (e.archived_at IS NOT NULL) = :archived
                     ORDER BY mentions DESC, records DESC, e.id
                     LIMIT :limit
                     """
                 ),
-                {"ws": workspace_id, "type": entity_type, "limit": limit},
+                {"ws": workspace_id, "type": entity_type, "limit": limit, "archived": archived},
             ).mappings()
             return [dict(row) for row in rows]
 
@@ -132,6 +157,12 @@ class Entities:
         *,
         entity_type: str | None = None,
         identifier: str | None = None,
+        in_list: str | None = None,
+        stage: str | None = None,
+        tag: str | None = None,
+        hidden: bool | None = None,
+        rank_max: int | None = None,
+        fields: Mapping[str, Any] | None = None,
         include_archived: bool = False,
         limit: int = 20,
         cursor: str | None = None,
@@ -140,17 +171,37 @@ class Entities:
 
         With text, best matches come first (an identifier such as `ticker:MRNA` scores
         100); without, every entity passing the filters, a page at a time by id.
+        `in_list` names a list; `stage`, `tag`, `hidden`, `rank_max` (rank at most) and
+        `fields` (custom annotation fields) filter on analysts' annotations.
         """
+        from signalgraph.curate.filters import annotation_filter
+        from signalgraph.curate.lists import list_entity_ids
         from signalgraph.query.entities import EntityFilter, search_entities
 
-        where = EntityFilter(
-            text=text,
-            entity_type=entity_type,
-            identifier=identifier,
-            include_archived=include_archived,
-        )
         with self._client.transaction() as conn:
             workspace_id = self._client.workspace_id_in(conn)
+            within: builtins.list[Any] = []
+            if in_list is not None:
+                found = self._client.lists.get(in_list, connection=conn)
+                within.append(list_entity_ids(workspace_id, found["id"]))
+            if any(v is not None for v in (stage, tag, hidden, rank_max)) or fields:
+                within.append(
+                    annotation_filter(
+                        workspace_id,
+                        stage=stage,
+                        tag=tag,
+                        hidden=hidden,
+                        rank_max=rank_max,
+                        fields=self._client.annotations.coerce_fields(conn, fields or {}),
+                    )
+                )
+            where = EntityFilter(
+                text=text,
+                entity_type=entity_type,
+                identifier=identifier,
+                include_archived=include_archived,
+                within=tuple(within),
+            )
             return search_entities(conn, workspace_id, where, limit=limit, cursor=cursor)
 
     def clusters(self, *, source_name: str | None = None) -> Iterator[dict[str, Any]]:

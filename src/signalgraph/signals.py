@@ -159,7 +159,10 @@ class Signals:
     def _list_members(self, connection: Connection, list_name: str | None) -> Any:
         if list_name is None:
             return None
-        raise UsageError("lists are not available yet")
+        from signalgraph.curate.lists import list_signal_ids
+
+        found = self._client.lists.get(list_name, connection=connection)
+        return list_signal_ids(self._client.workspace_id_in(connection), found["id"])
 
     def count(self, *, connection: Connection | None = None) -> dict[str, int]:
         """Return how many signals there are: all, originals, duplicates, near duplicates."""

@@ -33,6 +33,7 @@ class Source:
     config: dict[str, Any]
     created_at: datetime
     runs: int = 0
+    archived_at: datetime | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return the source as a plain dict."""
@@ -49,6 +50,7 @@ def _from_row(row: Any, runs: int = 0) -> Source:
         config=row.config,
         created_at=row.created_at,
         runs=runs,
+        archived_at=row.archived_at,
     )
 
 
@@ -126,6 +128,20 @@ class Sources:
                 .order_by(source.c.name)
             ).all()
         return [_from_row(r, r.runs) for r in rows]
+
+    def archive(self, name: str, *, actor: str | None = None) -> dict[str, Any]:
+        """Archive a source: hidden from `source list`, its signals kept, ingest refused."""
+        from signalgraph.curate.archive import archive_source
+
+        with self._client.transaction(actor=actor) as conn:
+            return archive_source(conn, self._client.workspace_id_in(conn), name)
+
+    def restore(self, name: str, *, actor: str | None = None) -> dict[str, Any]:
+        """Restore an archived source."""
+        from signalgraph.curate.archive import archive_source
+
+        with self._client.transaction(actor=actor) as conn:
+            return archive_source(conn, self._client.workspace_id_in(conn), name, restore=True)
 
     def get(self, name: str, *, connection: Connection | None = None) -> Source:
         """Return the source called `name`, or raise NotFound."""

@@ -88,7 +88,6 @@ def test_dry_run_and_signal_commands(cli: Cli, database_url: str, tmp_path: Path
         "signals": [],
         "next_cursor": None,
     }
-    assert cli(*base, "source", "add", "wire").exit_code == 0
     assert cli(*base, "ingest", str(path), "--source", "wire").exit_code == 0
     listed = cli(*base, "signals", "list", "--json").json()["signals"]  # type: ignore[index]
     assert isinstance(listed, list)
@@ -196,7 +195,6 @@ def test_huge_integers_can_be_read_back(cli: Cli, database_url: str, tmp_path: P
     base = setup(cli, database_url)
     path = tmp_path / "big.ndjson"
     path.write_bytes(b'{"external_id": "b", "metadata": {"n": 123456789012345678901234567890}}\n')
-    assert cli(*base, "source", "add", "wire").exit_code == 0
     assert cli(*base, "ingest", str(path), "--source", "wire").exit_code == 0
     signal_id = cli(*base, "signals", "list", "--json").json()["signals"][0]["id"]  # type: ignore[index]
     shown = cli(*base, "signals", "show", signal_id, "--json")

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from signalgraph.client import SignalGraph
-from signalgraph.errors import UsageError
+from signalgraph.errors import NotFound, UsageError
 
 
 def company(external_id: str, name: str, **extra: Any) -> dict[str, Any]:
@@ -93,3 +93,35 @@ def test_pages_never_skip_or_repeat_while_entities_arrive(
     assert everything <= set(seen)
     with pytest.raises(UsageError, match="cursor"):
         book.entities.search(text, cursor="bogus")
+
+
+def test_filters_by_list_and_annotations_follow_merges(book: SignalGraph) -> None:
+    robotics = book.entities.search(identifier="ticker:ACME")[0]["id"]
+    foods = book.entities.search("Acme Foods")[0]["id"]
+    helix = book.entities.search(identifier="ticker:HLXT")[0]["id"]
+    book.lists.create("Deal flow")
+    book.lists.add("Deal flow", [foods, helix])
+    book.annotations.define_field("sector", "enum", values=["bio", "robots"])
+    book.annotations.set(robotics, stage="In Review", rank=2, fields={"sector": "robots"})
+    book.annotations.tag(helix, "hot")
+    book.annotations.set(helix, rank=9)
+
+    def found(**filters: Any) -> set[Any]:
+        return {row["id"] for row in book.entities.search(**filters, limit=100)}
+
+    assert found(in_list="Deal flow") == {foods, helix}
+    assert found(stage="In Review") == {robotics}
+    assert found(tag="hot", in_list="Deal flow") == {helix}
+    assert found(rank_max=5) == {robotics}
+    assert found(fields={"sector": "robots"}) == {robotics}
+    assert found(text="acme", in_list="Deal flow") == {foods}
+    # After a merge the survivor carries the list membership and the annotations.
+    survivor = book.entities.merge([robotics, foods])["survivor"]
+    assert found(in_list="Deal flow") == {survivor, helix}
+    assert found(stage="In Review", in_list="Deal flow") == {survivor}
+    book.entities.unmerge(max(robotics, foods))
+    assert found(in_list="Deal flow") == {foods, helix}
+    with pytest.raises(NotFound, match="list"):
+        book.entities.search(in_list="nope")
+    with pytest.raises(NotFound, match="not defined"):
+        book.entities.search(fields={"colour": "red"})

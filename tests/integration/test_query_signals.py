@@ -197,3 +197,13 @@ def test_a_cursor_of_another_listing_or_damaged_is_refused(wire: SignalGraph) ->
     assert events.next_cursor is not None
     with pytest.raises(UsageError, match="cursor"):
         wire.signals.list(cursor=events.next_cursor)
+
+
+def test_signals_in_a_list(wire: SignalGraph) -> None:
+    by_key = {s.external_id: s.id for s in wire.signals.list()}
+    wire.lists.create("Reading")
+    wire.lists.add("Reading", [by_key["n1"], by_key["n4"]])
+    assert ids(wire.signals.list(list_name="Reading")) == ["n4", "n1"]
+    assert ids(wire.signals.search("helix", list_name="Reading")) == ["n4", "n1"]
+    with pytest.raises(NotFound, match="list"):
+        wire.signals.list(list_name="Unknown")

@@ -93,6 +93,7 @@ def _register() -> None:
     from signalgraph.cli import (
         audit_cmd,
         config_cmd,
+        curation_cmd,
         db_cmd,
         demo_cmd,
         entities_cmd,
@@ -119,6 +120,9 @@ def _register() -> None:
     app.add_typer(entities_cmd.review_app, name="review")
     app.add_typer(entities_cmd.flags_app, name="flags")
     app.add_typer(audit_cmd.app, name="audit")
+    curation_cmd.register(
+        app, entities_app=entities_cmd.entities_app, source_app=tenancy_cmd.source_app
+    )
     app.command("demo")(demo_cmd.demo)
 
 

@@ -12,6 +12,7 @@ from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
     note,
+    parse_assignments,
     print_json,
     print_ndjson_line,
     print_record,
@@ -80,11 +81,16 @@ def list_entities(
     ctx: typer.Context,
     entity_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
     limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 50,
+    archived: Annotated[bool, typer.Option("--archived", help="Only archived ones.")] = False,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
     """List entities with their records and mentions, most mentioned first."""
-    rows = get_state(ctx).client(workspace).entities.list(entity_type=entity_type, limit=limit)
+    rows = (
+        get_state(ctx)
+        .client(workspace)
+        .entities.list(entity_type=entity_type, limit=limit, archived=archived)
+    )
     if json:
         print_json(rows)
     else:
@@ -115,6 +121,11 @@ def show(
             or "-",
             "mentions": dossier["mentions"],
             "merged ids": ", ".join(str(i) for i in dossier["merged_ids"]) or "-",
+            **(
+                {"archived": f"{dossier['archived_at']} {dossier['archive_reason'] or ''}"}
+                if dossier["archived_at"]
+                else {}
+            ),
         },
         title=f"entity {dossier['name']}",
     )
@@ -161,6 +172,22 @@ def search(
     identifier: Annotated[
         str | None, typer.Option(help="Only entities with this identifier (ticker:MRNA).")
     ] = None,
+    in_list: Annotated[
+        str | None, typer.Option("--list", help="Only members of this list.")
+    ] = None,
+    stage: Annotated[str | None, typer.Option(help="Only at this annotated stage.")] = None,
+    tag: Annotated[str | None, typer.Option(help="Only with this tag.")] = None,
+    hidden: Annotated[
+        bool | None,
+        typer.Option(
+            "--hidden/--visible", help="Only hidden, or only visible, entities.", show_default=False
+        ),
+    ] = None,
+    rank_max: Annotated[int | None, typer.Option(help="Only ranked at most this.")] = None,
+    field_values: Annotated[
+        list[str] | None,
+        typer.Option("--field", help="Custom annotation field FIELD=VALUE (repeatable)."),
+    ] = None,
     archived: Annotated[bool, typer.Option("--archived", help="Include archived ones.")] = False,
     limit: Annotated[int, typer.Option(help="Entities per page.", min=1, max=10_000)] = 20,
     cursor: Annotated[
@@ -177,6 +204,12 @@ def search(
             text,
             entity_type=entity_type,
             identifier=identifier,
+            in_list=in_list,
+            stage=stage,
+            tag=tag,
+            hidden=hidden,
+            rank_max=rank_max,
+            fields=parse_assignments(field_values or [], "--field"),
             include_archived=archived,
             limit=limit,
             cursor=cursor,

@@ -168,3 +168,16 @@ def parse_time_option(value: str | None, option: str) -> dt.datetime | None:
         return parse_published_at(value, utcnow())
     except Rejection as exc:
         raise UsageError(f"{option}: {exc.reason}") from exc
+
+
+def parse_assignments(values: list[str], option: str = "--set") -> dict[str, str]:
+    """Return {FIELD: VALUE} from repeated FIELD=VALUE options, or raise UsageError."""
+    from signalgraph.errors import UsageError
+
+    fields: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"{option} {item[:60]!r} is not FIELD=VALUE")
+        fields[name.strip()] = value
+    return fields

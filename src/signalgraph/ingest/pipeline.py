@@ -243,7 +243,13 @@ class Ingest:
             raise UsageError("standard input (-) can be given only once")
         source_id: uuid.UUID | None
         try:
-            source_id = self.client.sources.get(self.source_name).id
+            found = self.client.sources.get(self.source_name)
+            if found.archived_at is not None:
+                raise UsageError(
+                    f"source {self.source_name!r} is archived; nothing was ingested",
+                    hint=f"restore it first with `signalgraph source restore {self.source_name}`",
+                )
+            source_id = found.id
         except NotFound:
             if not self.create_source:
                 raise

@@ -45,6 +45,7 @@ def dossier(
         "name": row.name,
         "created_at": row.created_at,
         "archived_at": row.archived_at,
+        "archive_reason": row.archive_reason,
         "names": sorted(names, key=lambda n: -names[n]),
         "identifiers": {k: sorted(v) for k, v in sorted(identifiers.items())},
         "records": [

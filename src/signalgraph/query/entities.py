@@ -34,7 +34,7 @@ class EntityFilter:
     identifier: str | None = None  # "scheme:value"
     include_archived: bool = False
     # Selects of canonical entity ids each result must be in (lists, annotations, facts).
-    within: Sequence[sa.Select[Any]] = field(default_factory=tuple)
+    within: Sequence[Any] = field(default_factory=tuple)
 
 
 def identifier_key(value: str) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from signalgraph.curate.groups import annotation_conflicts
 from signalgraph.errors import NotFound, SignalgraphError, UsageError
 from signalgraph.ids import id_or_prefix, uuid7
 from signalgraph.schema import JUDGEMENTS, entity, entity_record, entity_redirect, judgement, merge
@@ -250,6 +251,9 @@ def merge_entities(
             hint="judge them the same first if they really are",
         )
     survivor, absorbed = min(a, b), max(a, b)
+    merge_id = uuid7()
+    # Before the redirect exists, while each side is still its own group.
+    annotation_conflicts(connection, workspace_id, survivor, absorbed, merge_id)
     moved = list(
         connection.execute(
             entity_record.update()
@@ -270,7 +274,6 @@ def merge_entities(
             .returning(entity_redirect.c.from_id)
         ).scalars()
     )
-    merge_id = uuid7()
     connection.execute(
         entity_redirect.insert().values(
             workspace_id=workspace_id, from_id=absorbed, to_id=survivor, merge_id=merge_id

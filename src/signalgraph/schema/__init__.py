@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from signalgraph.schema.audit import AUDIT_ACTIONS, audit_event
 from signalgraph.schema.base import SCHEMA, metadata
+from signalgraph.schema.curation import (
+    FIELD_TYPES,
+    annotation,
+    annotation_comment,
+    annotation_field,
+    curated_list,
+    list_member,
+)
 from signalgraph.schema.entities import (
     BUILTIN_ENTITY_TYPES,
     JUDGEMENTS,
@@ -32,11 +40,16 @@ from signalgraph.schema.tenancy import source, workspace
 __all__ = [
     "AUDIT_ACTIONS",
     "BUILTIN_ENTITY_TYPES",
+    "FIELD_TYPES",
     "JUDGEMENTS",
     "PARTITIONED_TABLES",
     "RUN_STATUSES",
     "SCHEMA",
+    "annotation",
+    "annotation_comment",
+    "annotation_field",
     "audit_event",
+    "curated_list",
     "entity",
     "entity_record",
     "entity_redirect",
@@ -44,6 +57,7 @@ __all__ = [
     "fingerprint",
     "flag",
     "judgement",
+    "list_member",
     "mention",
     "merge",
     "metadata",

@@ -54,6 +54,7 @@ entity = sa.Table(
     created_at_column(),
     updated_at_column(),
     sa.Column("archived_at", sa.DateTime(timezone=True)),
+    sa.Column("archive_reason", sa.Text),
     sa.PrimaryKeyConstraint("workspace_id", "id"),
     workspace_fk(),
 )

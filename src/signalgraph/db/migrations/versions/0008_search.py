@@ -1,7 +1,7 @@
 """search: language-aware full-text search on signals (generated tsvector, GIN index)
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 Create Date: 2026-11-28
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

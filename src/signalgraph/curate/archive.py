@@ -1,0 +1,82 @@
+"""Archive (soft delete) of entities and sources: hidden from default reads, restorable.
+
+Archiving sets `archived_at` and nothing else: records, mentions, list members,
+annotations, facts and relations keep pointing at the archived object. The resolver
+still matches records to archived entities (a company that re-appears is found, not
+created twice); ingest into an archived source is refused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from signalgraph.curate.fields import clean_text
+from signalgraph.errors import UsageError
+from signalgraph.resolve import decisions
+from signalgraph.schema import entity, source
+
+
+def archive_entity(
+    connection: Connection,
+    workspace_id: uuid.UUID,
+    value: str | uuid.UUID,
+    *,
+    reason: str | None,
+    restore: bool = False,
+) -> dict[str, Any]:
+    """Archive (or restore) an entity given by any id form; its canonical is the one changed."""
+    if reason is not None:
+        reason = clean_text("reason", reason, limit=2000, multiline=True)
+    entity_id = decisions.resolve_entity_id(connection, workspace_id, value)
+    current = connection.execute(
+        sa.select(entity.c.archived_at)
+        .where(entity.c.workspace_id == workspace_id, entity.c.id == entity_id)
+        .with_for_update()
+    ).scalar_one()
+    if restore and current is None:
+        raise UsageError(f"entity {entity_id} is not archived")
+    if not restore and current is not None:
+        raise UsageError(f"entity {entity_id} is already archived", hint="restore it first")
+    row = connection.execute(
+        entity.update()
+        .where(entity.c.workspace_id == workspace_id, entity.c.id == entity_id)
+        .values(
+            archived_at=None if restore else sa.func.now(),
+            archive_reason=None if restore else reason,
+            updated_at=sa.func.now(),
+        )
+        .returning(entity.c.id, entity.c.name, entity.c.archived_at, entity.c.archive_reason)
+    ).one()
+    return dict(row._mapping)
+
+
+def archive_source(
+    connection: Connection, workspace_id: uuid.UUID, name: str, *, restore: bool = False
+) -> dict[str, Any]:
+    """Archive (or restore) a source by name: its signals stay, new ingest is refused."""
+    if "\x00" in name:
+        raise UsageError("a source name cannot contain a NUL byte")
+    current = connection.execute(
+        sa.select(source.c.id, source.c.archived_at)
+        .where(source.c.workspace_id == workspace_id, source.c.name == name)
+        .with_for_update()
+    ).one_or_none()
+    if current is None:
+        from signalgraph.errors import NotFound
+
+        raise NotFound(f"source {name[:200]!r} does not exist")
+    if restore and current.archived_at is None:
+        raise UsageError(f"source {name!r} is not archived")
+    if not restore and current.archived_at is not None:
+        raise UsageError(f"source {name!r} is already archived", hint="restore it first")
+    row = connection.execute(
+        source.update()
+        .where(source.c.workspace_id == workspace_id, source.c.id == current.id)
+        .values(archived_at=None if restore else sa.func.now(), updated_at=sa.func.now())
+        .returning(source.c.id, source.c.name, source.c.archived_at)
+    ).one()
+    return dict(row._mapping)
