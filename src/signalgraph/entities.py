@@ -119,7 +119,13 @@ class Entities:
         with self._client.transaction() as conn:
             workspace_id = self._client.workspace_id_in(conn)
             entity_id = decisions.resolve_entity_id(conn, workspace_id, value)
-            return dossier(conn, workspace_id, entity_id, recent=recent)
+            found = dossier(conn, workspace_id, entity_id, recent=recent)
+            found["lists"] = [
+                {"name": item["name"], "id": item["id"]}
+                for item in self._client.lists.containing(entity_id, connection=conn)
+            ]
+            found["annotations"] = self._client.annotations.get(entity_id, connection=conn)
+            return found
 
     def list(
         self, *, entity_type: str | None = None, limit: int = 50, archived: bool = False

@@ -104,59 +104,14 @@ def show(
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Show an entity: names, identifiers, records per source, mentions, decisions."""
+    """Show an entity's dossier: names, identifiers, facts, relations, lists, annotations…"""
     dossier = get_state(ctx).client(workspace).entities.show(entity_id)
     if json:
         print_json(dossier)
         return
-    print_record(
-        {
-            "id": dossier["id"],
-            "type": dossier["type"],
-            "name": dossier["name"],
-            "also known as": ", ".join(dossier["names"][1:6]) or "-",
-            "identifiers": "; ".join(
-                f"{k}: {', '.join(v)}" for k, v in dossier["identifiers"].items()
-            )
-            or "-",
-            "mentions": dossier["mentions"],
-            "merged ids": ", ".join(str(i) for i in dossier["merged_ids"]) or "-",
-            **(
-                {"archived": f"{dossier['archived_at']} {dossier['archive_reason'] or ''}"}
-                if dossier["archived_at"]
-                else {}
-            ),
-        },
-        title=f"entity {dossier['name']}",
-    )
-    print_table(
-        dossier["records"],
-        ["source", "external_id", "name", "method", "probability"],
-        title="records",
-    )
-    print_table(
-        dossier["recent_signals"], ["published_at", "title", "as"], title="recent signals", empty=""
-    )
-    print_table(
-        dossier["judgements"],
-        ["decision", "entity_a", "entity_b", "actor", "reason"],
-        title="judgements",
-        empty="",
-    )
-    print_table(
-        dossier["merge_history"],
-        ["kind", "survivor_id", "absorbed_id", "actor", "created_at", "undone_at"],
-        title="merges",
-        empty="",
-    )
-    print_table(
-        dossier["open_flags"], ["kind", "severity", "message", "created_at"], title="open flags",
-        empty="",
-    )  # fmt: skip
-    print_table(
-        dossier["audit"], ["at", "actor", "action", "object", "changed"], title="last changes",
-        empty="",
-    )  # fmt: skip
+    from signalgraph.cli.dossier_view import print_dossier
+
+    print_dossier(dossier)
 
 
 @entities_app.command("search")

@@ -196,9 +196,11 @@ class Lists:
             )
         return row
 
-    def containing(self, value: str | uuid.UUID) -> builtins.list[dict[str, Any]]:
+    def containing(
+        self, value: str | uuid.UUID, *, connection: Connection | None = None
+    ) -> builtins.list[dict[str, Any]]:
         """Return the live lists an entity (any id of its merge group) or a signal is in."""
-        with self._client.transaction() as conn:
+        with self._client.transaction(connection) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             resolved = resolve_members(conn, workspace_id, [value])
             _refuse_invalid(resolved.invalid, None)
