@@ -18,6 +18,7 @@ from signalgraph.schema.entities import (
     resolution_model,
     review_item,
 )
+from signalgraph.schema.facts import PROPERTY_TYPES, fact, fact_property, relation
 from signalgraph.schema.runs import RUN_STATUSES, reject, run
 from signalgraph.schema.signals import (
     PARTITIONED_TABLES,
@@ -34,6 +35,7 @@ __all__ = [
     "BUILTIN_ENTITY_TYPES",
     "JUDGEMENTS",
     "PARTITIONED_TABLES",
+    "PROPERTY_TYPES",
     "RUN_STATUSES",
     "SCHEMA",
     "audit_event",
@@ -41,6 +43,8 @@ __all__ = [
     "entity_record",
     "entity_redirect",
     "entity_type",
+    "fact",
+    "fact_property",
     "fingerprint",
     "flag",
     "judgement",
@@ -48,6 +52,7 @@ __all__ = [
     "merge",
     "metadata",
     "record_key",
+    "relation",
     "reject",
     "resolution_model",
     "review_item",
