@@ -85,7 +85,9 @@ fact = sa.Table(
     # Idempotent ingest: the same statement again only moves last_seen.
     sa.UniqueConstraint("workspace_id", "statement_hash"),
     # current(), history() and as-of reads of one entity's properties.
-    sa.Index("ix_fact_workspace_id_entity_id_property", "workspace_id", "entity_id", "property", "as_of"),
+    sa.Index(
+        "ix_fact_workspace_id_entity_id_property", "workspace_id", "entity_id", "property", "as_of"
+    ),
     # series(), percentile() and fact conditions (`revenue > 10M`) over one property.
     sa.Index("ix_fact_workspace_id_property_as_of", "workspace_id", "property", "as_of"),
 )
@@ -126,6 +128,10 @@ relation = sa.Table(
     sa.CheckConstraint("predicate ~ '^[a-z][a-z0-9_]*$'", name="predicate_snake_case"),
     sa.UniqueConstraint("workspace_id", "statement_hash"),
     # relations.of(entity): outgoing, then incoming.
-    sa.Index("ix_relation_workspace_id_subject_id_predicate", "workspace_id", "subject_id", "predicate"),
-    sa.Index("ix_relation_workspace_id_object_id_predicate", "workspace_id", "object_id", "predicate"),
+    sa.Index(
+        "ix_relation_workspace_id_subject_id_predicate", "workspace_id", "subject_id", "predicate"
+    ),
+    sa.Index(
+        "ix_relation_workspace_id_object_id_predicate", "workspace_id", "object_id", "predicate"
+    ),
 )

@@ -89,9 +89,7 @@ def upgrade() -> None:
         sa.Column("confidence", sa.Float(), nullable=True),
         sa.Column("statement_hash", sa.LargeBinary(), nullable=False),
         *_seen(),
-        sa.CheckConstraint(
-            "confidence BETWEEN 0 AND 1", name=op.f("ck_fact_confidence_range")
-        ),
+        sa.CheckConstraint("confidence BETWEEN 0 AND 1", name=op.f("ck_fact_confidence_range")),
         sa.ForeignKeyConstraint(
             ["workspace_id", "entity_id"],
             ["entity.workspace_id", "entity.id"],
@@ -142,9 +140,7 @@ def upgrade() -> None:
         ),
         sa.Column("statement_hash", sa.LargeBinary(), nullable=False),
         *_seen(),
-        sa.CheckConstraint(
-            "confidence BETWEEN 0 AND 1", name=op.f("ck_relation_confidence_range")
-        ),
+        sa.CheckConstraint("confidence BETWEEN 0 AND 1", name=op.f("ck_relation_confidence_range")),
         sa.CheckConstraint(
             "predicate ~ '^[a-z][a-z0-9_]*$'", name=op.f("ck_relation_predicate_snake_case")
         ),
