@@ -366,8 +366,9 @@ def _reject(row: Row, field: str | None, reason: str) -> RejectRow:
 
 
 def _written(ref: EntityRef, entity_id: uuid.UUID) -> Any:
-    # An id is hashed as the full id it names (a prefix and the full id are one statement).
-    return str(entity_id) if ref.kind == "id" else ref.written
+    # An id is hashed as the full id it names (a prefix and the full id are one statement);
+    # identifiers in their normalised form.
+    return str(entity_id) if ref.kind == "id" else ref.key
 
 
 def _num(value: Decimal | None) -> str | None:

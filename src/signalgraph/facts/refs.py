@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -34,7 +34,8 @@ class EntityRef:
     keys: tuple[str, ...] = ()  # identifier record keys ("id:ticker:MRNA")
     source: str | None = None
     external_id: str | None = None
-    written: Any = None  # the reference as written, kept when it is not an id
+    # The reference as written, kept with the statement when it is not an id.
+    written: Any = field(default=None, compare=False, hash=False)
 
     @property
     def shown(self) -> str:
