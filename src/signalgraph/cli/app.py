@@ -96,6 +96,7 @@ def _register() -> None:
         db_cmd,
         demo_cmd,
         entities_cmd,
+        facts_cmd,
         ingest_cmd,
         partitions_cmd,
         runs_cmd,
@@ -119,6 +120,8 @@ def _register() -> None:
     app.add_typer(entities_cmd.review_app, name="review")
     app.add_typer(entities_cmd.flags_app, name="flags")
     app.add_typer(audit_cmd.app, name="audit")
+    app.add_typer(facts_cmd.facts_app, name="facts")
+    app.add_typer(facts_cmd.relations_app, name="relations")
     app.command("demo")(demo_cmd.demo)
 
 
