@@ -289,3 +289,22 @@ def test_registry_rejects_bad_definitions(sg: SignalGraph) -> None:
     assert sg.facts.define("revenue", "number")["type"] == "number"
     with pytest.raises(UsageError):
         sg.facts.matching("revenue is big")
+
+
+def test_csv_statements(sg: SignalGraph, world: dict[str, uuid.UUID], tmp_path: Any) -> None:
+    sg.facts.define("headcount", "integer")
+    path = tmp_path / "metrics.csv"
+    path.write_text(
+        "external_id,entity,property,value,as_of,confidence,unit\n"
+        "1,ticker:MRNA,headcount,3900,2024-01-01,0.5,\n"
+        '2,"{""source"": ""harmonic"", ""external_id"": ""h2""}",headcount,25,,,\n'
+        "3,ticker:MRNA,headcount,lots,,,\n"
+        "4,ticker:MRNA,headcount,1,,high,\n"
+    )
+    result = sg.facts.ingest(str(path), source="harmonic")
+    assert (result.counters["inserted"], result.counters["rejected"]) == (2, 2)
+    moderna = sg.facts.current(world["moderna"])["headcount"]
+    assert (moderna["value"], moderna["confidence"]) == (3900, 0.5)
+    assert sg.facts.current(world["acme"])["headcount"]["value"] == 25
+    fields = [r["field"] for r in rejects(sg, result.run_id)]
+    assert fields == ["value", "confidence"]

@@ -18,6 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import psycopg
 
 from signalgraph.facts.refs import EntityRef, parse_ref, resolve_refs
@@ -39,12 +40,14 @@ if TYPE_CHECKING:
 PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_.:\-]{0,99}$")
 PREDICATE = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
 MAX_UNIT_CHARS = 50
+# external_id is accepted and ignored: the CSV and Parquet readers require the column.
 FACT_FIELDS = frozenset(
-    {"entity", "property", "value", "unit", "as_of", "source", "confidence", "signal"}
-)
+    {"entity", "property", "value", "unit", "as_of", "source", "confidence", "signal",
+     "external_id"}
+)  # fmt: skip
 RELATION_FIELDS = frozenset(
     {"subject", "predicate", "object", "valid_from", "valid_to", "source", "confidence",
-     "signal", "properties"}
+     "signal", "properties", "external_id"}
 )  # fmt: skip
 
 
@@ -54,9 +57,20 @@ def _unknown_fields(value: dict[str, Any], known: frozenset[str]) -> None:
         raise Rejection(extra[0], f"unknown field; expected {', '.join(sorted(known))}")
 
 
+def _blank(value: Any) -> Any:
+    """Return None for an empty cell (CSV inputs), else the value."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 def _confidence(value: Any) -> float | None:
+    value = _blank(value)
     if value is None:
         return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError as exc:
+            raise Rejection("confidence", f"{value[:40]!r} is not a number from 0 to 1") from exc
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise Rejection("confidence", f"expected a number from 0 to 1, got {type_name(value)}")
     if not 0 <= value <= 1:
@@ -65,6 +79,7 @@ def _confidence(value: Any) -> float | None:
 
 
 def _signal(value: Any) -> uuid.UUID | None:
+    value = _blank(value)
     if value is None:
         return None
     try:
@@ -74,6 +89,7 @@ def _signal(value: Any) -> uuid.UUID | None:
 
 
 def _time(field: str, value: Any) -> datetime | None:
+    value = _blank(value)
     if value is None:
         return None
     try:
@@ -83,7 +99,7 @@ def _time(field: str, value: Any) -> datetime | None:
 
 
 def _source(value: Any, limits: Limits) -> str | None:
-    name = text_field("source", value, limits, max_chars=200)
+    name = text_field("source", _blank(value), limits, max_chars=200)
     return name.strip() if name and name.strip() else None
 
 
@@ -145,7 +161,7 @@ def validate_fact(value: dict[str, Any], *, observed_at: datetime, limits: Limit
         raise Rejection("value", "is missing")
     if len(canonical) > limits.max_field_bytes:
         raise Rejection("value", f"the statement is larger than {limits.max_field_bytes:,} bytes")
-    unit = text_field("unit", value.get("unit"), limits, max_chars=MAX_UNIT_CHARS)
+    unit = text_field("unit", _blank(value.get("unit")), limits, max_chars=MAX_UNIT_CHARS)
     as_of = _time("as_of", value.get("as_of"))
     source = _source(value.get("source"), limits)
     written = [entity.key, prop, value["value"], unit, as_of.isoformat() if as_of else None, source]
@@ -180,7 +196,12 @@ def validate_relation(value: dict[str, Any], *, limits: Limits) -> RelationIn:
     valid_to = _time("valid_to", value.get("valid_to"))
     if valid_from and valid_to and valid_to < valid_from:
         raise Rejection("valid_to", "is before valid_from")
-    properties = value.get("properties") or {}
+    properties = _blank(value.get("properties")) or {}
+    if isinstance(properties, str):  # a JSON object in a CSV cell
+        try:
+            properties = orjson.loads(properties)
+        except orjson.JSONDecodeError as exc:
+            raise Rejection("properties", f"is not valid JSON: {exc}") from exc
     if not isinstance(properties, dict):
         raise Rejection("properties", f"expected an object, got {type_name(properties)}")
     if len(canonical) > limits.max_field_bytes:

@@ -55,6 +55,15 @@ def parse_ref(field: str, value: Any) -> EntityRef:
     if value is None:
         raise Rejection(field, f"is missing; {_REF_HINT}")
     if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("{"):  # a reference object in a CSV cell
+            try:
+                return parse_ref(field, orjson.loads(text))
+            except orjson.JSONDecodeError as exc:
+                raise Rejection(field, f"is not valid JSON: {exc}") from exc
+        scheme, colon, given = text.partition(":")
+        if colon and given and scheme.replace("_", "").isalnum():  # "ticker:MRNA"
+            return parse_ref(field, {scheme: given})
         try:
             wanted = id_or_prefix(value, "entity")
         except UsageError as exc:
