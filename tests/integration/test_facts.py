@@ -308,3 +308,21 @@ def test_csv_statements(sg: SignalGraph, world: dict[str, uuid.UUID], tmp_path: 
     assert sg.facts.current(world["acme"])["headcount"]["value"] == 25
     fields = [r["field"] for r in rejects(sg, result.run_id)]
     assert fields == ["value", "confidence"]
+
+
+def test_every_new_statement_is_audited_and_resightings_are_not(
+    sg: SignalGraph, world: dict[str, uuid.UUID]
+) -> None:
+    statements = [
+        {"entity": str(world[name]), "property": "ma_score", "value": i, "as_of": "2024-03-01"}
+        for i, name in enumerate(("moderna", "acme", "zeta"))
+    ]
+    first = sg.facts.add(statements, source="harmonic", actor="scorer")
+    assert sg.audit.count(object_type="fact") == 3
+    events = sg.audit.list(object_type="fact", run_id=first.run_id).items
+    assert {e.actor for e in events} == {"scorer"}
+    assert {e.after["property"] for e in events} == {"ma_score"}
+    sg.facts.add(statements, source="harmonic")
+    assert sg.audit.count(object_type="fact") == 3
+    sg.facts.define("ma_score", "number", actor="analyst")
+    assert sg.audit.count(object_type="fact_property") == 1
