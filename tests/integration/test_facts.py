@@ -142,6 +142,16 @@ def test_bad_statements_are_rejected_and_the_rest_kept(
     assert sg.facts.matching("revenue > 10M") == [world["acme"]]
     assert sg.facts.matching("revenue > 20M") == []
     assert sg.facts.matching("bigint >= 1e30") == [world["acme"]]
+    # As a subquery of an entity search, combined with another condition.
+    from signalgraph.schema import entity
+
+    both = (
+        sa.select(entity.c.name)
+        .where(entity.c.id.in_(sg.facts.condition("revenue >= 12.5M")))
+        .where(entity.c.id.in_(sg.facts.condition('note = "x\'); DROP TABLE fact; --"')))
+    )
+    with sg.engine.connect() as conn:
+        assert conn.execute(both).scalars().all() == ["Acme Robotics"]
 
 
 def test_reingest_only_moves_last_seen(sg: SignalGraph, world: dict[str, uuid.UUID]) -> None:

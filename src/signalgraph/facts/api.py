@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import TextualSelect
 
 from signalgraph.facts import reads, registry
 from signalgraph.facts.relations import relations_of
@@ -129,7 +129,7 @@ class Facts:
                 conn, workspace_id, property.strip().lower(), day=date, entity_type=entity_type
             )
 
-    def condition(self, expression: str) -> TextClause:
+    def condition(self, expression: str) -> TextualSelect:
         """Return a SELECT of canonical entity ids whose current value meets `revenue > 10M`."""
         with self._client.transaction() as conn:
             workspace_id = self._client.workspace_id_in(conn)

@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import TextualSelect
 
 from signalgraph.errors import UsageError
 from signalgraph.facts.values import ValueProblem, parse_number
@@ -182,7 +182,7 @@ def parse_condition(expression: str) -> tuple[str, str, Any, str]:
         return prop.lower(), sql_op, text, "value_text"
 
 
-def condition(workspace_id: uuid.UUID, expression: str) -> TextClause:
+def condition(workspace_id: uuid.UUID, expression: str) -> TextualSelect:
     """Return a SELECT of canonical entity ids whose current value satisfies the condition.
 
     Usable as a subquery: `entity.c.id.in_(condition(ws, "revenue > 10M"))`.
@@ -190,13 +190,17 @@ def condition(workspace_id: uuid.UUID, expression: str) -> TextClause:
     prop, op, value, column = parse_condition(expression)
     tag = uuid.uuid4().hex[:8]  # bind names unique when several conditions are combined
     # The column and operator come from fixed tables; the value is a bound parameter.
-    return sa.text(
-        f"SELECT cur.entity_id FROM (SELECT DISTINCT ON (coalesce(r.to_id, f.entity_id)) "
-        f"coalesce(r.to_id, f.entity_id) AS entity_id, f.{column} AS v {_FROM} "
-        f"WHERE f.workspace_id = :ws_{tag} AND f.property = :prop_{tag} "
-        f"ORDER BY 1, {PRECEDENCE}) cur WHERE cur.v {op} :value_{tag}"
-    ).bindparams(
-        sa.bindparam(f"ws_{tag}", workspace_id, type_=sa.Uuid),
-        sa.bindparam(f"prop_{tag}", prop),
-        sa.bindparam(f"value_{tag}", value),
+    return (
+        sa.text(
+            f"SELECT cur.entity_id FROM (SELECT DISTINCT ON (coalesce(r.to_id, f.entity_id)) "
+            f"coalesce(r.to_id, f.entity_id) AS entity_id, f.{column} AS v {_FROM} "
+            f"WHERE f.workspace_id = :ws_{tag} AND f.property = :prop_{tag} "
+            f"ORDER BY 1, {PRECEDENCE}) cur WHERE cur.v {op} :value_{tag}"
+        )
+        .bindparams(
+            sa.bindparam(f"ws_{tag}", workspace_id, type_=sa.Uuid),
+            sa.bindparam(f"prop_{tag}", prop),
+            sa.bindparam(f"value_{tag}", value),
+        )
+        .columns(entity_id=sa.Uuid)
     )
