@@ -66,6 +66,7 @@ def test_relations_both_directions_with_the_other_end_named(
     ]
     assert helix[0]["properties"] == {"score": 0.82, "rank": 1}
     assert helix[0]["subject_ref"] == {"ticker": "BPH"}
+    assert len(sg.relations.of(world["helix"], limit=1)) == 1
     assert [r["predicate"] for r in sg.relations.list(world["ada"], predicate="founded")] == [
         "founded"
     ]

@@ -277,6 +277,7 @@ def list_relations(
     entity: EntityArgument,
     predicate: Annotated[str | None, typer.Option(help="Only this predicate.")] = None,
     as_of: AsOfOption = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 200,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:

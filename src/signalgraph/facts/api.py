@@ -174,17 +174,18 @@ class Relations:
         *,
         predicate: str | None = None,
         as_of: datetime | None = None,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Return an entity's relations, both directions, ends canonicalised."""
+        """Return an entity's relations, both directions, ends canonicalised (at most limit)."""
         with self._client.transaction() as conn:
             workspace_id = self._client.workspace_id_in(conn)
             canonical, members = _entity(conn, workspace_id, entity)
             return relations_of(
-                conn, workspace_id, canonical, members, predicate=predicate, at=as_of
+                conn, workspace_id, canonical, members, predicate=predicate, at=as_of, limit=limit
             )
 
     def of(
-        self, entity: str | uuid.UUID, *, as_of: datetime | None = None
+        self, entity: str | uuid.UUID, *, as_of: datetime | None = None, limit: int | None = None
     ) -> builtins.list[dict[str, Any]]:
         """Return an entity's relations for its dossier (both directions, other end named)."""
-        return self.list(entity, as_of=as_of)
+        return self.list(entity, as_of=as_of, limit=limit)

@@ -42,6 +42,7 @@ JOIN entity o ON o.workspace_id = :ws
              AND o.id = CASE WHEN rel.subject_id = :entity THEN rel.object_id
                              ELSE rel.subject_id END
 ORDER BY rel.predicate, direction, o.name, rel.valid_from DESC NULLS LAST, rel.id
+LIMIT :limit
 """
 
 
@@ -53,6 +54,7 @@ def relations_of(
     *,
     predicate: str | None = None,
     at: datetime | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Return an entity's relations in both directions, with the other end's name and type."""
     rows = conn.execute(
@@ -63,6 +65,7 @@ def relations_of(
             "members": sorted(members),
             "predicate": predicate,
             "at": at,
+            "limit": limit,
         },
     )
     return [dict(row._mapping) for row in rows]
