@@ -202,6 +202,14 @@ def test_precedence_trust_then_confidence_then_recency(
         source="registry",
     )  # fmt: skip
     assert sg.facts.current(acme)["hq"]["value"] == "Hamburg"  # trust rank first
+    # A statement may name its own source, overriding the run's.
+    sg.facts.add(
+        [{"entity": acme, "property": "ceo", "value": "Cy", "confidence": 0.1,
+          "source": "registry"}],
+        source="crm",
+    )  # fmt: skip
+    ceo = sg.facts.current(acme)["ceo"]
+    assert (ceo["value"], ceo["source"], ceo["trust_rank"]) == ("Cy", "registry", 10)
     history = sg.facts.history(acme, "hq")
     assert [h["value"] for h in history] == ["Munich", "Berlin", "Hamburg"]
     assert [h["current"] for h in history] == [False, False, True]
