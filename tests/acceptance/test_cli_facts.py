@@ -113,6 +113,9 @@ def test_company_metrics_biotech_scores_and_relations(
     assert cli(*base, "facts", "properties").exit_code == 0
     assert cli(*base, "facts", "show", entity).exit_code == 0
     assert cli(*base, "facts", "percentile", "ma_score", "--date", "March").exit_code == 2
+    capped = cli(*base, "facts", "percentile", "ma_score", "--limit", "1", "--json")
+    assert len(ok(capped)) == 1
+    assert "raise --limit" in capped.stderr
     assert cli(*base, "facts", "show", "ffffffff-ffff").exit_code == 1
 
     links = write(

@@ -283,6 +283,8 @@ def test_series_and_percentiles(sg: SignalGraph, world: dict[str, uuid.UUID]) ->
         ("Moderna Inc", 50.0, 0.0),
     ]
     assert len(sg.facts.percentile("ma_score", entity_type="company")) == 6
+    assert len(sg.facts.percentile("ma_score", limit=4)) == 4
+    assert len(sg.facts.series("ma_score", limit=2)) == 2
     assert sg.facts.percentile("ma_score", entity_type="person") == []
     daily = sg.facts.series("ma_score", entity=world["acme"])
     assert [float(p["value_num"]) for p in daily] == [61.0, 65.0]

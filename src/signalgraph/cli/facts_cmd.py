@@ -10,6 +10,7 @@ import typer
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
+    note,
     parse_time_option,
     print_json,
     print_record,
@@ -41,6 +42,7 @@ CreateSourceOption = Annotated[
 EntityArgument = Annotated[
     str, typer.Argument(metavar="ENTITY", help="Entity id, prefix or merged id.")
 ]
+LimitOption = Annotated[int, typer.Option(help="Show at most this many rows.", min=1)]
 AsOfOption = Annotated[
     str | None,
     typer.Option("--as-of", help="What was known then: recorded and valid by this time."),
@@ -61,6 +63,11 @@ def _ingest(
     client = get_state(ctx).client(workspace)
     load = client.facts.ingest if area == "facts" else client.relations.ingest
     run_ingest(load, files, source, options, json=json, workspace=client.workspace_name)
+
+
+def _truncated(rows: list[Any], limit: int) -> None:
+    if len(rows) >= limit:
+        note(f"showing the first {limit} rows; narrow with options or raise --limit")
 
 
 def _day(value: str | None, option: str) -> date | None:
@@ -195,21 +202,21 @@ def series(
     interval: Annotated[
         str, typer.Option(help="day, week, month (also hour, quarter, year).")
     ] = "day",
+    limit: LimitOption = 1000,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
     """Show a property over time: the last value per entity and interval."""
-    rows = (
-        get_state(ctx)
-        .client(workspace)
-        .facts.series(
-            prop,
-            entity=entity,
-            start=parse_time_option(start, "--from"),
-            end=parse_time_option(end, "--to"),
-            interval=interval,
-        )
+    facts = get_state(ctx).client(workspace).facts
+    rows = facts.series(
+        prop,
+        entity=entity,
+        start=parse_time_option(start, "--from"),
+        end=parse_time_option(end, "--to"),
+        interval=interval,
+        limit=limit,
     )
+    _truncated(rows, limit)
     if json:
         print_json(rows)
         return
@@ -222,15 +229,14 @@ def percentile(
     prop: Annotated[str, typer.Argument(metavar="PROPERTY", help="A numeric property.")],
     day: Annotated[str | None, typer.Option("--date", help="Only this day (YYYY-MM-DD).")] = None,
     entity_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
+    limit: LimitOption = 1000,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
     """Rank each entity's value among entities of its type, per day (percent rank)."""
-    rows = (
-        get_state(ctx)
-        .client(workspace)
-        .facts.percentile(prop, date=_day(day, "--date"), entity_type=entity_type)
-    )
+    facts = get_state(ctx).client(workspace).facts
+    rows = facts.percentile(prop, date=_day(day, "--date"), entity_type=entity_type, limit=limit)
+    _truncated(rows, limit)
     if json:
         print_json(rows)
         return

@@ -109,6 +109,7 @@ class Facts:
         start: datetime | None = None,
         end: datetime | None = None,
         interval: str = "day",
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Return a time series: the last value per canonical entity and interval."""
         with self._client.transaction() as conn:
@@ -116,18 +117,24 @@ class Facts:
             members = _entity(conn, workspace_id, entity)[1] if entity is not None else None
             return reads.series(
                 conn, workspace_id, property.strip().lower(), members=members, start=start,
-                end=end, interval=interval,
+                end=end, interval=interval, limit=limit,
             )  # fmt: skip
 
     def percentile(
-        self, property: str, *, date: date | None = None, entity_type: str | None = None
+        self,
+        property: str,
+        *,
+        date: date | None = None,
+        entity_type: str | None = None,
+        limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Return each entity's value and percentile rank among entities of its type, per day."""
         with self._client.transaction() as conn:
             workspace_id = self._client.workspace_id_in(conn)
             return reads.percentile(
-                conn, workspace_id, property.strip().lower(), day=date, entity_type=entity_type
-            )
+                conn, workspace_id, property.strip().lower(), day=date, entity_type=entity_type,
+                limit=limit,
+            )  # fmt: skip
 
     def condition(self, expression: str) -> TextualSelect:
         """Return a SELECT of canonical entity ids whose current value meets `revenue > 10M`."""

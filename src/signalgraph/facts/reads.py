@@ -89,6 +89,7 @@ def series(
     start: datetime | None,
     end: datetime | None,
     interval: str,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Return the last value per canonical entity and bucket (date_trunc of as_of)."""
     if interval not in INTERVALS:
@@ -107,7 +108,7 @@ def series(
             "AND (CAST(:end AS timestamptz) IS NULL OR f.as_of < :end) "
             f"ORDER BY 1, 2, f.as_of DESC, {PRECEDENCE}) b "
             "JOIN entity e ON e.workspace_id = :ws AND e.id = b.entity_id "
-            "ORDER BY b.bucket, e.name, b.entity_id"
+            "ORDER BY b.bucket, e.name, b.entity_id LIMIT :limit"
         ),
         {
             "ws": workspace_id,
@@ -116,6 +117,7 @@ def series(
             "members": sorted(members) if members is not None else None,
             "start": start,
             "end": end,
+            "limit": limit,
         },
     )
     return [dict(row._mapping) for row in rows]
@@ -128,6 +130,7 @@ def percentile(
     *,
     day: date | None,
     entity_type: str | None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """Return each entity's value and its percentile rank among its type, per day."""
     rows = conn.execute(
@@ -147,9 +150,9 @@ def percentile(
             "count(*) OVER (PARTITION BY e.type, d.day) AS peers "
             "FROM daily d JOIN entity e ON e.workspace_id = :ws AND e.id = d.entity_id "
             "WHERE CAST(:type AS text) IS NULL OR e.type = :type "
-            "ORDER BY d.day, e.type, percentile DESC, e.name"
+            "ORDER BY d.day, e.type, percentile DESC, e.name, d.entity_id LIMIT :limit"
         ),
-        {"ws": workspace_id, "prop": prop, "day": day, "type": entity_type},
+        {"ws": workspace_id, "prop": prop, "day": day, "type": entity_type, "limit": limit},
     )
     return [dict(row._mapping) for row in rows]
 
