@@ -346,3 +346,15 @@ def test_every_new_statement_is_audited_and_resightings_are_not(
     assert sg.audit.count(object_type="fact") == 3
     sg.facts.define("ma_score", "number", actor="analyst")
     assert sg.audit.count(object_type="fact_property") == 1
+
+
+def test_an_undated_value_that_returns_is_current_again(
+    sg: SignalGraph, world: dict[str, uuid.UUID]
+) -> None:
+    acme = str(world["acme"])
+    for value in ("25", "30", "25"):  # snapshots without as_of: A, B, then A again
+        sg.facts.add([{"entity": acme, "property": "headcount", "value": value}], source="harmonic")
+    assert sg.facts.current(acme)["headcount"]["value"] == "25"
+    history = sg.facts.history(acme, "headcount")
+    assert len(history) == 2  # the second 25 only moved last_seen
+    assert not history[0]["dated"]

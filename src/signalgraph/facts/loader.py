@@ -404,8 +404,8 @@ class FactWriter(_StatementWriter):
         ("entity_id", "uuid"), ("entity_ref", "jsonb"), ("property", "text"),
         ("value_type", "text"), ("value", "jsonb"), ("value_num", "numeric"),
         ("value_text", "text"), ("value_date", "date"), ("currency", "text"), ("unit", "text"),
-        ("as_of", "timestamptz"), ("source_id", "uuid"), ("signal_id", "uuid"),
-        ("confidence", "float8"),
+        ("as_of", "timestamptz"), ("dated", "boolean"), ("source_id", "uuid"),
+        ("signal_id", "uuid"), ("confidence", "float8"),
     )  # fmt: skip
 
     def write(self, batch: Batch) -> WriteResult:
@@ -465,6 +465,7 @@ class FactWriter(_StatementWriter):
                     "currency": typed.currency,
                     "unit": None if typed.value_type == "money" else unit,
                     "as_of": as_of.isoformat(),
+                    "dated": fact.as_of is not None,
                     "source_id": str(source_id),
                     "signal_id": str(fact.signal) if fact.signal else None,
                     "confidence": fact.confidence,

@@ -26,8 +26,11 @@ from signalgraph.errors import UsageError
 from signalgraph.facts.values import ValueProblem, parse_number
 
 INTERVALS = ("hour", "day", "week", "month", "quarter", "year")
+# An undated statement is true whenever it was seen: its recency is its last sighting.
+RECENCY = "CASE WHEN f.dated THEN f.as_of ELSE f.last_seen END"
 PRECEDENCE = (
-    "s.trust_rank DESC, coalesce(f.confidence, 1) DESC, f.as_of DESC, f.last_seen DESC, f.id DESC"
+    f"s.trust_rank DESC, coalesce(f.confidence, 1) DESC, {RECENCY} DESC, f.last_seen DESC, "
+    "f.id DESC"
 )
 # An as-of read cannot know later sightings: recorded time replaces last_seen.
 PRECEDENCE_THEN = (
@@ -40,7 +43,7 @@ LEFT JOIN entity_redirect r ON r.workspace_id = f.workspace_id AND r.from_id = f
 """
 _COLUMNS = """
 f.id, f.entity_id AS stored_entity_id, coalesce(r.to_id, f.entity_id) AS entity_id,
-f.entity_ref, f.property, f.value, f.value_type, f.unit, f.currency, f.as_of,
+f.entity_ref, f.property, f.value, f.value_type, f.unit, f.currency, f.as_of, f.dated,
 s.name AS source, s.trust_rank, f.confidence, f.run_id, f.signal_id, f.first_seen, f.last_seen
 """
 _AS_OF = "(CAST(:at AS timestamptz) IS NULL OR (f.first_seen <= :at AND f.as_of <= :at))"

@@ -71,6 +71,9 @@ fact = sa.Table(
     sa.Column("currency", sa.Text),
     sa.Column("unit", sa.Text),
     sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
+    # False when the statement gave no as_of (dated by its first observation): its
+    # recency is then when it was last seen.
+    sa.Column("dated", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("source_id", sa.Uuid, nullable=False),
     sa.Column("run_id", sa.Uuid),
     # No foreign key: signals are partitioned and months can be detached.

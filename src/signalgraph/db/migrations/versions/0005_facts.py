@@ -83,6 +83,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.Text(), nullable=True),
         sa.Column("unit", sa.Text(), nullable=True),
         sa.Column("as_of", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("dated", sa.Boolean(), server_default=sa.text("true"), nullable=False),
         sa.Column("source_id", sa.Uuid(), nullable=False),
         sa.Column("run_id", sa.Uuid(), nullable=True),
         sa.Column("signal_id", sa.Uuid(), nullable=True),
