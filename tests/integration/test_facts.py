@@ -284,6 +284,17 @@ def test_series_and_percentiles(sg: SignalGraph, world: dict[str, uuid.UUID]) ->
     ]
     assert len(sg.facts.percentile("ma_score", entity_type="company")) == 6
     assert len(sg.facts.percentile("ma_score", limit=4)) == 4
+    with sg.engine.begin() as conn:  # an archived company is no one's peer
+        conn.execute(
+            sa.text("UPDATE entity SET archived_at = now() WHERE id = :id"), {"id": world["zeta"]}
+        )
+    ranked = sg.facts.percentile("ma_score", date=date(2024, 3, 1))
+    assert [(r["name"], r["percentile"]) for r in ranked] == [
+        ("Acme Robotics", 1.0), ("Moderna Inc", 0.0)
+    ]  # fmt: skip
+    assert len(sg.facts.series("ma_score", entity=world["zeta"])) == 2  # asked for by id
+    with sg.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE entity SET archived_at = NULL"))
     assert len(sg.facts.series("ma_score", limit=2)) == 2
     assert sg.facts.percentile("ma_score", entity_type="person") == []
     daily = sg.facts.series("ma_score", entity=world["acme"])

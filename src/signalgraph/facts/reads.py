@@ -111,6 +111,7 @@ def series(
             "AND (CAST(:end AS timestamptz) IS NULL OR f.as_of < :end) "
             f"ORDER BY 1, 2, f.as_of DESC, {PRECEDENCE}) b "
             "JOIN entity e ON e.workspace_id = :ws AND e.id = b.entity_id "
+            "AND (e.archived_at IS NULL OR CAST(:members AS uuid[]) IS NOT NULL) "
             "ORDER BY b.bucket, e.name, b.entity_id LIMIT :limit"
         ),
         {
@@ -135,7 +136,10 @@ def percentile(
     entity_type: str | None,
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Return each entity's value and its percentile rank among its type, per day."""
+    """Return each entity's value and its percentile rank among its type, per day.
+
+    Archived entities are left out: they are no one's peers.
+    """
     rows = conn.execute(
         sa.text(
             "WITH daily AS ("
@@ -152,6 +156,7 @@ def percentile(
             "percent_rank() OVER (PARTITION BY e.type, d.day ORDER BY d.value) AS percentile, "
             "count(*) OVER (PARTITION BY e.type, d.day) AS peers "
             "FROM daily d JOIN entity e ON e.workspace_id = :ws AND e.id = d.entity_id "
+            "AND e.archived_at IS NULL "
             "WHERE CAST(:type AS text) IS NULL OR e.type = :type "
             "ORDER BY d.day, e.type, percentile DESC, e.name, d.entity_id LIMIT :limit"
         ),
