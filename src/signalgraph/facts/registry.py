@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
 from signalgraph.errors import UsageError
-from signalgraph.facts.loader import PROPERTY_NAME
+from signalgraph.facts.statements import PROPERTY_NAME
 from signalgraph.schema import PROPERTY_TYPES, fact, fact_property
 
 
