@@ -18,6 +18,7 @@ from signalgraph.db import engine as engines
 from signalgraph.db.migrate import require_head
 from signalgraph.entities import Entities, Review
 from signalgraph.errors import NotFound
+from signalgraph.facts import Facts, Relations
 from signalgraph.flags import Flags
 from signalgraph.partitions import Partitions
 from signalgraph.rejects import Rejects
@@ -57,6 +58,8 @@ class SignalGraph:
         self.audit = Audit(self)
         self.lists = Lists(self)
         self.annotations = Annotations(self)
+        self.facts = Facts(self)
+        self.relations = Relations(self)
 
     def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
         """Ingest files (paths, "-" for stdin) or an iterable of dicts into a source.

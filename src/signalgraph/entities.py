@@ -114,6 +114,8 @@ class Entities:
 
     def show(self, value: str | uuid.UUID, *, recent: int = 10) -> dict[str, Any]:
         """Return an entity's dossier (see signalgraph.query.dossier)."""
+        from signalgraph.facts import reads as fact_reads
+        from signalgraph.facts.relations import relations_of
         from signalgraph.query.dossier import dossier
 
         with self._client.transaction() as conn:
@@ -125,6 +127,11 @@ class Entities:
                 for item in self._client.lists.containing(entity_id, connection=conn)
             ]
             found["annotations"] = self._client.annotations.get(entity_id, connection=conn)
+            members = decisions.members(conn, workspace_id, entity_id)
+            found["facts"] = fact_reads.current(conn, workspace_id, members, None)
+            found["relations"] = relations_of(
+                conn, workspace_id, entity_id, members, predicate=None, at=None, limit=50
+            )
             return found
 
     def list(
@@ -169,6 +176,7 @@ class Entities:
         hidden: bool | None = None,
         rank_max: int | None = None,
         fields: Mapping[str, Any] | None = None,
+        where: Sequence[str] = (),
         include_archived: bool = False,
         limit: int = 20,
         cursor: str | None = None,
@@ -178,10 +186,12 @@ class Entities:
         With text, best matches come first (an identifier such as `ticker:MRNA` scores
         100); without, every entity passing the filters, a page at a time by id.
         `in_list` names a list; `stage`, `tag`, `hidden`, `rank_max` (rank at most) and
-        `fields` (custom annotation fields) filter on analysts' annotations.
+        `fields` (custom annotation fields) filter on analysts' annotations; each of
+        `where` is a condition on a fact's current value (`revenue > 10M`).
         """
         from signalgraph.curate.filters import annotation_filter
         from signalgraph.curate.lists import list_entity_ids
+        from signalgraph.facts import reads as fact_reads
         from signalgraph.query.entities import EntityFilter, search_entities
 
         with self._client.transaction() as conn:
@@ -201,14 +211,15 @@ class Entities:
                         fields=self._client.annotations.coerce_fields(conn, fields or {}),
                     )
                 )
-            where = EntityFilter(
+            within.extend(fact_reads.condition(workspace_id, expr) for expr in where)
+            wanted = EntityFilter(
                 text=text,
                 entity_type=entity_type,
                 identifier=identifier,
                 include_archived=include_archived,
                 within=tuple(within),
             )
-            return search_entities(conn, workspace_id, where, limit=limit, cursor=cursor)
+            return search_entities(conn, workspace_id, wanted, limit=limit, cursor=cursor)
 
     def clusters(self, *, source_name: str | None = None) -> Iterator[dict[str, Any]]:
         """Yield one row per source record: source, external_id and canonical entity id."""

@@ -125,3 +125,48 @@ def test_filters_by_list_and_annotations_follow_merges(book: SignalGraph) -> Non
         book.entities.search(in_list="nope")
     with pytest.raises(NotFound, match="not defined"):
         book.entities.search(fields={"colour": "red"})
+
+
+def test_fact_conditions_and_the_full_dossier(book: SignalGraph) -> None:
+    robotics = book.entities.search(identifier="ticker:ACME")[0]["id"]
+    helix = book.entities.search(identifier="ticker:HLXT")[0]["id"]
+    book.sources.add("harmonic", trust_rank=5)
+    book.facts.define("revenue", "number", unit="USD")
+    book.facts.add(
+        [
+            {"entity": {"ticker": "ACME"}, "property": "revenue", "value": 25_000_000,
+             "as_of": "2026-01-01"},
+            {"entity": {"ticker": "HLXT"}, "property": "revenue", "value": 4_000_000,
+             "as_of": "2026-01-01"},
+            {"entity": {"ticker": "HLXT"}, "property": "country", "value": "DE"},
+        ],
+        source="harmonic",
+    )  # fmt: skip
+    book.relations.add(
+        [{"subject": {"ticker": "ACME"}, "predicate": "acquirer_match",
+          "object": {"ticker": "HLXT"}, "confidence": 0.8}],
+        source="harmonic",
+    )  # fmt: skip
+
+    def found(*conditions: str, **filters: Any) -> set[Any]:
+        return {row["id"] for row in book.entities.search(where=conditions, **filters)}
+
+    assert found("revenue > 10M") == {robotics}
+    assert found("revenue >= 4M", "country = DE") == {helix}
+    assert found("revenue > 1M", text="helix") == {helix}
+    with pytest.raises(UsageError):
+        book.entities.search(where=["revenue"])
+
+    book.lists.create("Targets")
+    book.lists.add("Targets", [robotics])
+    book.annotations.set(robotics, stage="Diligence")
+    book.annotations.comment(robotics, "Strong team")
+    dossier = book.entities.show(robotics)
+    assert dossier["facts"]["revenue"]["value"] == 25_000_000
+    assert dossier["facts"]["revenue"]["source"] == "harmonic"
+    [relation] = dossier["relations"]
+    assert (relation["predicate"], relation["other_id"]) == ("acquirer_match", helix)
+    assert [item["name"] for item in dossier["lists"]] == ["Targets"]
+    assert dossier["annotations"]["stage"] == "Diligence"
+    assert [c["text"] for c in dossier["annotations"]["comments"]] == ["Strong team"]
+    assert any(event["object"].startswith("annotation") for event in dossier["audit"])

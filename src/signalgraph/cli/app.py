@@ -97,6 +97,7 @@ def _register() -> None:
         db_cmd,
         demo_cmd,
         entities_cmd,
+        facts_cmd,
         ingest_cmd,
         partitions_cmd,
         runs_cmd,
@@ -123,6 +124,8 @@ def _register() -> None:
     curation_cmd.register(
         app, entities_app=entities_cmd.entities_app, source_app=tenancy_cmd.source_app
     )
+    app.add_typer(facts_cmd.facts_app, name="facts")
+    app.add_typer(facts_cmd.relations_app, name="relations")
     app.command("demo")(demo_cmd.demo)
 
 

@@ -143,6 +143,10 @@ def search(
         list[str] | None,
         typer.Option("--field", help="Custom annotation field FIELD=VALUE (repeatable)."),
     ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(help='A condition on a current fact value, "revenue > 10M" (repeatable).'),
+    ] = None,
     archived: Annotated[bool, typer.Option("--archived", help="Include archived ones.")] = False,
     limit: Annotated[int, typer.Option(help="Entities per page.", min=1, max=10_000)] = 20,
     cursor: Annotated[
@@ -165,6 +169,7 @@ def search(
             hidden=hidden,
             rank_max=rank_max,
             fields=parse_assignments(field_values or [], "--field"),
+            where=where or [],
             include_archived=archived,
             limit=limit,
             cursor=cursor,

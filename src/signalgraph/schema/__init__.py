@@ -26,6 +26,7 @@ from signalgraph.schema.entities import (
     resolution_model,
     review_item,
 )
+from signalgraph.schema.facts import PROPERTY_TYPES, fact, fact_property, relation
 from signalgraph.schema.runs import RUN_STATUSES, reject, run
 from signalgraph.schema.signals import (
     PARTITIONED_TABLES,
@@ -43,6 +44,7 @@ __all__ = [
     "FIELD_TYPES",
     "JUDGEMENTS",
     "PARTITIONED_TABLES",
+    "PROPERTY_TYPES",
     "RUN_STATUSES",
     "SCHEMA",
     "annotation",
@@ -54,6 +56,8 @@ __all__ = [
     "entity_record",
     "entity_redirect",
     "entity_type",
+    "fact",
+    "fact_property",
     "fingerprint",
     "flag",
     "judgement",
@@ -63,6 +67,7 @@ __all__ = [
     "metadata",
     "record_key",
     "reject",
+    "relation",
     "resolution_model",
     "review_item",
     "run",

@@ -1,0 +1,198 @@
+"""Facts and relations through the client: `sg.facts` and `sg.relations`."""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.selectable import TextualSelect
+
+from signalgraph.facts import reads, registry
+from signalgraph.facts.relations import relations_of
+from signalgraph.resolve import decisions
+
+if TYPE_CHECKING:
+    from signalgraph.client import SignalGraph
+    from signalgraph.ingest import IngestResult
+
+
+def _entity(
+    conn: Connection, workspace_id: uuid.UUID, value: str | uuid.UUID
+) -> tuple[uuid.UUID, set[uuid.UUID]]:
+    """Return an entity's canonical id and every id that reads as it."""
+    canonical = decisions.resolve_entity_id(conn, workspace_id, value)
+    return canonical, decisions.members(conn, workspace_id, canonical)
+
+
+class Facts:
+    """Fact statements about the workspace's entities, and the property registry."""
+
+    def __init__(self, client: SignalGraph) -> None:
+        self._client = client
+
+    # -- writing ---------------------------------------------------------------------
+
+    def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
+        """Ingest statements {entity, property, value, unit, as_of, source, confidence, signal}.
+
+        Inputs are files (NDJSON, CSV, Parquet; "-" for stdin) or dicts; options as
+        for `SignalGraph.ingest` (fmt, batch_size, max_rejects, dry_run, create_source,
+        nul_policy, progress, actor). Rejects are kept with the run.
+        """
+        from signalgraph.facts.loader import FactLoader
+        from signalgraph.ingest.pipeline import Ingest
+
+        return Ingest(self._client, source=source, loader=FactLoader(), **options).run(inputs)
+
+    def add(
+        self,
+        statements: Iterable[dict[str, Any]],
+        *,
+        source: str,
+        actor: str | None = None,
+        **options: Any,
+    ) -> IngestResult:
+        """Add statements given as dicts (one ingest run; see `ingest`)."""
+        return self.ingest(list(statements), source=source, actor=actor, **options)
+
+    def define(
+        self,
+        name: str,
+        type: str,
+        description: str | None = None,
+        unit: str | None = None,
+        *,
+        actor: str | None = None,
+    ) -> dict[str, Any]:
+        """Register a property: type number, integer, string, date, money, boolean or json."""
+        with self._client.transaction(actor=actor) as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            return registry.define(
+                conn, workspace_id, name, type, description=description, unit=unit
+            )
+
+    def properties(self, *, unknown: bool = False) -> list[dict[str, Any]]:
+        """Return the registered properties (or, with unknown, the unregistered ones in use)."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            if unknown:
+                return registry.unknown(conn, workspace_id)
+            return registry.properties(conn, workspace_id)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def current(
+        self, entity: str | uuid.UUID, *, as_of: datetime | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """Return {property: winning statement} for an entity (what was known at as_of)."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            _, members = _entity(conn, workspace_id, entity)
+            return reads.current(conn, workspace_id, members, as_of)
+
+    def history(self, entity: str | uuid.UUID, property: str) -> list[dict[str, Any]]:
+        """Return every statement of a property of an entity, with provenance."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            _, members = _entity(conn, workspace_id, entity)
+            return reads.history(conn, workspace_id, members, property.strip().lower())
+
+    def series(
+        self,
+        property: str,
+        *,
+        entity: str | uuid.UUID | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        interval: str = "day",
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Return a time series: the last value per canonical entity and interval."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            members = _entity(conn, workspace_id, entity)[1] if entity is not None else None
+            return reads.series(
+                conn, workspace_id, property.strip().lower(), members=members, start=start,
+                end=end, interval=interval, limit=limit,
+            )  # fmt: skip
+
+    def percentile(
+        self,
+        property: str,
+        *,
+        date: date | None = None,
+        entity_type: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Return each entity's value and percentile rank among entities of its type, per day."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            return reads.percentile(
+                conn, workspace_id, property.strip().lower(), day=date, entity_type=entity_type,
+                limit=limit,
+            )  # fmt: skip
+
+    def condition(self, expression: str) -> TextualSelect:
+        """Return a SELECT of canonical entity ids whose current value meets `revenue > 10M`."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+        return reads.condition(workspace_id, expression)
+
+    def matching(self, expression: str) -> list[uuid.UUID]:
+        """Return the canonical ids of entities whose current value meets the condition."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            found = conn.execute(reads.condition(workspace_id, expression)).scalars().all()
+            return sorted(found)
+
+
+class Relations:
+    """Relation statements between the workspace's entities."""
+
+    def __init__(self, client: SignalGraph) -> None:
+        self._client = client
+
+    def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
+        """Ingest statements {subject, predicate, object, valid_from, valid_to, source,
+        confidence, signal, properties} (files or dicts; options as for facts)."""
+        from signalgraph.facts.loader import RelationLoader
+        from signalgraph.ingest.pipeline import Ingest
+
+        return Ingest(self._client, source=source, loader=RelationLoader(), **options).run(inputs)
+
+    def add(
+        self,
+        statements: Iterable[dict[str, Any]],
+        *,
+        source: str,
+        actor: str | None = None,
+        **options: Any,
+    ) -> IngestResult:
+        """Add relation statements given as dicts (one ingest run)."""
+        return self.ingest(list(statements), source=source, actor=actor, **options)
+
+    def list(
+        self,
+        entity: str | uuid.UUID,
+        *,
+        predicate: str | None = None,
+        as_of: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Return an entity's relations, both directions, ends canonicalised (at most limit)."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            canonical, members = _entity(conn, workspace_id, entity)
+            return relations_of(
+                conn, workspace_id, canonical, members, predicate=predicate, at=as_of, limit=limit
+            )
+
+    def of(
+        self, entity: str | uuid.UUID, *, as_of: datetime | None = None, limit: int | None = None
+    ) -> builtins.list[dict[str, Any]]:
+        """Return an entity's relations for its dossier (both directions, other end named)."""
+        return self.list(entity, as_of=as_of, limit=limit)

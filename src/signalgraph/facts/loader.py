@@ -1,0 +1,73 @@
+"""Fact and relation statements through the ingest pipeline.
+
+Validation checks what a statement says on its own (signalgraph.facts.statements); the
+writers (signalgraph.facts.writer) resolve what needs the database once per batch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+
+from signalgraph.facts.statements import validate_fact, validate_relation
+from signalgraph.facts.writer import FactWriter, RelationWriter
+from signalgraph.ingest.records import Limits
+from signalgraph.ingest.writer import Batch
+
+if TYPE_CHECKING:
+    from signalgraph.client import SignalGraph
+
+
+class _StatementLoader:
+    run_kind = "statements-ingest"
+
+    def before_batch(self, client: SignalGraph, batch: Batch) -> list[str]:
+        """Nothing to prepare."""
+        return []
+
+
+class FactLoader(_StatementLoader):
+    """Fact statements for the ingest pipeline."""
+
+    run_kind = "facts-ingest"
+
+    def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
+        """Return the validated statement."""
+        return validate_fact(value, observed_at=observed_at, limits=limits)
+
+    def writer(
+        self,
+        conn: psycopg.Connection[Any],
+        *,
+        workspace_id: uuid.UUID,
+        source_id: uuid.UUID,
+        run_id: uuid.UUID,
+        client: SignalGraph,
+    ) -> FactWriter:
+        """Return the writer for one run."""
+        return FactWriter(conn, workspace_id, source_id, run_id)
+
+
+class RelationLoader(_StatementLoader):
+    """Relation statements for the ingest pipeline."""
+
+    run_kind = "relations-ingest"
+
+    def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
+        """Return the validated statement."""
+        return validate_relation(value, limits=limits)
+
+    def writer(
+        self,
+        conn: psycopg.Connection[Any],
+        *,
+        workspace_id: uuid.UUID,
+        source_id: uuid.UUID,
+        run_id: uuid.UUID,
+        client: SignalGraph,
+    ) -> RelationWriter:
+        """Return the writer for one run."""
+        return RelationWriter(conn, workspace_id, source_id, run_id)

@@ -1,0 +1,217 @@
+# ruff: noqa: S608 -- SQL is built from constant fragments; values are bound parameters.
+"""Reading facts: current values under precedence, history, series, percentiles, conditions.
+
+Two times: `as_of` is the valid time (when the statement was true, as its source says),
+`first_seen` the recorded time (when signalgraph learnt it). An as-of read at T keeps the
+statements recorded by T that were valid by T. Every read canonicalises the stored
+entity id through `entity_redirect`, so merged entities read as one and an unmerge
+restores each side.
+
+Precedence for the current value: the source's trust rank (higher wins), then
+confidence (a missing confidence counts as 1), then recency (as_of, then last_seen).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.sql.selectable import TextualSelect
+
+from signalgraph.errors import UsageError
+from signalgraph.facts.values import ValueProblem, parse_number
+
+INTERVALS = ("hour", "day", "week", "month", "quarter", "year")
+# An undated statement is true whenever it was seen: its recency is its last sighting.
+RECENCY = "CASE WHEN f.dated THEN f.as_of ELSE f.last_seen END"
+PRECEDENCE = (
+    f"s.trust_rank DESC, coalesce(f.confidence, 1) DESC, {RECENCY} DESC, f.last_seen DESC, "
+    "f.id DESC"
+)
+# An as-of read cannot know later sightings: recorded time replaces last_seen.
+PRECEDENCE_THEN = (
+    "s.trust_rank DESC, coalesce(f.confidence, 1) DESC, f.as_of DESC, f.first_seen DESC, f.id DESC"
+)
+_FROM = """
+FROM fact f
+JOIN source s ON s.workspace_id = f.workspace_id AND s.id = f.source_id
+LEFT JOIN entity_redirect r ON r.workspace_id = f.workspace_id AND r.from_id = f.entity_id
+"""
+_COLUMNS = """
+f.id, f.entity_id AS stored_entity_id, coalesce(r.to_id, f.entity_id) AS entity_id,
+f.entity_ref, f.property, f.value, f.value_type, f.unit, f.currency, f.as_of, f.dated,
+s.name AS source, s.trust_rank, f.confidence, f.run_id, f.signal_id, f.first_seen, f.last_seen
+"""
+_AS_OF = "(CAST(:at AS timestamptz) IS NULL OR (f.first_seen <= :at AND f.as_of <= :at))"
+
+
+def _statement(row: Any) -> dict[str, Any]:
+    return dict(row._mapping)
+
+
+def current(
+    conn: Connection, workspace_id: uuid.UUID, members: set[uuid.UUID], at: datetime | None
+) -> dict[str, dict[str, Any]]:
+    """Return each property's winning statement for an entity (and its merged ids)."""
+    rows = conn.execute(
+        sa.text(
+            f"SELECT DISTINCT ON (f.property) {_COLUMNS} {_FROM} "
+            f"WHERE f.workspace_id = :ws AND f.entity_id = ANY(:members) AND {_AS_OF} "
+            f"ORDER BY f.property, {PRECEDENCE_THEN if at else PRECEDENCE}"
+        ),
+        {"ws": workspace_id, "members": sorted(members), "at": at},
+    )
+    return {row.property: _statement(row) for row in rows}
+
+
+def history(
+    conn: Connection, workspace_id: uuid.UUID, members: set[uuid.UUID], prop: str
+) -> list[dict[str, Any]]:
+    """Return every statement of one property of an entity, newest valid time first."""
+    rows = conn.execute(
+        sa.text(
+            f"SELECT {_COLUMNS}, row_number() OVER (ORDER BY {PRECEDENCE}) = 1 AS current "
+            f"{_FROM} WHERE f.workspace_id = :ws AND f.entity_id = ANY(:members) "
+            "AND f.property = :prop ORDER BY f.as_of DESC, f.first_seen DESC, f.id DESC"
+        ),
+        {"ws": workspace_id, "members": sorted(members), "prop": prop},
+    )
+    return [_statement(row) for row in rows]
+
+
+def series(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    prop: str,
+    *,
+    members: set[uuid.UUID] | None,
+    start: datetime | None,
+    end: datetime | None,
+    interval: str,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Return the last value per canonical entity and bucket (date_trunc of as_of)."""
+    if interval not in INTERVALS:
+        raise UsageError(f"unknown interval {interval!r}", hint=f"expected {', '.join(INTERVALS)}")
+    rows = conn.execute(
+        sa.text(
+            "SELECT b.entity_id, e.name, e.type, b.bucket, b.value, b.value_num, b.unit, "
+            "b.currency, b.as_of, b.source FROM ("
+            "SELECT DISTINCT ON (coalesce(r.to_id, f.entity_id), date_trunc(:interval, f.as_of)) "
+            "coalesce(r.to_id, f.entity_id) AS entity_id, "
+            "date_trunc(:interval, f.as_of) AS bucket, f.value, f.value_num, f.unit, "
+            f"f.currency, f.as_of, s.name AS source {_FROM} "
+            "WHERE f.workspace_id = :ws AND f.property = :prop "
+            "AND (CAST(:members AS uuid[]) IS NULL OR f.entity_id = ANY(:members)) "
+            "AND (CAST(:start AS timestamptz) IS NULL OR f.as_of >= :start) "
+            "AND (CAST(:end AS timestamptz) IS NULL OR f.as_of < :end) "
+            f"ORDER BY 1, 2, f.as_of DESC, {PRECEDENCE}) b "
+            "JOIN entity e ON e.workspace_id = :ws AND e.id = b.entity_id "
+            "AND (e.archived_at IS NULL OR CAST(:members AS uuid[]) IS NOT NULL) "
+            "ORDER BY b.bucket, e.name, b.entity_id LIMIT :limit"
+        ),
+        {
+            "ws": workspace_id,
+            "prop": prop,
+            "interval": interval,
+            "members": sorted(members) if members is not None else None,
+            "start": start,
+            "end": end,
+            "limit": limit,
+        },
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def percentile(
+    conn: Connection,
+    workspace_id: uuid.UUID,
+    prop: str,
+    *,
+    day: date | None,
+    entity_type: str | None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Return each entity's value and its percentile rank among its type, per day.
+
+    Archived entities are left out: they are no one's peers.
+    """
+    rows = conn.execute(
+        sa.text(
+            "WITH daily AS ("
+            "SELECT DISTINCT ON (coalesce(r.to_id, f.entity_id), "
+            "(f.as_of AT TIME ZONE 'UTC')::date) "
+            "coalesce(r.to_id, f.entity_id) AS entity_id, "
+            "(f.as_of AT TIME ZONE 'UTC')::date AS day, f.value_num AS value "
+            f"{_FROM} WHERE f.workspace_id = :ws AND f.property = :prop "
+            "AND f.value_num IS NOT NULL "
+            "AND (CAST(:day AS date) IS NULL OR (f.as_of >= CAST(:day AS date) "
+            "     AND f.as_of < CAST(:day AS date) + 1)) "
+            f"ORDER BY 1, 2, {PRECEDENCE}) "
+            "SELECT d.day, e.type, d.entity_id, e.name, d.value, "
+            "percent_rank() OVER (PARTITION BY e.type, d.day ORDER BY d.value) AS percentile, "
+            "count(*) OVER (PARTITION BY e.type, d.day) AS peers "
+            "FROM daily d JOIN entity e ON e.workspace_id = :ws AND e.id = d.entity_id "
+            "AND e.archived_at IS NULL "
+            "WHERE CAST(:type AS text) IS NULL OR e.type = :type "
+            "ORDER BY d.day, e.type, percentile DESC, e.name, d.entity_id LIMIT :limit"
+        ),
+        {"ws": workspace_id, "prop": prop, "day": day, "type": entity_type, "limit": limit},
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+_CONDITION = re.compile(
+    r"^\s*([A-Za-z][A-Za-z0-9_.:\-]*)\s*(>=|<=|!=|<>|==|=|>|<)\s*(.+?)\s*$", re.DOTALL
+)
+_OPS = {">": ">", "<": "<", ">=": ">=", "<=": "<=", "=": "=", "==": "=", "!=": "<>", "<>": "<>"}
+
+
+def parse_condition(expression: str) -> tuple[str, str, Any, str]:
+    """Return (property, SQL operator, value, column) from "revenue > 10M" and the like."""
+    found = _CONDITION.match(expression)
+    if found is None:
+        raise UsageError(
+            f"{expression!r} is not a fact condition",
+            hint="write PROPERTY OP VALUE, e.g. revenue > 10M",
+        )
+    prop, op, text = found.groups()
+    sql_op = _OPS[op]
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return prop.lower(), sql_op, text[1:-1], "value_text"
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return prop.lower(), sql_op, date.fromisoformat(text), "value_date"
+    if text.lower() in ("true", "false"):
+        return prop.lower(), sql_op, text.lower(), "value_text"
+    try:
+        return prop.lower(), sql_op, parse_number(text), "value_num"
+    except ValueProblem:
+        return prop.lower(), sql_op, text, "value_text"
+
+
+def condition(workspace_id: uuid.UUID, expression: str) -> TextualSelect:
+    """Return a SELECT of canonical entity ids whose current value satisfies the condition.
+
+    Usable as a subquery: `entity.c.id.in_(condition(ws, "revenue > 10M"))`.
+    """
+    prop, op, value, column = parse_condition(expression)
+    tag = uuid.uuid4().hex[:8]  # bind names unique when several conditions are combined
+    # The column and operator come from fixed tables; the value is a bound parameter.
+    return (
+        sa.text(
+            f"SELECT cur.entity_id FROM (SELECT DISTINCT ON (coalesce(r.to_id, f.entity_id)) "
+            f"coalesce(r.to_id, f.entity_id) AS entity_id, f.{column} AS v {_FROM} "
+            f"WHERE f.workspace_id = :ws_{tag} AND f.property = :prop_{tag} "
+            f"ORDER BY 1, {PRECEDENCE}) cur WHERE cur.v {op} :value_{tag}"
+        )
+        .bindparams(
+            sa.bindparam(f"ws_{tag}", workspace_id, type_=sa.Uuid),
+            sa.bindparam(f"prop_{tag}", prop),
+            sa.bindparam(f"value_{tag}", value),
+        )
+        .columns(entity_id=sa.Uuid)
+    )
