@@ -39,12 +39,28 @@ def test_demo_then_server_lifecycle(tmp_path: Path) -> None:
     report = json.loads(demo.stdout)
     assert {w["name"] for w in report["workspaces"]} == {"default", "demo"}
     assert report["database"]["embedded"] is True
+    # The dossier a new user sees has facts, relations, lists and annotations.
+    dossier = report["dossier"]
+    assert {"headcount", "revenue", "momentum_score"} <= set(dossier["facts"])
+    assert dossier["facts"]["revenue"]["source"] == "harmonic"
+    assert {r["predicate"] for r in dossier["relations"]} >= {"works_at"}
+    assert [item["name"] for item in dossier["lists"]] == ["Deal flow"]
+    assert dossier["annotations"]["stage"] == "Diligence"
+    assert len(dossier["annotations"]["comments"]) == 1
+    assert report["facts"]["counters"]["rejected"] == 0
+    assert report["relations"]["counters"]["rejected"] == 0
+    assert len(report["momentum_percentiles"]) == 5
     # The demo started the server for itself and stopped it on the way out.
     assert json.loads(run(home, "server", "status", "--json").stdout)["running"] is False
 
     again = run(home, "demo")
     assert again.returncode == 0, again.stderr
     assert "newswire" in again.stdout
+    assert "Strong founding team" in again.stdout
+    twice = json.loads(run(home, "demo", "--json").stdout)
+    # Running it again adds nothing: same statements, same single comment.
+    assert twice["facts"]["counters"]["inserted"] == 0
+    assert len(twice["dossier"]["annotations"]["comments"]) == 1
 
     started = run(home, "server", "start", "--json")
     assert started.returncode == 0, started.stderr

@@ -57,26 +57,24 @@ def demo(ctx: typer.Context, json: JsonOption = False) -> None:
     print_table(
         report["top_entities"], ["name", "type", "records", "mentions"], title="most mentioned"
     )
-    dossier = report["dossier"]
-    if dossier:
+    for kind in ("facts", "relations"):
+        loaded = report[kind]
         print_record(
-            {
-                "id": dossier["id"],
-                "name": dossier["name"],
-                "also known as": ", ".join(dossier["names"][1:5]) or "-",
-                "identifiers": "; ".join(
-                    f"{k}: {', '.join(v)}" for k, v in dossier["identifiers"].items()
-                )
-                or "-",
-                "records": len(dossier["records"]),
-                "mentions": dossier["mentions"],
-            },
-            title=f"dossier: {dossier['name']}",
+            {"run": loaded["run_id"], **loaded["counters"]},
+            title=f"{kind} from the enrichment sample (bundled sample_{kind}.ndjson)",
         )
-        print_table(
-            dossier["recent_signals"], ["published_at", "title", "as"], title="recent signals"
-        )
+    print_table(
+        report["momentum_percentiles"],
+        ["name", "value", "percentile"],
+        title="momentum score percentile among companies, 2026-07-10",
+        empty="",
+    )
+    if report["dossier"]:
+        from signalgraph.cli.dossier_view import print_dossier
+
+        print_dossier(report["dossier"])
     note(
         "next: `signalgraph -w demo signals list`, `signalgraph -w demo entities list`, "
-        "`signalgraph -w demo entities show ID`, `signalgraph -w demo review list`"
+        "`signalgraph -w demo entities show ID`, `signalgraph -w demo facts show ID`, "
+        "`signalgraph -w demo lists show 'Deal flow'`, `signalgraph -w demo audit list`"
     )

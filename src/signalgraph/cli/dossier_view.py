@@ -32,12 +32,21 @@ def _summary(dossier: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
+def _value(statement: dict[str, Any]) -> Any:
+    value = statement.get("value")
+    if isinstance(value, dict) and {"amount", "currency"} <= value.keys():
+        amount = value["amount"]
+        shown = f"{amount:,}" if isinstance(amount, int | float) else str(amount)
+        return f"{shown} {value['currency']}"
+    return value
+
+
 def print_dossier(dossier: dict[str, Any]) -> None:
     """Print every section of an entity's dossier (empty sections are left out)."""
     print_record(_summary(dossier), title=f"entity {dossier['name']}")
     facts = dossier.get("facts") or {}
     print_table(
-        [{"property": name} | value for name, value in facts.items()],
+        [{"property": name} | value | {"value": _value(value)} for name, value in facts.items()],
         ["property", "value", "unit", "as_of", "source", "confidence"],
         title="facts",
         empty="",
@@ -77,7 +86,7 @@ def print_dossier(dossier: dict[str, Any]) -> None:
         empty="",
     )
     print_table(
-        dossier["audit"],
+        [event | {"changed": ", ".join(event["changed"])} for event in dossier["audit"]],
         ["at", "actor", "action", "object", "changed"],
         title="last changes",
         empty="",

@@ -131,7 +131,8 @@ def print_table(
     """Print rows as a rich table (or a note when there are none)."""
     materialised = list(rows)
     if not materialised:
-        stderr.print(f"[dim]{empty}[/dim]")
+        if empty:
+            stderr.print(f"[dim]{empty}[/dim]")
         return
     table = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
