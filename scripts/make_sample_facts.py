@@ -64,7 +64,7 @@ def main() -> None:
          "properties": {"phase": "2"}},
     ]  # fmt: skip
     facts: list[dict[str, object]] = []
-    for name, domain in COMPANIES.items():
+    for domain in COMPANIES.values():
         ref = {"domain": domain}
         headcount = rng.randrange(40, 900)
         revenue = rng.randrange(2, 120) * 1_000_000
