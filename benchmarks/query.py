@@ -46,6 +46,7 @@ DAYS = 730
 SYLLABLES = (
     "ka ro mi ta ne lo su vi da re no fi ga le po mu sa te bi zo ha ri ku ma ve lu di ko pa xe"
 ).split()
+STAGES = ("Sourced", "In Review", "Diligence", "Passed", "Invested")
 INDUSTRY_WORDS = (
     "merger acquisition funding round revenue guidance layoffs hiring partnership trial "
     "approval lawsuit settlement ipo dividend earnings forecast contract launch recall "
@@ -179,6 +180,87 @@ def build_signals(sg: SignalGraph, count: int, vocabulary: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def fact_statements(companies: list[str], part: int) -> list[dict[str, Any]]:
+    """Return one half (`part` 0 or 1) of the statements: revenue, headcount, daily scores."""
+    rng = random.Random(SEED + part)
+    statements: list[dict[str, Any]] = []
+    for index, external_id in enumerate(companies):
+        if index % 2 != part:
+            continue
+        ref = {"source": "registry", "external_id": external_id}
+        statements.append(
+            {
+                "entity": ref,
+                "property": "revenue",
+                "value": rng.randrange(1, 500) * 1_000_000,
+                "as_of": "2025-12-31",
+            }
+        )
+        statements.append(
+            {
+                "entity": ref,
+                "property": "headcount",
+                "value": rng.randrange(5, 5000),
+                "as_of": "2026-01-01",
+            }
+        )
+        for day in range(3):
+            statements.append(
+                {
+                    "entity": ref,
+                    "property": "score",
+                    "value": round(rng.uniform(0, 100), 2),
+                    "as_of": f"2026-07-0{day + 1}",
+                }
+            )
+    return statements  # fmt: skip
+
+
+def build_facts(sg: SignalGraph, companies: list[str]) -> dict[str, Any]:
+    """Ingest the statements, half with the audit triggers on and half with them off."""
+    sg.sources.add("vendor", trust_rank=5)
+    sg.facts.define("revenue", "money", unit="USD")
+    sg.facts.define("headcount", "integer")
+    sg.facts.define("score", "number")
+    timings = {}
+    for part, audited in ((0, True), (1, False)):
+        statements = fact_statements(companies, part)
+        if not audited:
+            with sg.engine.begin() as conn:
+                conn.execute(sa.text("ALTER TABLE fact DISABLE TRIGGER USER"))
+        try:
+            started = time.perf_counter()
+            result = sg.facts.add(statements, source="vendor")
+            elapsed = time.perf_counter() - started
+        finally:
+            if not audited:
+                with sg.engine.begin() as conn:
+                    conn.execute(sa.text("ALTER TABLE fact ENABLE TRIGGER USER"))
+        assert result.counters["rejected"] == 0, result.counters
+        timings["with_audit" if audited else "without_audit"] = len(statements) / elapsed
+    return {
+        "fact_rows_per_s_with_audit": round(timings["with_audit"], 1),
+        "fact_rows_per_s_without_audit": round(timings["without_audit"], 1),
+        "fact_audit_ratio": round(timings["with_audit"] / timings["without_audit"], 3),
+    }
+
+
+def build_curation(sg: SignalGraph, entities: list[Any], lists: int, annotated: int) -> None:
+    """Lists of 500 entities (and one of signals) and annotated entities, via the API."""
+    rng = random.Random(SEED)
+    for number in range(lists):
+        name = f"list {number}"
+        sg.lists.create(name)
+        sg.lists.add(name, rng.sample(entities, min(500, len(entities))))
+    signals = [s.id for s in sg.signals.list(limit=500)]
+    sg.lists.create("reading")
+    sg.lists.add("reading", signals)
+    for entity_id in rng.sample(entities, min(annotated, len(entities))):
+        sg.annotations.set(
+            entity_id, stage=rng.choice(STAGES), rank=rng.randrange(1, 100), actor="bench"
+        )
+
+
 def _generated_rows(count: int, vocabulary: list[str]) -> Any:
     """Yield (n, published_at, lang, title, text) rows; word frequencies are skewed."""
     rng = np.random.default_rng(SEED)
@@ -292,6 +374,21 @@ def query_mix(
             identifier=f"ticker:T{r.randrange(0, context['entity_count'], 10):06d}",
         ),
         "entity_dossier": lambda r: partial(sg.entities.show, r.choice(entities)),
+        "entities_by_fact_condition": lambda r: partial(
+            sg.entities.search, where=[f"revenue > {r.randrange(10, 490)}M"], limit=50
+        ),
+        "entities_in_list_at_stage": lambda r: partial(
+            sg.entities.search,
+            in_list=f"list {r.randrange(context['lists'])}",
+            stage=r.choice(STAGES),
+            limit=50,
+        ),
+        "signals_in_list": lambda r: partial(sg.signals.list, list_name="reading", limit=50),
+        "facts_current": lambda r: partial(sg.facts.current, r.choice(entities)),
+        "facts_history": lambda r: partial(sg.facts.history, r.choice(entities), "score"),
+        "facts_percentile_of_a_day": lambda r: partial(
+            sg.facts.percentile, "score", date=dt.date(2026, 7, r.randrange(1, 4)), limit=50
+        ),
     }
     return mix
 
@@ -315,7 +412,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         vocabulary = vocabulary_words()
         figures["build_signals_s"] = round(build_signals(sg, args.signals, vocabulary), 1)
         print(f"signals built in {figures['build_signals_s']} s", file=sys.stderr)
-        context = _context(sg, vocabulary, args.entities)
+        companies = [f"c{i}" for i in range(args.entities) if i % 5 != 4]
+        figures |= build_facts(sg, companies)
+        print(f"facts: {figures}", file=sys.stderr)
+        started = time.perf_counter()
+        build_curation(sg, _canonical(sg), args.lists, args.annotated)
+        figures["build_curation_s"] = round(time.perf_counter() - started, 1)
+        with sg.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM ANALYZE"))
+        context = _context(sg, vocabulary, args.entities) | {"lists": args.lists}
         results = {}
         for kind, factory in query_mix(sg, context).items():
             results[kind] = percentiles(measure(args.repeat, factory))
@@ -330,9 +435,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return figures
 
 
-def _context(sg: SignalGraph, vocabulary: list[str], entity_count: int) -> dict[str, Any]:
+def _canonical(sg: SignalGraph) -> list[Any]:
     with sg.engine.connect() as conn:
-        entities = list(
+        return list(
             conn.execute(
                 sa.text(
                     "SELECT id FROM entity e WHERE NOT EXISTS (SELECT 1 FROM entity_redirect r "
@@ -340,6 +445,11 @@ def _context(sg: SignalGraph, vocabulary: list[str], entity_count: int) -> dict[
                 )
             ).scalars()
         )
+
+
+def _context(sg: SignalGraph, vocabulary: list[str], entity_count: int) -> dict[str, Any]:
+    entities = _canonical(sg)
+    with sg.engine.connect() as conn:
         popular = list(
             conn.execute(
                 sa.text(
@@ -375,6 +485,8 @@ def main() -> None:
     parser.add_argument("--signals", type=int, default=1_000_000)
     parser.add_argument("--entities", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=200, help="calls per query kind")
+    parser.add_argument("--lists", type=int, default=20, help="lists of 500 entities")
+    parser.add_argument("--annotated", type=int, default=2000, help="annotated entities")
     parser.add_argument("--database-url", default=os.environ.get("SIGNALGRAPH_DATABASE_URL"))
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
