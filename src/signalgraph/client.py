@@ -16,12 +16,13 @@ from signalgraph.curate.annotations import Annotations
 from signalgraph.curate.lists import Lists
 from signalgraph.db import engine as engines
 from signalgraph.db.migrate import require_head
-from signalgraph.entities import Entities, Review
+from signalgraph.entities import Entities
 from signalgraph.errors import NotFound
 from signalgraph.facts import Facts, Relations
 from signalgraph.flags import Flags
 from signalgraph.partitions import Partitions
 from signalgraph.rejects import Rejects
+from signalgraph.review import Review
 from signalgraph.runs import Runs
 from signalgraph.schema import workspace
 from signalgraph.signals import Signals

@@ -100,6 +100,7 @@ def _register() -> None:
         facts_cmd,
         ingest_cmd,
         partitions_cmd,
+        review_cmd,
         runs_cmd,
         server_cmd,
         signals_cmd,
@@ -118,8 +119,8 @@ def _register() -> None:
     app.add_typer(signals_cmd.rejects_app, name="rejects")
     app.add_typer(entities_cmd.entities_app, name="entities")
     app.command("resolve")(entities_cmd.resolve)
-    app.add_typer(entities_cmd.review_app, name="review")
-    app.add_typer(entities_cmd.flags_app, name="flags")
+    app.add_typer(review_cmd.review_app, name="review")
+    app.add_typer(review_cmd.flags_app, name="flags")
     app.add_typer(audit_cmd.app, name="audit")
     curation_cmd.register(
         app, entities_app=entities_cmd.entities_app, source_app=tenancy_cmd.source_app

@@ -1,4 +1,4 @@
-"""`signalgraph entities`, `signalgraph resolve` and `signalgraph review`."""
+"""`signalgraph entities` and `signalgraph resolve`."""
 
 from __future__ import annotations
 
@@ -25,8 +25,6 @@ from signalgraph.cli.state import get_state
 entities_app = typer.Typer(
     help="Entities: ingest records, look them up, explain and decide.", no_args_is_help=True
 )
-review_app = typer.Typer(help="The review queue of uncertain matches.", no_args_is_help=True)
-flags_app = typer.Typer(help="Flags raised for people to look at.", no_args_is_help=True)
 
 ActorOption = Annotated[
     str | None,
@@ -35,7 +33,7 @@ ActorOption = Annotated[
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why, kept with the decision.")]
 
 
-def _actor(ctx: typer.Context, given: str | None) -> str:
+def actor_of(ctx: typer.Context, given: str | None) -> str:
     return given or get_state(ctx).acting()
 
 
@@ -266,7 +264,7 @@ def judge(
     result = (
         get_state(ctx)
         .client(workspace)
-        .entities.judge(first, second, decision, reason=reason, actor=_actor(ctx, actor))
+        .entities.judge(first, second, decision, reason=reason, actor=actor_of(ctx, actor))
     )
     if json:
         print_json(result)
@@ -289,7 +287,7 @@ def merge(
     result = (
         get_state(ctx)
         .client(workspace)
-        .entities.merge(ids, reason=reason, actor=_actor(ctx, actor))
+        .entities.merge(ids, reason=reason, actor=actor_of(ctx, actor))
     )
     if json:
         print_json(result)
@@ -308,7 +306,7 @@ def unmerge(
     json: JsonOption = False,
 ) -> None:
     """Undo a merge exactly: records, mentions and redirects go back where they were."""
-    result = get_state(ctx).client(workspace).entities.unmerge(value, actor=_actor(ctx, actor))
+    result = get_state(ctx).client(workspace).entities.unmerge(value, actor=actor_of(ctx, actor))
     if json:
         print_json(result)
     else:
@@ -330,7 +328,7 @@ def split(
     result = (
         get_state(ctx)
         .client(workspace)
-        .entities.split(entity_id, records, reason=reason, actor=_actor(ctx, actor))
+        .entities.split(entity_id, records, reason=reason, actor=actor_of(ctx, actor))
     )
     if json:
         print_json(result)
@@ -379,7 +377,7 @@ def resolve(
         "entity_type": entity_type,
         "retrain": retrain,
         "batch_size": batch_size,
-        "actor": _actor(ctx, actor),
+        "actor": actor_of(ctx, actor),
     }
     if not json and stderr.is_terminal:
         with stderr.status("resolving…") as status:
@@ -400,123 +398,3 @@ def resolve(
         summary["records_per_s"] = round(result.records_per_s)
         print_record(summary, title="resolve")
     raise typer.Exit(0 if result.status == "succeeded" else 1)
-
-
-@review_app.command("list")
-def review_list(
-    ctx: typer.Context,
-    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 50,
-    workspace: WorkspaceOption = None,
-    json: JsonOption = False,
-) -> None:
-    """List pending pairs, those whose decision changes most first."""
-    rows = get_state(ctx).client(workspace).review.list(limit=limit)
-    if json:
-        print_json(rows)
-    else:
-        print_table(
-            rows, ["id", "name_a", "name_b", "probability", "priority"], empty="nothing to review"
-        )
-
-
-@review_app.command("show")
-def review_show(
-    ctx: typer.Context,
-    item: Annotated[str, typer.Argument(metavar="ID", help="Review item id or prefix.")],
-    workspace: WorkspaceOption = None,
-    json: JsonOption = False,
-) -> None:
-    """Show one pending pair with the evidence for and against."""
-    report = get_state(ctx).client(workspace).review.show(item)
-    if json:
-        print_json(report)
-        return
-    best = report["explanation"]["best_pair"] or {}
-    print_record(
-        {
-            "id": report["id"],
-            "status": report["status"],
-            "probability": report["probability"],
-            "names": " | ".join(best.get("names", [])),
-        },
-        title="review item",
-    )
-    rows = [
-        {"field": name, "level": best.get("levels", {}).get(name), "weight": weight}
-        for name, weight in best.get("weights", {}).items()
-    ]
-    print_table(rows, ["field", "level", "weight"], title="evidence")
-
-
-@review_app.command("decide")
-def review_decide(
-    ctx: typer.Context,
-    item: Annotated[str, typer.Argument(metavar="ID", help="Review item id or prefix.")],
-    decision: Annotated[str, typer.Argument(help="same, different or unsure.")],
-    reason: ReasonOption = None,
-    actor: ActorOption = None,
-    workspace: WorkspaceOption = None,
-    json: JsonOption = False,
-) -> None:
-    """Decide a pair; the decision is a judgement and takes effect at once."""
-    result = (
-        get_state(ctx)
-        .client(workspace)
-        .review.decide(item, decision, reason=reason, actor=_actor(ctx, actor))
-    )
-    if json:
-        print_json(result)
-    else:
-        note(
-            f"decided {decision}" + (f"; merged into {result['entity']}" if result["merge"] else "")
-        )
-
-
-@flags_app.command("list")
-def flags_list(
-    ctx: typer.Context,
-    all_flags: Annotated[bool, typer.Option("--all", help="Resolved ones too.")] = False,
-    open_only: Annotated[
-        bool, typer.Option("--open", help="Only open flags (the default).")
-    ] = True,
-    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 100,
-    workspace: WorkspaceOption = None,
-    json: JsonOption = False,
-) -> None:
-    """List flags, newest first: open ones unless --all."""
-    found = (
-        get_state(ctx)
-        .client(workspace)
-        .flags.list(open_only=open_only and not all_flags, kind=kind, limit=limit)
-    )
-    rows = [f.as_dict() for f in found]
-    if json:
-        print_json(rows)
-    else:
-        print_table(
-            rows,
-            ["id", "kind", "severity", "object_type", "message", "created_at"],
-            empty="no flags",
-        )
-
-
-@flags_app.command("resolve")
-def flags_resolve(
-    ctx: typer.Context,
-    flag_id: Annotated[str, typer.Argument(metavar="ID", help="Flag id or prefix.")],
-    note_text: Annotated[str | None, typer.Option("--note", help="What was done about it.")] = None,
-    actor: ActorOption = None,
-    workspace: WorkspaceOption = None,
-    json: JsonOption = False,
-) -> None:
-    """Close a flag with a note."""
-    resolved = (
-        get_state(ctx)
-        .client(workspace)
-        .flags.resolve(flag_id, note=note_text, actor=_actor(ctx, actor))
-    )
-    if json:
-        print_json(resolved.as_dict())
-    else:
-        note(f"flag {resolved.id} resolved")

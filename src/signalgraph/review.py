@@ -1,0 +1,117 @@
+"""The review queue: entity pairs the resolver was unsure about, and their decisions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from signalgraph.errors import NotFound, UsageError
+from signalgraph.ids import id_or_prefix
+from signalgraph.schema import entity, review_item
+
+if TYPE_CHECKING:
+    from signalgraph.client import SignalGraph
+
+
+class Review:
+    """The review queue: entity pairs the resolver was unsure about."""
+
+    def __init__(self, client: SignalGraph) -> None:
+        self._client = client
+
+    def list(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Return pending pairs, the ones a decision would change most first."""
+        with self._client.transaction() as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            a = entity.alias("a")
+            b = entity.alias("b")
+            rows = conn.execute(
+                sa.select(
+                    review_item.c.id,
+                    review_item.c.entity_a,
+                    a.c.name.label("name_a"),
+                    review_item.c.entity_b,
+                    b.c.name.label("name_b"),
+                    review_item.c.probability,
+                    review_item.c.priority,
+                    review_item.c.created_at,
+                )
+                .select_from(
+                    review_item.join(
+                        a,
+                        sa.and_(
+                            a.c.workspace_id == review_item.c.workspace_id,
+                            a.c.id == review_item.c.entity_a,
+                        ),
+                    ).join(
+                        b,
+                        sa.and_(
+                            b.c.workspace_id == review_item.c.workspace_id,
+                            b.c.id == review_item.c.entity_b,
+                        ),
+                    )
+                )
+                .where(
+                    review_item.c.workspace_id == workspace_id, review_item.c.status == "pending"
+                )
+                .order_by(review_item.c.priority.desc(), review_item.c.id)
+                .limit(limit)
+            ).mappings()
+            return [dict(row) for row in rows]
+
+    def _item(self, conn: Connection, workspace_id: uuid.UUID, value: str | uuid.UUID) -> Any:
+        wanted = id_or_prefix(value, "review item")
+        query = sa.select(review_item).where(review_item.c.workspace_id == workspace_id)
+        if isinstance(wanted, uuid.UUID):
+            rows = conn.execute(query.where(review_item.c.id == wanted)).all()
+        else:
+            rows = conn.execute(
+                query.where(sa.cast(review_item.c.id, sa.Text).startswith(wanted)).limit(2)
+            ).all()
+        if not rows:
+            raise NotFound(
+                f"review item {value} does not exist", hint="see `signalgraph review list`"
+            )
+        if len(rows) > 1:
+            raise UsageError(f"review item prefix {value!r} is ambiguous")
+        return rows[0]
+
+    def show(self, value: str | uuid.UUID) -> dict[str, Any]:
+        """Return one review item with the explanation of its pair."""
+        with self._client.transaction() as conn:
+            item = self._item(conn, self._client.workspace_id_in(conn), value)
+        explained = self._client.entities.explain(item.entity_a, item.entity_b)
+        return {
+            "id": item.id,
+            "status": item.status,
+            "probability": item.probability,
+            "priority": item.priority,
+            "explanation": explained,
+        }
+
+    def decide(
+        self,
+        value: str | uuid.UUID,
+        decision: str,
+        *,
+        reason: str | None = None,
+        actor: str | None = None,
+    ) -> dict[str, Any]:
+        """Decide a review item: the decision is a judgement and takes effect at once."""
+        with self._client.transaction() as conn:
+            item = self._item(conn, self._client.workspace_id_in(conn), value)
+        if item.status != "pending":
+            raise UsageError(f"review item {item.id} is already {item.status}")
+        result = self._client.entities.judge(
+            item.entity_a, item.entity_b, decision, reason=reason, actor=actor
+        )
+        with self._client.transaction(actor=actor) as conn:
+            conn.execute(
+                review_item.update()
+                .where(review_item.c.workspace_id == item.workspace_id, review_item.c.id == item.id)
+                .values(status="decided", decided_at=sa.func.now())
+            )
+        return result
