@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from signalgraph.errors import NotFound, UsageError
-from signalgraph.ids import id_or_prefix
+from signalgraph.ids import id_or_prefix, uuid7
 from signalgraph.schema import flag
 
 if TYPE_CHECKING:
@@ -47,6 +48,43 @@ def _flag(row: Any) -> Flag:
     )  # fmt: skip
 
 
+SEVERITIES = ("info", "warning", "error")
+# What a flag can be raised on by id: object type, table, id column.
+FLAGGABLE = (
+    ("signal", "signal_key", "signal_id"),
+    ("fact", "fact", "id"),
+    ("relation", "relation", "id"),
+    ("list", "curated_list", "id"),
+)
+
+
+def _find_object(
+    connection: Connection, workspace_id: uuid.UUID, value: str | uuid.UUID
+) -> tuple[str, uuid.UUID]:
+    from signalgraph.resolve.decisions import resolve_entity_id
+    from signalgraph.schema import metadata
+
+    try:
+        return "entity", resolve_entity_id(connection, workspace_id, value)
+    except (NotFound, UsageError):
+        pass
+    wanted = id_or_prefix(value, "object")
+    if isinstance(wanted, uuid.UUID):
+        for object_type, table_name, column in FLAGGABLE:
+            table = metadata.tables[table_name]
+            found = connection.execute(
+                sa.select(table.c[column]).where(
+                    table.c.workspace_id == workspace_id, table.c[column] == wanted
+                )
+            ).first()
+            if found is not None:
+                return object_type, wanted
+    raise NotFound(
+        f"nothing with id {str(value)[:60]!r} can be flagged in this workspace",
+        hint="give the full id of an entity, signal, fact, relation, link or list",
+    )
+
+
 class Flags:
     """List and resolve the flags of the client's workspace."""
 
@@ -75,6 +113,44 @@ class Flags:
                 query.order_by(flag.c.created_at.desc(), flag.c.id.desc()).limit(limit)
             ).all()
         return [_flag(row) for row in rows]
+
+    def add(
+        self,
+        value: str | uuid.UUID,
+        *,
+        kind: str,
+        message: str,
+        severity: str = "warning",
+        details: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> Flag:
+        """Raise a flag on an entity, signal, fact, relation, link or list (found by its id)."""
+        if severity not in SEVERITIES:
+            raise UsageError(
+                f"severity {severity!r} is unknown", hint=f"expected {', '.join(SEVERITIES)}"
+            )
+        for name, text in (("kind", kind), ("message", message)):
+            if not text.strip() or "\x00" in text or len(text) > 2000:
+                raise UsageError(f"the flag {name} must be 1 to 2000 characters, without NUL")
+        with self._client.transaction(actor=actor) as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            object_type, object_id = _find_object(conn, workspace_id, value)
+            row = conn.execute(
+                flag.insert()
+                .values(
+                    workspace_id=workspace_id,
+                    id=uuid7(),
+                    kind=kind.strip(),
+                    severity=severity,
+                    object_type=object_type,
+                    object_id=object_id,
+                    message=message.strip(),
+                    details=details or {},
+                    actor=actor,
+                )
+                .returning(flag)
+            ).one()
+        return _flag(row)
 
     def resolve(self, value: str | uuid.UUID, *, note: str | None, actor: str | None) -> Flag:
         """Close a flag with a note saying what was done."""

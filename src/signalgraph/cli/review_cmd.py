@@ -120,6 +120,33 @@ def flags_list(
         )
 
 
+@flags_app.command("add")
+def flags_add(
+    ctx: typer.Context,
+    object_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Entity, signal, fact, relation, link or list id.")
+    ],
+    kind: Annotated[str, typer.Option(help="What kind of problem (stale, wrong_value…).")],
+    message: Annotated[str, typer.Option(help="What someone should look at.")],
+    severity: Annotated[str, typer.Option(help="info, warning or error.")] = "warning",
+    actor: ActorOption = None,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Raise a flag on an object for someone to look at."""
+    raised = (
+        get_state(ctx)
+        .client(workspace)
+        .flags.add(
+            object_id, kind=kind, message=message, severity=severity, actor=actor_of(ctx, actor)
+        )
+    )
+    if json:
+        print_json(raised.as_dict())
+    else:
+        note(f"flag {raised.id} raised on {raised.object_type} {raised.object_id}")
+
+
 @flags_app.command("resolve")
 def flags_resolve(
     ctx: typer.Context,
