@@ -17,6 +17,7 @@ from signalgraph.db.migrate import require_head
 from signalgraph.entities import Entities, Review
 from signalgraph.errors import NotFound
 from signalgraph.flags import Flags
+from signalgraph.links.api import Links
 from signalgraph.partitions import Partitions
 from signalgraph.rejects import Rejects
 from signalgraph.runs import Runs
@@ -53,6 +54,7 @@ class SignalGraph:
         self.review = Review(self)
         self.flags = Flags(self)
         self.audit = Audit(self)
+        self.links = Links(self)
 
     def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
         """Ingest files (paths, "-" for stdin) or an iterable of dicts into a source.

@@ -26,8 +26,15 @@ from signalgraph.ingest.readers import (
     read_input,
     read_objects,
 )
-from signalgraph.ingest.records import Limits, Rejection, coerce_csv_value, validate
+from signalgraph.ingest.records import (
+    RECORD_FORMAT_VERSION,
+    Limits,
+    Rejection,
+    coerce_csv_value,
+    validate,
+)
 from signalgraph.ingest.writer import Batch, BatchWriter, RejectRow, RetryBatch, Row, WriteResult
+from signalgraph.links.store import needs_lookup
 from signalgraph.partitions import month_of
 from signalgraph.runs import RECORD_SQL, record_params
 
@@ -257,7 +264,7 @@ class Ingest:
             "batch_size": self.batch_size,
             "max_rejects": self.max_rejects,
             "dry_run": self.dry_run,
-            "record_format": 1,
+            "record_format": RECORD_FORMAT_VERSION,
         }
         self._started = time.perf_counter()
         if not self.dry_run:
@@ -436,7 +443,13 @@ class Ingest:
                     seq += 1
                     batch.nul_stripped += getattr(signal, "nul_stripped", False)
                     batch.rows.append(
-                        Row(seq=seq, file=record.file, line=record.line, record=signal)
+                        Row(
+                            seq=seq,
+                            file=record.file,
+                            line=record.line,
+                            record=signal,
+                            raw=record.raw if needs_lookup(signal) else None,
+                        )
                     )
             if batch.seen >= self.batch_size or batch.bytes >= self.settings.batch_max_bytes:
                 yield batch

@@ -18,6 +18,7 @@ from signalgraph.schema.entities import (
     resolution_model,
     review_item,
 )
+from signalgraph.schema.links import LINK_ORIGINS, LINK_STATUSES, LINK_TYPES, signal_link
 from signalgraph.schema.runs import RUN_STATUSES, reject, run
 from signalgraph.schema.signals import (
     PARTITIONED_TABLES,
@@ -33,6 +34,9 @@ __all__ = [
     "AUDIT_ACTIONS",
     "BUILTIN_ENTITY_TYPES",
     "JUDGEMENTS",
+    "LINK_ORIGINS",
+    "LINK_STATUSES",
+    "LINK_TYPES",
     "PARTITIONED_TABLES",
     "RUN_STATUSES",
     "SCHEMA",
@@ -54,6 +58,7 @@ __all__ = [
     "run",
     "signal",
     "signal_key",
+    "signal_link",
     "signal_revision",
     "source",
     "workspace",

@@ -1,0 +1,459 @@
+"""Store links and resolve them, set-based, inside the caller's transaction.
+
+Ingest calls `LinkStore.after_write` once per batch, after the batch's signals are
+stored. With no links in the batch and nothing waiting for the batch's source, that is
+one probe of two partial indexes. Otherwise each step is one statement for the batch:
+
+0. an updated signal's record links that its new version no longer names are removed;
+1. the batch's links are inserted (ON CONFLICT DO NOTHING: the same link again is nothing);
+2. (a) links waiting for a key the batch stored resolve to it;
+3. (b) key links from the batch's signals whose target exists resolve to it;
+4. (c) reference texts: links from the batch are compared with the stored signals of
+   their source (by date when they have one), links already waiting with the batch's
+   signals; one match resolves, several make the link ambiguous (all kept);
+5. flags: `dangling_link` / `ambiguous_link` raised for links left waiting, and closed
+   when their link resolves or goes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+import psycopg
+
+from signalgraph.ids import uuid7
+from signalgraph.links.spec import LinkSpec, reference_matches
+
+
+def needs_lookup(record: Any) -> bool:
+    """Return whether a record's links name a source or signal id the writer must check."""
+    return any(
+        spec.source is not None or spec.signal_id is not None
+        for spec in getattr(record, "links", ())
+    )
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(UTC).date()
+
+
+@dataclass(frozen=True, slots=True)
+class NewLink:
+    """A link to insert: from which signal, what, and its target key when it has one."""
+
+    from_signal_id: uuid.UUID
+    spec: LinkSpec
+    target_source_id: uuid.UUID | None = None
+    target_external_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """A signal a reference text could mean."""
+
+    id: uuid.UUID
+    title: str | None
+    day: date
+
+
+_PROBE = """
+SELECT EXISTS (SELECT 1 FROM signal_link WHERE workspace_id = %(ws)s
+                 AND target_source_id = %(src)s AND status <> 'resolved') AS waiting_key,
+       EXISTS (SELECT 1 FROM signal_link WHERE workspace_id = %(ws)s
+                 AND from_source_id = %(src)s AND status <> 'resolved'
+                 AND reference_normalized IS NOT NULL) AS waiting_reference
+"""
+
+_HAS_RECORD_LINKS = """
+SELECT EXISTS (SELECT 1 FROM signal_link WHERE workspace_id = %(ws)s AND origin = 'record'
+                 AND from_signal_id IN (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid))
+"""
+
+_PAYLOAD = """jsonb_to_recordset(%(links)s::jsonb) AS p(id uuid, from_signal_id uuid, type text,
+    target_source_id uuid, target_external_id text, reference text, reference_normalized text,
+    reference_words text[], reference_date date)"""
+
+_REPLACE = f"""
+DELETE FROM signal_link l
+WHERE l.workspace_id = %(ws)s AND l.origin = 'record'
+  AND l.from_signal_id IN (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid)
+  AND NOT EXISTS (
+      SELECT 1 FROM {_PAYLOAD}
+      WHERE p.from_signal_id = l.from_signal_id AND p.type = l.type
+        AND (p.reference_normalized = l.reference_normalized
+             OR (p.target_source_id = l.target_source_id
+                 AND p.target_external_id = l.target_external_id)))
+RETURNING l.id
+"""  # noqa: S608 (constant fragments only)
+
+_INSERT = f"""
+INSERT INTO signal_link (workspace_id, id, from_signal_id, from_source_id, type,
+    target_source_id, target_external_id, reference, reference_normalized, reference_words,
+    reference_date, origin, run_id)
+SELECT %(ws)s, p.id, p.from_signal_id, %(src)s, p.type, p.target_source_id,
+    p.target_external_id, p.reference, p.reference_normalized, p.reference_words,
+    p.reference_date, %(origin)s, %(run)s
+FROM {_PAYLOAD}
+ON CONFLICT DO NOTHING
+RETURNING id
+"""  # noqa: S608 (constant fragments only)
+
+_RESOLVED_BY_KEY = """
+UPDATE signal_link l SET status = 'resolved', target_signal_id = k.signal_id,
+    candidates = '{}', resolution = 'key', resolved_at = now(), updated_at = now()
+FROM signal_key k
+WHERE k.workspace_id = l.workspace_id AND k.source_id = l.target_source_id
+  AND k.external_id = l.target_external_id AND k.signal_id <> l.from_signal_id
+  AND l.workspace_id = %(ws)s AND l.status <> 'resolved'
+"""
+
+# Step (a): served by ix_signal_link_waiting_key.
+_RESOLVE_WAITING_KEYS = (
+    _RESOLVED_BY_KEY
+    + """  AND l.target_source_id = %(src)s
+  AND l.target_external_id IN (SELECT jsonb_array_elements_text(%(keys)s::jsonb))
+RETURNING l.id
+"""
+)
+
+# Step (b): served by uq_signal_link_key (its first columns).
+_RESOLVE_KEYS_FROM = (
+    _RESOLVED_BY_KEY
+    + """  AND l.target_external_id IS NOT NULL
+  AND l.from_signal_id IN (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid)
+RETURNING l.id
+"""
+)
+
+# Step (c): served by ix_signal_link_waiting_reference.
+_WAITING_REFERENCES = """
+SELECT id, from_signal_id, reference_words, reference_date, candidates
+FROM signal_link
+WHERE workspace_id = %(ws)s AND from_source_id = %(src)s AND status <> 'resolved'
+  AND reference_normalized IS NOT NULL
+  AND (reference_date IS NULL
+       OR reference_date IN (SELECT d::date FROM jsonb_array_elements_text(%(days)s::jsonb) d)
+       OR from_signal_id IN (SELECT (jsonb_array_elements_text(%(fresh)s::jsonb))::uuid))
+"""
+
+# Originals of one source published on given days (ix_signal_workspace_id_source_id_published_at).
+_CANDIDATES_ON_DAYS = """
+SELECT s.id, s.title, s.published_at
+FROM (SELECT DISTINCT d::date AS day FROM jsonb_array_elements_text(%(days)s::jsonb) d) w
+JOIN signal s ON s.workspace_id = %(ws)s AND s.source_id = %(src)s
+ AND s.published_at >= (w.day::timestamp AT TIME ZONE 'UTC')
+ AND s.published_at < ((w.day + 1)::timestamp AT TIME ZONE 'UTC')
+WHERE s.duplicate_of IS NULL AND s.title IS NOT NULL
+"""
+
+# A reference without a date: every original of the source is a candidate.
+_CANDIDATES_OF_SOURCE = """
+SELECT s.id, s.title, s.published_at
+FROM signal s
+WHERE s.workspace_id = %(ws)s AND s.source_id = %(src)s
+  AND s.duplicate_of IS NULL AND s.title IS NOT NULL
+"""
+
+_SET_REFERENCE_MATCHES = """
+UPDATE signal_link l SET status = u.status, target_signal_id = u.target,
+    candidates = u.candidates,
+    resolution = CASE WHEN u.status = 'resolved' THEN 'reference' END,
+    resolved_at = CASE WHEN u.status = 'resolved' THEN now() END, updated_at = now()
+FROM jsonb_to_recordset(%(matches)s::jsonb) AS u(id uuid, status text, target uuid,
+                                                candidates uuid[])
+WHERE l.workspace_id = %(ws)s AND l.id = u.id AND l.status <> 'resolved'
+RETURNING l.id, l.status
+"""
+
+_ACTOR = "coalesce(nullif(current_setting('signalgraph.actor', true), ''), 'signalgraph')"
+
+# Close the open link flags of links that resolved, went, or changed state.
+_CLOSE_FLAGS = f"""
+UPDATE flag f SET resolved_at = now(), resolved_by = {_ACTOR},
+    resolution_note = CASE WHEN l.id IS NULL THEN 'link removed'
+                           WHEN l.status = 'resolved' THEN 'link resolved'
+                           ELSE 'link is now ' || l.status END
+FROM (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid AS id) t
+LEFT JOIN signal_link l ON l.workspace_id = %(ws)s AND l.id = t.id
+WHERE f.workspace_id = %(ws)s AND f.object_id = t.id AND f.object_type = 'signal_link'
+  AND f.resolved_at IS NULL AND f.kind IN ('dangling_link', 'ambiguous_link')
+  AND (l.id IS NULL OR l.status = 'resolved' OR f.kind <> l.status || '_link')
+"""  # noqa: S608 (constant fragments only)
+
+_RAISE_FLAGS = """
+INSERT INTO flag (workspace_id, id, kind, severity, object_type, object_id, message, details,
+    run_id)
+SELECT l.workspace_id, uuid7(), l.status || '_link',
+    CASE l.status WHEN 'dangling' THEN 'info' ELSE 'warning' END, 'signal_link', l.id,
+    CASE l.status
+      WHEN 'dangling' THEN format('%%s link waits for its target: %%s', l.type,
+           coalesce(l.reference, ts.name || ' / ' || l.target_external_id))
+      ELSE format('%%s link is ambiguous: %%s could mean %%s signals; pick one with '
+                  '`signalgraph links resolve %%s --to SIGNAL`', l.type, l.reference,
+                  cardinality(l.candidates), l.id) END,
+    jsonb_strip_nulls(jsonb_build_object('from_signal_id', l.from_signal_id,
+        'type', l.type, 'reference', l.reference, 'target_source', ts.name,
+        'target_external_id', l.target_external_id,
+        'candidates', CASE WHEN cardinality(l.candidates) > 0 THEN to_jsonb(l.candidates) END)),
+    %(run)s
+FROM signal_link l
+LEFT JOIN source ts ON ts.workspace_id = l.workspace_id AND ts.id = l.target_source_id
+WHERE l.workspace_id = %(ws)s AND l.status <> 'resolved'
+  AND l.id IN (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid)
+  AND NOT EXISTS (SELECT 1 FROM flag f WHERE f.workspace_id = l.workspace_id
+                    AND f.object_id = l.id AND f.resolved_at IS NULL
+                    AND f.kind = l.status || '_link')
+"""
+
+_TARGET_LOOKUP = """
+SELECT 'source' AS what, name AS value, id AS source_id, NULL::text AS external_id
+FROM source WHERE workspace_id = %(ws)s
+  AND name IN (SELECT jsonb_array_elements_text(%(sources)s::jsonb))
+UNION ALL
+SELECT 'signal', signal_id::text, source_id, external_id
+FROM signal_key WHERE workspace_id = %(ws)s
+  AND signal_id IN (SELECT (jsonb_array_elements_text(%(signals)s::jsonb))::uuid)
+"""
+
+
+class LinkStore:
+    """Links of one workspace, written for one source (a run's, or the linking signal's)."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        *,
+        workspace_id: uuid.UUID,
+        source_id: uuid.UUID,
+        run_id: uuid.UUID | None = None,
+        origin: str = "record",
+    ) -> None:
+        self.conn = conn
+        self.workspace_id = workspace_id
+        self.source_id = source_id
+        self.run_id = run_id
+        self.origin = origin
+        self._sources: dict[str, uuid.UUID] = {}
+        self._signal_keys: dict[uuid.UUID, tuple[uuid.UUID, str]] = {}
+
+    def _params(self, **extra: Any) -> dict[str, Any]:
+        return {"ws": self.workspace_id, "src": self.source_id, "run": self.run_id, **extra}
+
+    # -- targets ---------------------------------------------------------------------
+
+    def check_targets(self, rows: Sequence[Any]) -> list[tuple[Any, str, str]]:
+        """Look up the sources and signal ids links name; return (row, field, reason) refusals."""
+        wanted = [row for row in rows if needs_lookup(row.record)]
+        if not wanted:
+            return []
+        names = {s.source for row in wanted for s in row.record.links if s.source is not None}
+        ids = {s.signal_id for row in wanted for s in row.record.links if s.signal_id}
+        for what, value, source_id, external_id in self.conn.execute(
+            _TARGET_LOOKUP,
+            self._params(sources=_json(sorted(names)), signals=_json(sorted(map(str, ids)))),
+        ):
+            if what == "source":
+                self._sources[value] = source_id
+            else:
+                self._signal_keys[uuid.UUID(value)] = (source_id, external_id)
+        refused = []
+        for row in wanted:
+            for index, spec in enumerate(row.record.links):
+                problem = self._target_problem(spec, own_external_id=row.record.external_id)
+                if problem is not None:
+                    refused.append((row, f"links[{index}].to.{problem[0]}", problem[1]))
+                    break
+        return refused
+
+    def _target_problem(self, spec: LinkSpec, *, own_external_id: str) -> tuple[str, str] | None:
+        if spec.source is not None and spec.source not in self._sources:
+            return "source", f"source {spec.source!r} does not exist in this workspace"
+        if spec.signal_id is not None and spec.signal_id not in self._signal_keys:
+            return "signal_id", f"signal {spec.signal_id} does not exist in this workspace"
+        if self.target_of(spec) == (self.source_id, own_external_id):
+            return (
+                "signal_id" if spec.signal_id else "external_id"
+            ), "a signal cannot link to itself"
+        return None
+
+    def target_of(self, spec: LinkSpec) -> tuple[uuid.UUID | None, str | None]:
+        """Return the (source id, external id) a key link names (None, None for a reference)."""
+        if spec.signal_id is not None:
+            return self._signal_keys[spec.signal_id]
+        if spec.external_id is None:
+            return None, None
+        source_id = self._sources[spec.source] if spec.source is not None else self.source_id
+        return source_id, spec.external_id
+
+    def remember(
+        self,
+        *,
+        sources: dict[str, uuid.UUID] | None = None,
+        signal_keys: dict[uuid.UUID, tuple[uuid.UUID, str]] | None = None,
+    ) -> None:
+        """Record sources and signal keys already looked up (the Python API does its own)."""
+        self._sources.update(sources or {})
+        self._signal_keys.update(signal_keys or {})
+
+    # -- the batch hook --------------------------------------------------------------
+
+    def after_write(self, rows: Sequence[Any]) -> dict[str, int]:
+        """Store the links of the batch's written rows and resolve what the batch allows."""
+        written = [row for row in rows if row.status in {"new", "updated"}]
+        if not written:
+            return {}
+        waiting_key, waiting_reference = self.conn.execute(_PROBE, self._params()).fetchone() or (
+            False,
+            False,
+        )
+        new_links = [
+            NewLink(row.signal_id, spec, *self.target_of(spec))
+            for row in written
+            for spec in row.record.links
+        ]
+        updated = [str(row.signal_id) for row in written if row.status == "updated"]
+        if not new_links and not waiting_key and not waiting_reference and not updated:
+            return {}
+        touched: set[uuid.UUID] = set()
+        payload = _json([_payload(link) for link in new_links])
+        if updated and self._exists(_HAS_RECORD_LINKS, ids=_json(updated)):
+            touched |= self._ids(_REPLACE, ids=_json(updated), links=payload)
+        inserted = self._ids(_INSERT, links=payload, origin=self.origin) if new_links else set()
+        touched |= inserted
+        resolved: set[uuid.UUID] = set()
+        if waiting_key:
+            keys = _json([row.record.external_id for row in written])
+            resolved |= self._ids(_RESOLVE_WAITING_KEYS, keys=keys)
+        key_linking = {
+            str(link.from_signal_id) for link in new_links if link.spec.reference is None
+        }
+        if key_linking:
+            resolved |= self._ids(_RESOLVE_KEYS_FROM, ids=_json(sorted(key_linking)))
+        fresh = {link.from_signal_id for link in new_links if link.spec.reference is not None}
+        if fresh or waiting_reference:
+            batch = [
+                Candidate(row.signal_id, row.record.title, _day(row.record.published_at))
+                for row in written
+                if row.duplicate_of is None
+            ]
+            matched = self.resolve_references(fresh, batch)
+            touched |= set(matched)
+            resolved |= {i for i, status in matched.items() if status == "resolved"}
+        touched |= resolved
+        self.sync_flags(touched)
+        counts = {"links": len(inserted), "links_resolved": len(resolved)}
+        return {name: value for name, value in counts.items() if value}
+
+    # -- steps -----------------------------------------------------------------------
+
+    def _exists(self, statement: str, **params: Any) -> bool:
+        row = self.conn.execute(statement, self._params(**params)).fetchone()
+        return bool(row and row[0])
+
+    def _ids(self, statement: str, **params: Any) -> set[uuid.UUID]:
+        return {row[0] for row in self.conn.execute(statement, self._params(**params))}
+
+    def insert(self, links: Sequence[NewLink]) -> set[uuid.UUID]:
+        """Insert links (the same link again is skipped); return the ids inserted."""
+        if not links:
+            return set()
+        payload = _json([_payload(link) for link in links])
+        return self._ids(_INSERT, links=payload, origin=self.origin)
+
+    def resolve_keys_from(self, signal_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+        """Resolve the waiting key links from these signals whose target is stored."""
+        ids = _json(sorted(str(i) for i in signal_ids))
+        return self._ids(_RESOLVE_KEYS_FROM, ids=ids)
+
+    def resolve_references(
+        self, fresh: set[uuid.UUID], batch: Sequence[Candidate]
+    ) -> dict[uuid.UUID, str]:
+        """Match waiting reference links: fresh ones with stored signals, others with the batch.
+
+        Return the links that changed, with their new status (resolved or ambiguous).
+        """
+        days = sorted({str(candidate.day) for candidate in batch})
+        waiting = self.conn.execute(
+            _WAITING_REFERENCES,
+            self._params(days=_json(days), fresh=_json(sorted(map(str, fresh)))),
+        ).fetchall()
+        if not waiting:
+            return {}
+        stored: list[Candidate] = []
+        fresh_links = [link for link in waiting if link[1] in fresh]
+        if fresh_links:
+            if any(link[3] is None for link in fresh_links):
+                found = self.conn.execute(_CANDIDATES_OF_SOURCE, self._params())
+            else:
+                wanted = sorted({str(link[3]) for link in fresh_links})
+                found = self.conn.execute(_CANDIDATES_ON_DAYS, self._params(days=_json(wanted)))
+            stored = [Candidate(i, title, _day(published)) for i, title, published in found]
+        changes = []
+        for link_id, from_signal_id, words, day, known in waiting:
+            pool = stored if from_signal_id in fresh else batch
+            matches = {
+                candidate.id
+                for candidate in pool
+                if candidate.id != from_signal_id
+                and reference_matches(words or (), day, candidate.title, candidate.day)
+            }
+            everything = set(known) | matches
+            if everything == set(known):
+                continue
+            ordered = sorted(everything, key=str)
+            status = "resolved" if len(ordered) == 1 else "ambiguous"
+            changes.append(
+                {
+                    "id": str(link_id),
+                    "status": status,
+                    "target": str(ordered[0]) if status == "resolved" else None,
+                    "candidates": [] if status == "resolved" else [str(i) for i in ordered],
+                }
+            )
+        if not changes:
+            return {}
+        params = self._params(matches=_json(changes))
+        return {row[0]: row[1] for row in self.conn.execute(_SET_REFERENCE_MATCHES, params)}
+
+    def sync_flags(self, link_ids: set[uuid.UUID]) -> None:
+        """Close link flags that no longer hold, raise the ones missing, for these links."""
+        sync_link_flags(self.conn, self.workspace_id, link_ids, run_id=self.run_id)
+
+
+def sync_link_flags(
+    conn: psycopg.Connection[Any],
+    workspace_id: uuid.UUID,
+    link_ids: set[uuid.UUID],
+    *,
+    run_id: uuid.UUID | None = None,
+) -> None:
+    """Close the flags of these links that no longer hold; raise the ones missing."""
+    if not link_ids:
+        return
+    params = {"ws": workspace_id, "run": run_id, "ids": _json(sorted(map(str, link_ids)))}
+    conn.execute(_CLOSE_FLAGS, params)
+    conn.execute(_RAISE_FLAGS, params)
+
+
+def _payload(link: NewLink) -> dict[str, Any]:
+    reference = link.spec.reference
+    return {
+        "id": str(uuid7()),
+        "from_signal_id": str(link.from_signal_id),
+        "type": link.spec.type,
+        "target_source_id": str(link.target_source_id) if link.target_source_id else None,
+        "target_external_id": link.target_external_id,
+        "reference": reference.text if reference else None,
+        "reference_normalized": reference.normalized if reference else None,
+        "reference_words": list(reference.words) if reference else None,
+        "reference_date": str(reference.day) if reference and reference.day else None,
+    }
