@@ -97,6 +97,7 @@ def _register() -> None:
         demo_cmd,
         entities_cmd,
         ingest_cmd,
+        links_cmd,
         partitions_cmd,
         runs_cmd,
         server_cmd,
@@ -119,6 +120,7 @@ def _register() -> None:
     app.add_typer(entities_cmd.review_app, name="review")
     app.add_typer(entities_cmd.flags_app, name="flags")
     app.add_typer(audit_cmd.app, name="audit")
+    app.add_typer(links_cmd.app, name="links")
     app.command("demo")(demo_cmd.demo)
 
 
