@@ -116,14 +116,18 @@ WHERE k.workspace_id = l.workspace_id AND k.source_id = l.target_source_id
   AND l.workspace_id = %(ws)s AND l.status <> 'resolved'
 """
 
-# Step (a): served by ix_signal_link_waiting_key.
-_RESOLVE_WAITING_KEYS = (
-    _RESOLVED_BY_KEY
-    + """  AND l.target_source_id = %(src)s
-  AND l.target_external_id IN (SELECT jsonb_array_elements_text(%(keys)s::jsonb))
+# Step (a): the batch's keys, probed in ix_signal_link_waiting_key and in signal_key.
+_RESOLVE_WAITING_KEYS = """
+UPDATE signal_link l SET status = 'resolved', target_signal_id = k.signal_id,
+    candidates = '{}', resolution = 'key', resolved_at = now(), updated_at = now()
+FROM (SELECT jsonb_array_elements_text(%(keys)s::jsonb) AS external_id) b
+JOIN signal_key k ON k.workspace_id = %(ws)s AND k.source_id = %(src)s
+ AND k.external_id = b.external_id
+WHERE l.workspace_id = %(ws)s AND l.target_source_id = %(src)s
+  AND l.target_external_id = b.external_id AND l.status <> 'resolved'
+  AND k.signal_id <> l.from_signal_id
 RETURNING l.id
 """
-)
 
 # Step (b): served by uq_signal_link_key (its first columns).
 _RESOLVE_KEYS_FROM = (
