@@ -138,6 +138,42 @@ def test_target_in_the_same_batch_and_in_another_source(contracts: SignalGraph) 
     assert all(link.status == "resolved" for link in sg.links.list().items)
     assert link_flags(sg) == []  # never dangling, never flagged
 
+    # A reference to a signal later in the same batch, and a link by signal id.
+    thread = str(signal_id(sg, "thread-1"))
+    sg.ingest(
+        [
+            doc("amend-9", "Amendment 9", "2024-03-01", amends("Order Form of 2024-02-02")),
+            doc(
+                "of",
+                "Order Form",
+                "2024-02-02",
+                {"type": "references", "to": {"signal_id": thread}},
+            ),
+        ],
+        source="contracts",
+    )
+    found = {link.from_external_id: link for link in sg.links.list().items}
+    assert found["amend-9"].target_signal_id == signal_id(sg, "of")
+    assert found["of"].target_signal_id == signal_id(sg, "thread-1")
+    assert found["of"].target == "mail / thread-1"
+    assert link_flags(sg) == []
+
+
+def test_links_in_csv_cells(contracts: SignalGraph, tmp_path: Any) -> None:
+    sg = contracts
+    path = tmp_path / "docs.csv"
+    path.write_text(
+        "external_id,title,published_at,links\n"
+        "m,Master Agreement,2021-03-04,\n"
+        'a,Amendment,2022-01-01,"[{""type"": ""amends"", ""to"": {""external_id"": ""m""}}]"\n'
+        'b,Broken,2022-01-01,"[{""type"": ""amends"""\n'
+    )
+    result = sg.ingest(str(path), source="contracts")
+    assert (result.counters["inserted"], result.counters["rejected"]) == (2, 1)
+    (link,) = sg.links.list().items
+    assert (link.status, link.target_signal_id) == ("resolved", signal_id(sg, "m"))
+    assert sg.rejects.list()[0].field == "links"
+
 
 def test_ambiguous_reference_keeps_candidates_and_the_analyst_decides(
     contracts: SignalGraph,
