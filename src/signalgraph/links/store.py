@@ -129,7 +129,7 @@ WHERE l.workspace_id = %(ws)s AND l.target_source_id = %(src)s
 RETURNING l.id
 """
 
-# Step (b): served by uq_signal_link_key (its first columns).
+# Step (b): served by uq_signal_link_key (workspace_id, from_signal_id, …).
 _RESOLVE_KEYS_FROM = (
     _RESOLVED_BY_KEY
     + """  AND l.target_external_id IS NOT NULL

@@ -99,8 +99,9 @@ signal_link = sa.Table(
     sa.CheckConstraint(
         "(status = 'resolved') = (target_signal_id IS NOT NULL)", name="resolved_has_target"
     ),
-    # One link per (from, type, target as named): re-ingesting changes nothing. Both
-    # also serve "links of a signal" (outgoing) and the cascade from signal_key.
+    # One link per (from, type, target as named): re-ingesting changes nothing. Not
+    # partial (NULLs never conflict: a row has a key or a reference), so that either also
+    # serves "links of a signal" (outgoing, step (b)) and the cascade from signal_key.
     sa.Index(
         "uq_signal_link_key",
         "workspace_id",
@@ -109,7 +110,6 @@ signal_link = sa.Table(
         "target_source_id",
         "target_external_id",
         unique=True,
-        postgresql_where=sa.text("target_external_id IS NOT NULL"),
     ),
     sa.Index(
         "uq_signal_link_reference",
@@ -118,7 +118,6 @@ signal_link = sa.Table(
         "type",
         "reference_normalized",
         unique=True,
-        postgresql_where=sa.text("reference_normalized IS NOT NULL"),
     ),
     # Batch resolution step (a): links waiting for a key the batch just stored; also the
     # per-batch "is anything waiting for this source?" probe.

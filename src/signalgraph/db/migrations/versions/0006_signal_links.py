@@ -134,14 +134,12 @@ def upgrade() -> None:
         "signal_link",
         ["workspace_id", "from_signal_id", "type", "target_source_id", "target_external_id"],
         unique=True,
-        postgresql_where=sa.text("target_external_id IS NOT NULL"),
     )
     op.create_index(
         "uq_signal_link_reference",
         "signal_link",
         ["workspace_id", "from_signal_id", "type", "reference_normalized"],
         unique=True,
-        postgresql_where=sa.text("reference_normalized IS NOT NULL"),
     )
     for statement in audit_triggers_sql("signal_link", "id", ("id",)):
         op.execute(statement)
