@@ -140,3 +140,4 @@ def test_add_by_hand_and_resolve_an_ambiguous_reference(
     assert "does not exist" in missing.stderr
     bad_status = cli(*base, "links", "list", "--status", "lost")
     assert bad_status.exit_code == 2
+    assert ok(cli(*base, "links", "recheck", "--json")) == {"resolved": 0, "ambiguous": 0}

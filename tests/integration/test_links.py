@@ -437,3 +437,35 @@ def test_detaching_the_target_month_makes_links_wait_again(contracts: SignalGrap
     assert (link.status, link.target_signal_id) == ("dangling", None)
     sg.ingest([doc("old", "Old Master Agreement", "2019-05-01")], source="contracts")
     assert sg.links.list().items[0].status == "resolved"
+
+
+def test_recheck_finds_pairs_that_concurrent_runs_hid_from_each_other(
+    contracts: SignalGraph,
+) -> None:
+    sg = contracts
+    sg.ingest(
+        [
+            doc("t", "Target", "2024-01-01"),
+            doc("m", "Master Agreement", "2021-03-04"),
+            doc("k", "Keyed", "2024-01-02", key("references", "t")),
+            doc("r", "Referring", "2024-01-03", amends("Master Agreement of 2021-03-04")),
+        ],
+        source="contracts",
+    )
+    # As if each link had been written while its target's batch was not yet committed.
+    with sg.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE signal_link SET status = 'dangling', target_signal_id = NULL, "
+                "resolution = NULL, resolved_at = NULL"
+            )
+        )
+    assert {link.status for link in sg.links.list().items} == {"dangling"}
+    # The end of any later run rechecks key links ...
+    sg.ingest([doc("other", "Unrelated", "2024-02-01")], source="contracts")
+    statuses = {link.from_external_id: link.status for link in sg.links.list().items}
+    assert statuses == {"k": "resolved", "r": "dangling"}
+    # ... and `links recheck` matches reference texts again too.
+    assert sg.links.recheck() == {"resolved": 1, "ambiguous": 0}
+    assert {link.status for link in sg.links.list().items} == {"resolved"}
+    assert sg.links.recheck() == {"resolved": 0, "ambiguous": 0}

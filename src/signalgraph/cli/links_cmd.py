@@ -157,3 +157,18 @@ def resolve(
         print_json(link.as_dict())
         return
     note(f"link {link.id} resolved to {link.target_signal_id} by {link.resolved_by}")
+
+
+@app.command("recheck")
+def recheck(
+    ctx: typer.Context,
+    actor: ActorOption = None,
+    workspace: WorkspaceOption = None,
+    json: JsonOption = False,
+) -> None:
+    """Match every dangling or ambiguous link again against the stored signals."""
+    counts = get_state(ctx).client(workspace).links.recheck(actor=_actor(ctx, actor))
+    if json:
+        print_json(counts)
+        return
+    note(f"{counts['resolved']} link(s) resolved, {counts['ambiguous']} ambiguous")

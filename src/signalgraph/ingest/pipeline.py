@@ -301,6 +301,7 @@ class Ingest:
                 stopped = self._consume(records, writer, observed_at)
                 if stopped:
                     status, error = "failed", stopped
+                self._after_run(writer)
             except BaseException as exc:
                 conn.rollback()
                 status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
@@ -511,6 +512,14 @@ class Ingest:
                     prepared.get(timeout=0.05)
                 except queue.Empty:
                     pass
+
+    def _after_run(self, writer: Writer) -> None:
+        """Let the writer finish what needs every batch committed (a writer may have nothing)."""
+        finish: Callable[[], None] | None = getattr(writer, "after_run", None)
+        if finish is None or self.dry_run:
+            return
+        finish()
+        writer.conn.commit()
 
     def _over_reject_limit(self) -> str | None:
         if self.max_rejects is not None and self.counters["rejected"] > self.max_rejects:

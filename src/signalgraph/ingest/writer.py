@@ -523,6 +523,10 @@ class BatchWriter:
             extra=link_counts,
         )
 
+    def after_run(self) -> None:
+        """Resolve key links that a concurrent run's uncommitted batch hid from ours."""
+        self.links.recheck_keys()
+
     def _refuse_bad_link_targets(self, batch: Batch) -> None:
         """Move records whose links name an unknown source or signal id to the rejects."""
         refused = self.links.check_targets(batch.rows)

@@ -293,6 +293,12 @@ class Links:
             sync_link_flags(pg, ws, {link_id})
             return self._fetch(pg, ws, " AND l.id = %(id)s", {"id": link_id})[0]
 
+    def recheck(self, *, actor: str | None = None) -> dict[str, int]:
+        """Match every waiting link again (after a crash, or links added by hand meanwhile)."""
+        with self._cursor(actor) as (pg, ws):
+            store = LinkStore(pg, workspace_id=ws, source_id=uuid.UUID(int=0))
+            return store.recheck()
+
     # -- reading -----------------------------------------------------------------------
 
     def get(self, link: Any) -> Link:

@@ -138,6 +138,23 @@ RETURNING l.id
 """
 )
 
+# After a run, and `links recheck`: every waiting key link whose target is stored now.
+# Two runs committing a link and its target at the same moment cannot see each other's
+# rows in their batch steps; the one that commits last finds the pair here.
+_RECHECK_KEYS = (
+    _RESOLVED_BY_KEY
+    + """  AND l.target_external_id IS NOT NULL
+RETURNING l.id
+"""
+)
+
+_SOURCES_WAITING_FOR_REFERENCES = """
+SELECT from_source_id, array_agg(DISTINCT from_signal_id)
+FROM signal_link
+WHERE workspace_id = %(ws)s AND status <> 'resolved' AND reference_normalized IS NOT NULL
+GROUP BY from_source_id
+"""
+
 # Step (c): served by ix_signal_link_waiting_reference.
 _WAITING_REFERENCES = """
 SELECT id, from_signal_id, reference_words, reference_date, candidates
@@ -377,6 +394,25 @@ class LinkStore:
         """Resolve the waiting key links from these signals whose target is stored."""
         ids = _json(sorted(str(i) for i in signal_ids))
         return self._ids(_RESOLVE_KEYS_FROM, ids=ids)
+
+    def recheck_keys(self) -> set[uuid.UUID]:
+        """Resolve every waiting key link of the workspace whose target is stored; flag sync."""
+        resolved = self._ids(_RECHECK_KEYS)
+        self.sync_flags(resolved)
+        return resolved
+
+    def recheck(self) -> dict[str, int]:
+        """Match every waiting link of the workspace again, keys and reference texts."""
+        resolved = self.recheck_keys()
+        changed: dict[uuid.UUID, str] = {}
+        waiting = self.conn.execute(_SOURCES_WAITING_FOR_REFERENCES, self._params()).fetchall()
+        for source_id, signal_ids in waiting:
+            store = LinkStore(self.conn, workspace_id=self.workspace_id, source_id=source_id)
+            changed |= store.resolve_references(set(signal_ids), [])
+        self.sync_flags(set(changed))
+        resolved |= {link for link, status in changed.items() if status == "resolved"}
+        ambiguous = sum(1 for status in changed.values() if status == "ambiguous")
+        return {"resolved": len(resolved), "ambiguous": ambiguous}
 
     def resolve_references(
         self, fresh: set[uuid.UUID], batch: Sequence[Candidate]
