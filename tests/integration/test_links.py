@@ -416,6 +416,10 @@ def test_python_api_add_list_and_errors(contracts: SignalGraph) -> None:
         sg.links.add(a, "amends", to={"external_id": "x", "source": "nope"})
     with pytest.raises(NotFound):
         sg.links.add("0123abcd", "amends", to=str(m))
+    with pytest.raises(UsageError, match="NUL"):
+        sg.links.add(a, "amends", reference="Master\x00Agreement")
+    with pytest.raises(UsageError, match="lone surrogate"):
+        sg.links.add(a, "amends", to={"external_id": "x\ud800"})
     with pytest.raises(UsageError, match="unknown status"):
         sg.links.list(status="lost")
     with pytest.raises(NotFound):

@@ -214,6 +214,12 @@ def _text(value: Any, field: str, limit: int) -> str:
         raise LinkError(field, "is empty")
     if len(value) > limit:
         raise LinkError(field, f"is {len(value):,} characters; the limit is {limit:,}")
+    if "\x00" in value:
+        raise LinkError(field, "contains a NUL character (\\u0000), which PostgreSQL cannot store")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise LinkError(field, "contains invalid Unicode (a lone surrogate)") from exc
     return value
 
 
