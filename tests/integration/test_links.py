@@ -473,3 +473,20 @@ def test_recheck_finds_pairs_that_concurrent_runs_hid_from_each_other(
     assert sg.links.recheck() == {"resolved": 1, "ambiguous": 0}
     assert {link.status for link in sg.links.list().items} == {"resolved"}
     assert sg.links.recheck() == {"resolved": 0, "ambiguous": 0}
+
+
+def test_links_never_cross_workspaces(contracts: SignalGraph) -> None:
+    sg = contracts
+    sg.workspaces.create("other")
+    other = sg.use_workspace("other")
+    other.sources.ensure("contracts")
+    other.ingest(
+        [doc("amend", "Amendment", "2022-01-01", key("amends", "m"), amends("Master Agreement"))],
+        source="contracts",
+    )
+    sg.ingest([doc("m", "Master Agreement", "2021-03-04")], source="contracts")
+    assert {link.status for link in other.links.list().items} == {"dangling"}
+    assert sg.links.list().items == []
+    assert other.links.recheck() == {"resolved": 0, "ambiguous": 0}
+    other.ingest([doc("m", "Master Agreement", "2021-03-04")], source="contracts")
+    assert {link.status for link in other.links.list().items} == {"resolved"}
