@@ -86,3 +86,27 @@ def test_link_types_are_normalised_and_duplicates_collapse() -> None:
     assert [link.type for link in links] == ["replies_to", "references"]
     assert links[1].reference is not None
     assert links[1].reference.words == ("master", "services", "agreement")
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["Master Agreement", "MSA", "Order Form 2", "NDA", None, "Work"]),
+            st.sampled_from([date(2021, 3, 4), date(2021, 3, 5)]),
+        ),
+        max_size=8,
+    ),
+    st.sampled_from(["Master Services Agreement", "Order Form", "statement of work", "nda"]),
+    st.sampled_from([date(2021, 3, 4), None]),
+)
+def test_the_candidate_index_applies_the_same_rule(
+    signals: list[tuple[str | None, date]], wanted: str, day: date | None
+) -> None:
+    import uuid
+
+    from signalgraph.links.store import Candidate, CandidateIndex
+
+    candidates = [Candidate(uuid.uuid4(), title, published) for title, published in signals]
+    reference = parse_reference(wanted)
+    expected = {c.id for c in candidates if reference_matches(reference.words, day, c.title, c.day)}
+    assert CandidateIndex(candidates).matches(reference.words, day) == expected

@@ -27,7 +27,7 @@ import orjson
 import psycopg
 
 from signalgraph.ids import uuid7
-from signalgraph.links.spec import LinkSpec, reference_matches
+from signalgraph.links.spec import LinkSpec, title_words
 
 
 def needs_lookup(record: Any) -> bool:
@@ -63,6 +63,34 @@ class Candidate:
     id: uuid.UUID
     title: str | None
     day: date
+
+
+class CandidateIndex:
+    """Signals by (day, title word) and by title word: a reference's matches by intersection.
+
+    The same rule as `reference_matches` (every reference word among the title's words,
+    and the published day when the reference has a date), without comparing every pair.
+    """
+
+    def __init__(self, candidates: Iterable[Candidate]) -> None:
+        self._by_day_word: dict[tuple[date, str], set[uuid.UUID]] = {}
+        self._by_word: dict[str, set[uuid.UUID]] = {}
+        for candidate in candidates:
+            for word in title_words(candidate.title):
+                self._by_day_word.setdefault((candidate.day, word), set()).add(candidate.id)
+                self._by_word.setdefault(word, set()).add(candidate.id)
+
+    def matches(self, words: Sequence[str], day: date | None) -> set[uuid.UUID]:
+        """Return the candidates whose title holds every word (published on `day`, if given)."""
+        if not words:
+            return set()
+        empty: set[uuid.UUID] = set()
+        found = [
+            (self._by_day_word.get((day, w), empty) if day else self._by_word.get(w, empty))
+            for w in words
+        ]
+        found.sort(key=len)
+        return set(found[0]).intersection(*found[1:])
 
 
 _PROBE = """
@@ -428,7 +456,7 @@ class LinkStore:
         ).fetchall()
         if not waiting:
             return {}
-        stored: list[Candidate] = []
+        stored = CandidateIndex(())
         fresh_links = [link for link in waiting if link[1] in fresh]
         if fresh_links:
             if any(link[3] is None for link in fresh_links):
@@ -436,16 +464,14 @@ class LinkStore:
             else:
                 wanted = sorted({str(link[3]) for link in fresh_links})
                 found = self.conn.execute(_CANDIDATES_ON_DAYS, self._params(days=_json(wanted)))
-            stored = [Candidate(i, title, _day(published)) for i, title, published in found]
+            stored = CandidateIndex(
+                Candidate(i, title, _day(published)) for i, title, published in found
+            )
+        arrived = CandidateIndex(batch)
         changes = []
         for link_id, from_signal_id, words, day, known in waiting:
-            pool = stored if from_signal_id in fresh else batch
-            matches = {
-                candidate.id
-                for candidate in pool
-                if candidate.id != from_signal_id
-                and reference_matches(words or (), day, candidate.title, candidate.day)
-            }
+            pool = stored if from_signal_id in fresh else arrived
+            matches = pool.matches(words or (), day) - {from_signal_id}
             everything = set(known) | matches
             if everything == set(known):
                 continue
