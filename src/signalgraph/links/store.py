@@ -258,10 +258,16 @@ FROM signal_link l
 LEFT JOIN source ts ON ts.workspace_id = l.workspace_id AND ts.id = l.target_source_id
 WHERE l.workspace_id = %(ws)s AND l.status <> 'resolved'
   AND l.id IN (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid)
-  AND NOT EXISTS (SELECT 1 FROM flag f WHERE f.workspace_id = l.workspace_id
-                    AND f.object_id = l.id AND f.resolved_at IS NULL
-                    AND f.kind = l.status || '_link')
 """
+
+# Links that existed before may hold an open flag of the right kind already: probe
+# ix_flag_workspace_id_object_id once per link (LIMIT keeps it a per-row index probe,
+# whatever the planner thinks of a flag table that grew during the run).
+_RAISE_MISSING_FLAGS = f"""{_RAISE_FLAGS.rstrip()}
+  AND NOT EXISTS (SELECT 1 FROM (SELECT 1 FROM flag f WHERE f.workspace_id = l.workspace_id
+                    AND f.object_id = l.id AND f.resolved_at IS NULL
+                    AND f.kind = l.status || '_link' LIMIT 1) AS open_flag)
+"""  # noqa: S608 (constant fragments only)
 
 _TARGET_LOOKUP = """
 SELECT 'source' AS what, name AS value, id AS source_id, NULL::text AS external_id
@@ -398,7 +404,7 @@ class LinkStore:
             touched |= set(matched)
             resolved |= {i for i, status in matched.items() if status == "resolved"}
         touched |= resolved
-        self.sync_flags(touched)
+        self.sync_flags(touched, new=inserted)
         counts = {"links": len(inserted), "links_resolved": len(resolved)}
         return {name: value for name, value in counts.items() if value}
 
@@ -490,9 +496,9 @@ class LinkStore:
         params = self._params(matches=_json(changes))
         return {row[0]: row[1] for row in self.conn.execute(_SET_REFERENCE_MATCHES, params)}
 
-    def sync_flags(self, link_ids: set[uuid.UUID]) -> None:
+    def sync_flags(self, link_ids: set[uuid.UUID], *, new: set[uuid.UUID] | None = None) -> None:
         """Close link flags that no longer hold, raise the ones missing, for these links."""
-        sync_link_flags(self.conn, self.workspace_id, link_ids, run_id=self.run_id)
+        sync_link_flags(self.conn, self.workspace_id, link_ids, run_id=self.run_id, new=new)
 
 
 def sync_link_flags(
@@ -501,13 +507,22 @@ def sync_link_flags(
     link_ids: set[uuid.UUID],
     *,
     run_id: uuid.UUID | None = None,
+    new: set[uuid.UUID] | None = None,
 ) -> None:
-    """Close the flags of these links that no longer hold; raise the ones missing."""
-    if not link_ids:
-        return
-    params = {"ws": workspace_id, "run": run_id, "ids": _json(sorted(map(str, link_ids)))}
-    conn.execute(_CLOSE_FLAGS, params)
-    conn.execute(_RAISE_FLAGS, params)
+    """Close the flags of these links that no longer hold; raise the ones missing.
+
+    Links in `new` were inserted by this transaction and cannot have a flag yet.
+    """
+    fresh = (new or set()) & link_ids
+    older = link_ids - fresh
+    params: dict[str, Any] = {"ws": workspace_id, "run": run_id}
+    if older:
+        params["ids"] = _json(sorted(map(str, older)))
+        conn.execute(_CLOSE_FLAGS, params)
+        conn.execute(_RAISE_MISSING_FLAGS, params)
+    if fresh:
+        params["ids"] = _json(sorted(map(str, fresh)))
+        conn.execute(_RAISE_FLAGS, params)
 
 
 def _payload(link: NewLink) -> dict[str, Any]:
