@@ -20,6 +20,7 @@ from signalgraph.entities import Entities
 from signalgraph.errors import NotFound
 from signalgraph.facts import Facts, Relations
 from signalgraph.flags import Flags
+from signalgraph.links.api import Links
 from signalgraph.partitions import Partitions
 from signalgraph.rejects import Rejects
 from signalgraph.review import Review
@@ -61,6 +62,7 @@ class SignalGraph:
         self.annotations = Annotations(self)
         self.facts = Facts(self)
         self.relations = Relations(self)
+        self.links = Links(self)
 
     def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
         """Ingest files (paths, "-" for stdin) or an iterable of dicts into a source.

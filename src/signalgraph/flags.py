@@ -54,6 +54,7 @@ FLAGGABLE = (
     ("signal", "signal_key", "signal_id"),
     ("fact", "fact", "id"),
     ("relation", "relation", "id"),
+    ("signal_link", "signal_link", "id"),
     ("list", "curated_list", "id"),
 )
 

@@ -317,12 +317,22 @@ class Partitions:
                     ),
                     bounds,
                 )
+                # Links into the month wait again (dangling) for their target to come back;
+                # links from it go with its keys (ON DELETE CASCADE).
+                connection.execute(sa.text(UNRESOLVE_LINKS_INTO_RANGE), bounds)
                 forgotten += connection.execute(
                     sa.text("DELETE FROM signal_key WHERE signal_id >= :low AND signal_id < :high"),
                     bounds,
                 ).rowcount
         self._known = None
         return {"detached": detached, "keys_removed": forgotten}
+
+
+UNRESOLVE_LINKS_INTO_RANGE = """
+UPDATE signal_link SET status = 'dangling', target_signal_id = NULL, resolution = NULL,
+    resolved_by = NULL, resolved_at = NULL, updated_at = now()
+WHERE target_signal_id >= :low AND target_signal_id < :high
+"""
 
 
 def _free_name(connection: Connection, wanted: str) -> str:

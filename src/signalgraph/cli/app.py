@@ -99,6 +99,7 @@ def _register() -> None:
         entities_cmd,
         facts_cmd,
         ingest_cmd,
+        links_cmd,
         partitions_cmd,
         review_cmd,
         runs_cmd,
@@ -127,6 +128,7 @@ def _register() -> None:
     )
     app.add_typer(facts_cmd.facts_app, name="facts")
     app.add_typer(facts_cmd.relations_app, name="relations")
+    app.add_typer(links_cmd.app, name="links")
     app.command("demo")(demo_cmd.demo)
 
 

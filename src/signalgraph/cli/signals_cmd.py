@@ -153,10 +153,12 @@ def show_signal(
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Show one signal with its text, mentions and earlier revisions."""
-    found = get_state(ctx).client(workspace).signals.get(signal_id)
+    """Show one signal with its text, mentions, links and earlier revisions."""
+    client = get_state(ctx).client(workspace)
+    found = client.signals.get(signal_id)
+    links = client.links.of(found.id)
     if json:
-        print_json(found.as_dict())
+        print_json(found.as_dict() | {"links": links})
         return
     record = found.as_dict()
     mentions = record.pop("mentions")
@@ -173,6 +175,24 @@ def show_signal(
         stdout.print("raw:", shown if len(shown) < 2000 else shown[:2000] + " …", highlight=False)
     print_table(mentions, ["ordinal", "type", "text", "identifiers", "confidence"], empty="")
     print_table(revisions, ["revision", "title", "replaced_at"], empty="")
+    print_table(
+        [
+            {"direction": direction, "other": _other_end(link, direction)} | link.as_dict()
+            for direction in ("outgoing", "incoming")
+            for link in links[direction]
+        ],
+        ["direction", "type", "status", "other", "id"],
+        title="links",
+        empty="",
+    )
+
+
+def _other_end(link: Any, direction: str) -> str:
+    if direction == "incoming":
+        return f"{link.from_source} / {link.from_external_id}: {link.from_title or ''}"
+    if link.target_signal_id is not None and link.target_title:
+        return f"{link.target}: {link.target_title}"
+    return str(link.target)
 
 
 @signals_app.command("duplicates")

@@ -26,8 +26,15 @@ from signalgraph.ingest.readers import (
     read_input,
     read_objects,
 )
-from signalgraph.ingest.records import Limits, Rejection, coerce_csv_value, validate
+from signalgraph.ingest.records import (
+    RECORD_FORMAT_VERSION,
+    Limits,
+    Rejection,
+    coerce_csv_value,
+    validate,
+)
 from signalgraph.ingest.writer import Batch, BatchWriter, RejectRow, RetryBatch, Row, WriteResult
+from signalgraph.links.store import needs_lookup
 from signalgraph.partitions import month_of
 from signalgraph.runs import RECORD_SQL, record_params
 
@@ -263,7 +270,7 @@ class Ingest:
             "batch_size": self.batch_size,
             "max_rejects": self.max_rejects,
             "dry_run": self.dry_run,
-            "record_format": 1,
+            "record_format": RECORD_FORMAT_VERSION,
         }
         self._started = time.perf_counter()
         if not self.dry_run:
@@ -300,6 +307,7 @@ class Ingest:
                 stopped = self._consume(records, writer, observed_at)
                 if stopped:
                     status, error = "failed", stopped
+                self._after_run(writer)
             except BaseException as exc:
                 conn.rollback()
                 status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
@@ -442,7 +450,13 @@ class Ingest:
                     seq += 1
                     batch.nul_stripped += getattr(signal, "nul_stripped", False)
                     batch.rows.append(
-                        Row(seq=seq, file=record.file, line=record.line, record=signal)
+                        Row(
+                            seq=seq,
+                            file=record.file,
+                            line=record.line,
+                            record=signal,
+                            raw=record.raw if needs_lookup(signal) else None,
+                        )
                     )
             if batch.seen >= self.batch_size or batch.bytes >= self.settings.batch_max_bytes:
                 yield batch
@@ -504,6 +518,14 @@ class Ingest:
                     prepared.get(timeout=0.05)
                 except queue.Empty:
                     pass
+
+    def _after_run(self, writer: Writer) -> None:
+        """Let the writer finish what needs every batch committed (a writer may have nothing)."""
+        finish: Callable[[], None] | None = getattr(writer, "after_run", None)
+        if finish is None or self.dry_run:
+            return
+        finish()
+        writer.conn.commit()
 
     def _over_reject_limit(self) -> str | None:
         if self.max_rejects is not None and self.counters["rejected"] > self.max_rejects:

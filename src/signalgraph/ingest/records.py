@@ -1,7 +1,7 @@
 """The signal record: validation of one input object into what is stored, or a reason not to.
 
-Record format version 1 (documented in docs/ingest.md). Known fields map to columns;
-anything else is kept in `raw`, never dropped.
+Record format version 2 (documented in docs/ingest.md): version 1 plus optional `links`.
+Known fields map to columns; anything else is kept in `raw`, never dropped.
 """
 
 from __future__ import annotations
@@ -9,13 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
 
-RECORD_FORMAT_VERSION = 1
+from signalgraph.links.spec import LinkError, LinkSpec, parse_links
+
+RECORD_FORMAT_VERSION = 2
 KNOWN_FIELDS = frozenset(
     {
         "external_id",
@@ -28,6 +30,7 @@ KNOWN_FIELDS = frozenset(
         "published_at",
         "metadata",
         "mentions",
+        "links",
         "raw",
     }
 )
@@ -82,6 +85,7 @@ class SignalRecord:
     raw: Any
     record_hash: bytes
     nul_stripped: bool = False
+    links: list[LinkSpec] = field(default_factory=list)
 
 
 class Rejection(Exception):
@@ -336,6 +340,10 @@ def validate(value: dict[str, Any], *, observed_at: datetime, limits: Limits) ->
     elif not isinstance(metadata, dict):
         raise Rejection("metadata", f"expected an object, got {_type_name(metadata)}")
     mentions = _mentions(value.get("mentions"))
+    try:
+        links = parse_links(value.get("links"), external_id=external_id)
+    except LinkError as exc:
+        raise Rejection(exc.field, exc.reason) from exc
     unknown = {key: item for key, item in value.items() if key not in KNOWN_FIELDS}
     if "raw" in value and value["raw"] is not None:
         raw = value["raw"]
@@ -365,19 +373,20 @@ def validate(value: dict[str, Any], *, observed_at: datetime, limits: Limits) ->
         raw=raw,
         record_hash=hashlib.sha256(canonical).digest(),
         nul_stripped=nul_stripped,
+        links=links,
     )
 
 
 def coerce_csv_value(value: dict[str, Any]) -> dict[str, Any]:
-    """Turn CSV cells into record values: JSON text for metadata, mentions and raw."""
+    """Turn CSV cells into record values: JSON text for metadata, mentions, links and raw."""
     coerced = dict(value)
-    for field in ("metadata", "mentions", "raw"):
-        cell = coerced.get(field)
+    for name in ("metadata", "mentions", "links", "raw"):
+        cell = coerced.get(name)
         if isinstance(cell, str):
             try:
-                coerced[field] = orjson.loads(cell)
+                coerced[name] = orjson.loads(cell)
             except orjson.JSONDecodeError as exc:
-                raise Rejection(field, f"is not valid JSON: {exc}") from exc
+                raise Rejection(name, f"is not valid JSON: {exc}") from exc
     published = coerced.get("published_at")
     # Epoch seconds have 9+ digits; 8 digits is a compact date (20260304).
     if isinstance(published, str) and published.strip().lstrip("-").isdigit():

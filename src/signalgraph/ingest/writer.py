@@ -27,6 +27,7 @@ import psycopg
 from signalgraph.fingerprint import bands, hamming, normalize_url, to_signed, url_hash
 from signalgraph.fingerprint_batch import fingerprint_batch
 from signalgraph.ids import uuid7
+from signalgraph.links.store import LinkStore
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -60,6 +61,9 @@ class Row:
     duplicate_of: uuid.UUID | None = None
     near_duplicate_of: uuid.UUID | None = None
     near_distance: int | None = None
+    # The input bytes, kept only for records the writer may still reject (links that
+    # name another source or a signal id, checked against the database).
+    raw: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -316,6 +320,9 @@ class BatchWriter:
         self.run_id = run_id
         self.near_distance = near_distance
         self.min_tokens = min_tokens
+        self.links = LinkStore(
+            connection, workspace_id=workspace_id, source_id=source_id, run_id=run_id
+        )
 
     # -- classification ------------------------------------------------------------
 
@@ -487,6 +494,7 @@ class BatchWriter:
 
     def write(self, batch: Batch) -> WriteResult:
         """Classify, decide duplicates and store one batch; raise RetryBatch on a lost race."""
+        self._refuse_bad_link_targets(batch)
         rows = batch.rows
         self.classify(rows)
         self.decide_duplicates(rows)
@@ -498,6 +506,8 @@ class BatchWriter:
                 self._apply_updates(updated)
             if new:
                 self._copy_new(new)
+            # Links last: their targets may be signals this batch just stored.
+            link_counts = self.links.after_write(rows)
         except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected) as exc:
             raise RetryBatch(str(exc)) from exc
         if batch.rejects:
@@ -510,7 +520,22 @@ class BatchWriter:
             duplicates=sum(1 for row in written if row.duplicate_of is not None),
             near_duplicates=sum(1 for row in written if row.near_duplicate_of is not None),
             rejected=len(batch.rejects),
+            extra=link_counts,
         )
+
+    def after_run(self) -> None:
+        """Resolve key links that a concurrent run's uncommitted batch hid from ours."""
+        self.links.recheck_keys()
+
+    def _refuse_bad_link_targets(self, batch: Batch) -> None:
+        """Move records whose links name an unknown source or signal id to the rejects."""
+        refused = self.links.check_targets(batch.rows)
+        if not refused:
+            return
+        gone = {id(row) for row, _, _ in refused}
+        batch.rows = [row for row in batch.rows if id(row) not in gone]
+        for row, field_name, reason in refused:
+            batch.rejects.append(RejectRow(row.file, row.line, field_name, reason, row.raw or b""))
 
     def _copy_new(self, rows: Sequence[Row]) -> None:
         ws, source, run = self.workspace_id, self.source_id, self.run_id

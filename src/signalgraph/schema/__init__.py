@@ -27,6 +27,7 @@ from signalgraph.schema.entities import (
     review_item,
 )
 from signalgraph.schema.facts import PROPERTY_TYPES, fact, fact_property, relation
+from signalgraph.schema.links import LINK_ORIGINS, LINK_STATUSES, LINK_TYPES, signal_link
 from signalgraph.schema.runs import RUN_STATUSES, reject, run
 from signalgraph.schema.signals import (
     PARTITIONED_TABLES,
@@ -43,6 +44,9 @@ __all__ = [
     "BUILTIN_ENTITY_TYPES",
     "FIELD_TYPES",
     "JUDGEMENTS",
+    "LINK_ORIGINS",
+    "LINK_STATUSES",
+    "LINK_TYPES",
     "PARTITIONED_TABLES",
     "PROPERTY_TYPES",
     "RUN_STATUSES",
@@ -73,6 +77,7 @@ __all__ = [
     "run",
     "signal",
     "signal_key",
+    "signal_link",
     "signal_revision",
     "source",
     "workspace",

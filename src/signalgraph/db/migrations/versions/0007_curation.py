@@ -1,7 +1,7 @@
 """curation: lists and members, annotations, comments, custom fields, entity archive reason
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-11-28
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 from signalgraph.db.audit_ddl import audit_triggers_sql, drop_audit_triggers_sql
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Signal links: signal-to-signal statements, dangling until their target arrives."""
