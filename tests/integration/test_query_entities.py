@@ -170,3 +170,23 @@ def test_fact_conditions_and_the_full_dossier(book: SignalGraph) -> None:
     assert dossier["annotations"]["stage"] == "Diligence"
     assert [c["text"] for c in dossier["annotations"]["comments"]] == ["Strong team"]
     assert any(event["object"].startswith("annotation") for event in dossier["audit"])
+
+
+def test_common_name_words_do_not_flood_the_candidates(sg: SignalGraph) -> None:
+    from signalgraph.query import entities as query
+
+    sg.sources.add("vendor")
+    sg.entities.ingest(
+        [company(f"f{i}", f"Firm{i:04d} Labs") for i in range(query.COMMON_WORD + 20)]
+        + [company("z", "Zorblax Labs")],
+        source="vendor",
+    )
+    sg.resolve()
+    with sg.engine.connect() as conn:
+        workspace_id = sg.workspace_id_in(conn)
+        kept = query._without_common_words(conn, workspace_id, ["t:zorblax", "t:laboratories"])
+        alone = query._without_common_words(conn, workspace_id, ["t:laboratories"])
+    assert kept == ["t:zorblax"]
+    assert alone == ["t:laboratories"]
+    assert sg.entities.search("Zorblax Labs")[0]["name"] == "Zorblax Labs"
+    assert len(sg.entities.search("labs", limit=50)) == 50

@@ -23,6 +23,9 @@ from signalgraph.schema import entity, entity_record, entity_redirect, record_ke
 
 CURSOR_KIND = "entities"
 MAX_CANDIDATES = 5000
+# A name word shared by this many records (Labs, Capital, Holdings…) finds too much to be
+# worth scoring; it still counts through the name prefix and the fuzzy score.
+COMMON_WORD = 500
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,26 @@ def _structural(workspace_id: uuid.UUID, where: EntityFilter) -> list[sa.ColumnE
     return conditions
 
 
+def _without_common_words(
+    connection: Connection, workspace_id: uuid.UUID, keys: list[str]
+) -> list[str]:
+    words = [key for key in keys if key.startswith("t:")]
+    if not words:
+        return keys
+    counts: dict[str, int] = dict(
+        connection.execute(
+            sa.text(
+                "SELECT k, (SELECT count(*) FROM (SELECT 1 FROM record_key WHERE workspace_id = "
+                ":ws AND key = k LIMIT :cap) c) FROM unnest(CAST(:keys AS text[])) AS k"
+            ),
+            {"keys": words, "ws": workspace_id, "cap": COMMON_WORD},
+        ).all()
+    )
+    if not any(0 < counts.get(word, 0) < COMMON_WORD for word in words):
+        return keys  # only common (or unknown) words: they are all there is to search by
+    return [key for key in keys if counts.get(key, 0) < COMMON_WORD]
+
+
 def _row(row: Any, **extra: Any) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "type": row.type, "archived": row.archived} | extra
 
@@ -152,6 +175,7 @@ def _ranked(
     exact, ranges = _name_conditions(text)
     if not exact and not ranges:
         return Page([])
+    exact = _without_common_words(connection, workspace_id, exact)
     matched = (
         sa.select(entity_record.c.entity_id, entity_record.c.name, record_key.c.key)
         .select_from(
