@@ -16,7 +16,6 @@ from signalgraph.schema import (
     flag,
     judgement,
     mention,
-    signal,
     source,
 )
 
@@ -37,6 +36,11 @@ def dossier(
         for scheme, values in (record.identifiers or {}).items():
             identifiers.setdefault(scheme, set()).update(values)
     record_ids = [record.id for record in records]
+    mentions = connection.execute(
+        sa.select(sa.func.count())
+        .select_from(mention)
+        .where(mention.c.workspace_id == workspace_id, mention.c.record_id.in_(record_ids))
+    ).scalar_one()
     member_ids = decisions.members(connection, workspace_id, entity_id)
     history = decisions.merge_history(connection, workspace_id, member_ids)
     return {
@@ -61,12 +65,8 @@ def dossier(
             }
             for record in records
         ],
-        "mentions": connection.execute(
-            sa.select(sa.func.count())
-            .select_from(mention)
-            .where(mention.c.workspace_id == workspace_id, mention.c.record_id.in_(record_ids))
-        ).scalar_one(),
-        "recent_signals": _recent_signals(connection, workspace_id, record_ids, recent),
+        "mentions": mentions,
+        "recent_signals": _recent_signals(connection, workspace_id, record_ids, mentions, recent),
         "merged_ids": sorted(member_ids - {entity_id}),
         "judgements": _judgements(connection, workspace_id, member_ids),
         "merge_history": [item.as_dict() for item in history],
@@ -98,28 +98,36 @@ def _records(connection: Connection, workspace_id: uuid.UUID, entity_id: uuid.UU
 
 
 def _recent_signals(
-    connection: Connection, workspace_id: uuid.UUID, record_ids: list[uuid.UUID], recent: int
+    connection: Connection,
+    workspace_id: uuid.UUID,
+    record_ids: list[uuid.UUID],
+    mentions: int,
+    recent: int,
 ) -> list[dict[str, Any]]:
-    rows = connection.execute(
-        sa.select(signal.c.id, signal.c.title, signal.c.published_at, mention.c.text.label("as"))
-        .select_from(
-            mention.join(
-                signal,
-                sa.and_(
-                    signal.c.workspace_id == mention.c.workspace_id,
-                    signal.c.id == mention.c.signal_id,
-                ),
+    from signalgraph.query.signals import POPULAR_MENTIONS, EntityScope, SignalFilter, fetch_page
+
+    scope = EntityScope(tuple(record_ids), popular=mentions >= POPULAR_MENTIONS)
+    rows, _ = fetch_page(connection, workspace_id, SignalFilter(entity=scope), limit=recent)
+    if not rows:
+        return []
+    named = dict(
+        connection.execute(
+            sa.select(mention.c.signal_id, mention.c.text).where(
+                mention.c.workspace_id == workspace_id,
+                mention.c.signal_id.in_([row.id for row in rows]),
+                mention.c.record_id.in_(record_ids),
             )
-        )
-        .where(
-            mention.c.workspace_id == workspace_id,
-            mention.c.record_id.in_(record_ids),
-            signal.c.duplicate_of.is_(None),
-        )
-        .order_by(signal.c.published_at.desc())
-        .limit(recent)
-    ).mappings()
-    return [dict(item) for item in rows]
+        ).all()
+    )
+    return [
+        {
+            "id": row.id,
+            "title": row.title,
+            "published_at": row.published_at,
+            "as": named.get(row.id),
+        }
+        for row in rows
+    ]
 
 
 def _judgements(
