@@ -122,6 +122,21 @@ def existing_months(connection: Connection) -> set[tuple[int, int]]:
     return months
 
 
+# Columns whose statistics need a larger sample than the default: the search vector's
+# word frequencies decide between walking newest first and a full-text index scan.
+STATISTICS_TARGETS = {"signal": (("search", 1000),)}
+
+
+def _tune_statistics(connection: Connection, table: str, name: str) -> None:
+    """Give a new partition the statistics targets of its table (not inherited)."""
+    for column, target in STATISTICS_TARGETS.get(table, ()):
+        connection.execute(
+            sa.text(
+                f"ALTER TABLE {_quote(name)} ALTER COLUMN {_quote(column)} SET STATISTICS {target}"
+            )
+        )
+
+
 def _create_month(connection: Connection, year: int, month: int) -> bool:
     """Create one month's partitions; return False when the default partition is in the way."""
     low, high = month_bounds(year, month)
@@ -135,6 +150,7 @@ def _create_month(connection: Connection, year: int, month: int) -> bool:
                         f"{_bound_sql(low, high)}"
                     )
                 )
+                _tune_statistics(connection, table, name)
         except DBAPIError as exc:
             sqlstate = getattr(exc.orig, "sqlstate", None)
             if sqlstate == "23514":  # rows for this month already sit in the default partition
@@ -404,4 +420,5 @@ def _move_month(connection: Connection, table: str, key: str, year: int, month: 
             f"ALTER TABLE {_quote(table)} ATTACH PARTITION {_quote(name)} {_bound_sql(low, high)}"
         )
     )
+    _tune_statistics(connection, table, name)
     return int(copied)

@@ -145,6 +145,9 @@ class Signals:
                 # How many rows match varies by orders of magnitude with the words:
                 # plan each search for its own words, never with a generic plan.
                 conn.execute(sa.text("SET LOCAL plan_cache_mode = force_custom_plan"))
+                # A page is a few hundred index hits at most: starting parallel workers
+                # costs more than it saves.
+                conn.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
             rows, following = fetch_page(conn, workspace_id, where, cursor=cursor, limit=limit)
         items = [_signal(row) for row in rows]
         if text is not None:

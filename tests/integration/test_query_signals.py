@@ -207,3 +207,22 @@ def test_signals_in_a_list(wire: SignalGraph) -> None:
     assert ids(wire.signals.search("helix", list_name="Reading")) == ["n4", "n1"]
     with pytest.raises(NotFound, match="list"):
         wire.signals.list(list_name="Unknown")
+
+
+def test_every_signal_partition_samples_word_frequencies_widely(wire: SignalGraph) -> None:
+    import sqlalchemy as sa
+
+    with wire.engine.connect() as conn:
+        targets = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT c.relname, a.attstattarget FROM pg_inherits i "
+                    "JOIN pg_class c ON c.oid = i.inhrelid "
+                    "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'search' "
+                    "WHERE i.inhparent = CAST('signal' AS regclass)"
+                )
+            ).all()
+        )
+    # The fixture's signals created 2026-01 and 2026-02 partitions at ingest.
+    assert {"signal_p202601", "signal_p202602"} <= set(targets)
+    assert set(targets.values()) == {1000}
