@@ -25,6 +25,7 @@ bench:
 	$(BIN)/pip install -e '.[bench]'
 	$(BIN)/python benchmarks/ingest.py --json
 	$(BIN)/python benchmarks/resolve.py --json
+	$(BIN)/python benchmarks/query.py --json
 
 docs:
 	$(BIN)/pytest tests/acceptance/test_docs.py -n0 -q
