@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from signalgraph.errors import UsageError
-from signalgraph.ids import utcnow, uuid7_floor
+from signalgraph.ids import id_or_prefix, utcnow, uuid7_floor
 from signalgraph.pages import Page, check_limit, cursor_id, encode_cursor
 from signalgraph.schema import AUDIT_ACTIONS, audit_event
 
@@ -115,7 +115,9 @@ class Audit:
             workspace_id = self._client.workspace_id_in(conn)
             query = sa.select(audit_event).where(audit_event.c.workspace_id == workspace_id)
             if object_id is not None:
-                query = query.where(audit_event.c.object_id == _uuid(object_id, "object"))
+                query = query.where(
+                    audit_event.c.object_id == _object_id(conn, workspace_id, object_id)
+                )
             if actor is not None:
                 query = query.where(audit_event.c.actor == actor)
             if since is not None:
@@ -163,6 +165,37 @@ class Audit:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _object_id(connection: Any, workspace_id: uuid.UUID, value: str | uuid.UUID) -> uuid.UUID:
+    """Return a full object id: a UUID as given, or the entity a prefix names."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(value.strip())
+    except ValueError:
+        pass
+    from signalgraph.schema import entity
+
+    wanted = str(id_or_prefix(value, "object"))
+    found = (
+        connection.execute(
+            sa.select(entity.c.id)
+            .where(
+                entity.c.workspace_id == workspace_id,
+                sa.cast(entity.c.id, sa.Text).startswith(wanted),
+            )
+            .limit(2)
+        )
+        .scalars()
+        .all()
+    )
+    if len(found) != 1:
+        raise UsageError(
+            f"object id {value!r} is not a UUID, nor the prefix of exactly one entity's id",
+            hint="give the full id (prefixes work for entities only)",
+        )
+    return uuid.UUID(str(found[0]))
 
 
 def _uuid(value: str | uuid.UUID, what: str) -> uuid.UUID:

@@ -62,8 +62,10 @@ def id_or_prefix(value: str | uuid.UUID, kind: str) -> uuid.UUID | str:
         except ValueError:
             pass
     if not _PREFIX.match(text):
+        article = "an" if kind[:1] in "aeiou" else "a"
         raise UsageError(
-            f"{value!r} is not a {kind} id", hint="give the id, or at least its first 4 characters"
+            f"{value!r} is not {article} {kind} id",
+            hint="ids are hexadecimal: give the whole id, or its first 4 characters or more",
         )
     return text
 

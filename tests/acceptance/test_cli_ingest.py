@@ -221,7 +221,7 @@ def test_bad_urls_and_paths_are_usage_or_clear_errors(
     assert "internal error" not in unwritable.stderr
     short = cli(*base, "signals", "show", "01")
     assert short.exit_code == 2
-    assert "at least its first 4 characters" in short.stderr
+    assert "its first 4 characters or more" in short.stderr
 
 
 def test_hints_name_the_workspace(cli: Cli, database_url: str, tmp_path: Path) -> None:

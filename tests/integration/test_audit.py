@@ -147,7 +147,7 @@ def test_bad_cursors_and_filters_are_usage_errors(sg: SignalGraph) -> None:
         sg.audit.list(cursor=encode_cursor("signals", ["x"]))
     with pytest.raises(UsageError, match="unknown action"):
         sg.audit.list(action="drop")
-    with pytest.raises(UsageError, match="not a UUID"):
+    with pytest.raises(UsageError, match="is not an object id"):
         sg.audit.list(object_id="'; DROP TABLE audit_event; --")
     with pytest.raises(UsageError, match="out of range"):
         sg.audit.list(limit=0)

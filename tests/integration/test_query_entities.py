@@ -156,6 +156,15 @@ def test_fact_conditions_and_the_full_dossier(book: SignalGraph) -> None:
     assert found("revenue > 1M", text="helix") == {helix}
     with pytest.raises(UsageError):
         book.entities.search(where=["revenue"])
+    for malformed in ("revenue > 1; DROP TABLE fact", "revenue >> 3", "headcount > abc"):
+        with pytest.raises(UsageError, match="not a number"):
+            book.entities.search(where=[malformed])
+    # Audit history by an entity's id prefix (prefixes work for entities).
+    events = book.audit.list(object_id=str(robotics)[:18])
+    assert events.items
+    assert {event.object_id for event in events.items} == {robotics}
+    with pytest.raises(UsageError, match="prefix"):
+        book.audit.list(object_id="ffff")
 
     book.lists.create("Targets")
     book.lists.add("Targets", [robotics])

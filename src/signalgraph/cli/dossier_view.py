@@ -32,7 +32,8 @@ def _summary(dossier: dict[str, Any]) -> dict[str, Any]:
     return summary
 
 
-def _value(statement: dict[str, Any]) -> Any:
+def fact_value(statement: dict[str, Any]) -> Any:
+    """Return a fact's value as shown on a terminal (money as `1,000 USD`)."""
     value = statement.get("value")
     if isinstance(value, dict) and {"amount", "currency"} <= value.keys():
         amount = value["amount"]
@@ -46,7 +47,10 @@ def print_dossier(dossier: dict[str, Any]) -> None:
     print_record(_summary(dossier), title=f"entity {dossier['name']}")
     facts = dossier.get("facts") or {}
     print_table(
-        [{"property": name} | value | {"value": _value(value)} for name, value in facts.items()],
+        [
+            {"property": name} | value | {"value": fact_value(value)}
+            for name, value in facts.items()
+        ],
         ["property", "value", "unit", "as_of", "source", "confidence"],
         title="facts",
         empty="",

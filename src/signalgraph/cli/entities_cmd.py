@@ -292,7 +292,11 @@ def merge(
     if json:
         print_json(result)
     else:
-        note(f"merged {len(result['merges'])} entit(y/ies) into {result['survivor']}")
+        absorbed = ", ".join(str(m["absorbed_id"]) for m in result["merges"])
+        note(
+            f"merged {absorbed} into {result['survivor']} (the oldest survives; "
+            "the others redirect to it)"
+        )
 
 
 @entities_app.command("unmerge")

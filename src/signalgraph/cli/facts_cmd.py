@@ -164,8 +164,10 @@ def show(
     if json:
         print_json(current)
         return
+    from signalgraph.cli.dossier_view import fact_value
+
     print_table(
-        list(current.values()),
+        [row | {"value": fact_value(row)} for row in current.values()],
         ["property", "value", "unit", "as_of", "source", "confidence", "last_seen"],
         empty="no facts",
     )
@@ -184,8 +186,10 @@ def history(
     if json:
         print_json(rows)
         return
+    from signalgraph.cli.dossier_view import fact_value
+
     print_table(
-        rows,
+        [row | {"value": fact_value(row)} for row in rows],
         ["value", "as_of", "source", "confidence", "current", "first_seen", "last_seen",
          "run_id", "signal_id"],
         empty="no statements",

@@ -190,7 +190,15 @@ def parse_condition(expression: str) -> tuple[str, str, Any, str]:
     try:
         return prop.lower(), sql_op, parse_number(text), "value_num"
     except ValueProblem:
+        pass
+    # Unquoted text: one bare word compared for (in)equality; anything else is a mistake.
+    if sql_op in ("=", "<>") and re.fullmatch(r"[\w.\-]+", text):
         return prop.lower(), sql_op, text, "value_text"
+    raise UsageError(
+        f"{expression!r}: {text[:60]!r} is not a number, a date or a quoted text",
+        hint="numbers may have k, M, B or T; quote text (country = 'DE'); "
+        "< and > compare numbers and dates",
+    )
 
 
 def condition(workspace_id: uuid.UUID, expression: str) -> TextualSelect:
