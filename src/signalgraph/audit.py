@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from signalgraph.errors import UsageError
-from signalgraph.ids import id_or_prefix, utcnow, uuid7_floor
+from signalgraph.ids import id_match, id_or_prefix, utcnow, uuid7_floor
 from signalgraph.pages import Page, check_limit, cursor_id, encode_cursor
 from signalgraph.schema import AUDIT_ACTIONS, audit_event
 
@@ -177,14 +177,11 @@ def _object_id(connection: Any, workspace_id: uuid.UUID, value: str | uuid.UUID)
         pass
     from signalgraph.schema import entity
 
-    wanted = str(id_or_prefix(value, "object"))
+    wanted = id_or_prefix(value, "object")
     found = (
         connection.execute(
             sa.select(entity.c.id)
-            .where(
-                entity.c.workspace_id == workspace_id,
-                sa.cast(entity.c.id, sa.Text).startswith(wanted),
-            )
+            .where(entity.c.workspace_id == workspace_id, id_match(entity.c.id, wanted))
             .limit(2)
         )
         .scalars()

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from signalgraph.errors import AlreadyExists, NotFound, UsageError
-from signalgraph.ids import id_or_prefix
+from signalgraph.ids import id_match, id_or_prefix
 from signalgraph.pages import Page
 from signalgraph.resolve import decisions
 from signalgraph.resolve.compare import (
@@ -439,16 +439,9 @@ class Entities:
     ) -> uuid.UUID:
         wanted = id_or_prefix(value, "record")
         query = sa.select(entity_record.c.id).where(entity_record.c.workspace_id == workspace_id)
-        if isinstance(wanted, uuid.UUID):
-            rows = conn.execute(query.where(entity_record.c.id == wanted)).scalars().all()
-        else:
-            rows = (
-                conn.execute(
-                    query.where(sa.cast(entity_record.c.id, sa.Text).startswith(wanted)).limit(2)
-                )
-                .scalars()
-                .all()
-            )
+        rows = (
+            conn.execute(query.where(id_match(entity_record.c.id, wanted)).limit(2)).scalars().all()
+        )
         if not rows:
             raise NotFound(f"record {value} does not exist in this workspace")
         if len(rows) > 1:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from signalgraph.errors import NotFound, UsageError
-from signalgraph.ids import id_or_prefix, uuid7
+from signalgraph.ids import id_match, id_or_prefix, uuid7
 from signalgraph.schema import flag
 
 if TYPE_CHECKING:
@@ -159,12 +159,7 @@ class Flags:
         with self._client.transaction(actor=actor) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             query = sa.select(flag).where(flag.c.workspace_id == workspace_id)
-            if isinstance(wanted, uuid.UUID):
-                rows = conn.execute(query.where(flag.c.id == wanted)).all()
-            else:
-                rows = conn.execute(
-                    query.where(sa.cast(flag.c.id, sa.Text).startswith(wanted)).limit(2)
-                ).all()
+            rows = conn.execute(query.where(id_match(flag.c.id, wanted)).limit(2)).all()
             if not rows:
                 raise NotFound(f"flag {value} does not exist", hint="see `signalgraph flags list`")
             if len(rows) > 1:

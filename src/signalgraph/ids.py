@@ -6,6 +6,7 @@ import os
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from signalgraph.errors import UsageError
 
@@ -68,6 +69,19 @@ def id_or_prefix(value: str | uuid.UUID, kind: str) -> uuid.UUID | str:
             hint="ids are hexadecimal: give the whole id, or its first 4 characters or more",
         )
     return text
+
+
+def id_match(column: Any, wanted: uuid.UUID | str) -> Any:
+    """Return the condition "column is this id" or "column starts with this prefix".
+
+    `wanted` is what `id_or_prefix` returned; select with `.limit(2)` to tell a unique
+    prefix from an ambiguous one.
+    """
+    import sqlalchemy as sa
+
+    if isinstance(wanted, uuid.UUID):
+        return column == wanted
+    return sa.cast(column, sa.Text).startswith(wanted)
 
 
 def utcnow() -> datetime:

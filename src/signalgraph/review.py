@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from signalgraph.errors import NotFound, UsageError
-from signalgraph.ids import id_or_prefix
+from signalgraph.ids import id_match, id_or_prefix
 from signalgraph.schema import entity, review_item
 
 if TYPE_CHECKING:
@@ -65,12 +65,7 @@ class Review:
     def _item(self, conn: Connection, workspace_id: uuid.UUID, value: str | uuid.UUID) -> Any:
         wanted = id_or_prefix(value, "review item")
         query = sa.select(review_item).where(review_item.c.workspace_id == workspace_id)
-        if isinstance(wanted, uuid.UUID):
-            rows = conn.execute(query.where(review_item.c.id == wanted)).all()
-        else:
-            rows = conn.execute(
-                query.where(sa.cast(review_item.c.id, sa.Text).startswith(wanted)).limit(2)
-            ).all()
+        rows = conn.execute(query.where(id_match(review_item.c.id, wanted)).limit(2)).all()
         if not rows:
             raise NotFound(
                 f"review item {value} does not exist", hint="see `signalgraph review list`"

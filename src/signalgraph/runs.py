@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from signalgraph.db.engine import transaction
 from signalgraph.errors import NotFound, UsageError
-from signalgraph.ids import id_or_prefix, uuid7
+from signalgraph.ids import id_match, id_or_prefix, uuid7
 from signalgraph.schema import RUN_STATUSES, run, source
 
 if TYPE_CHECKING:
@@ -177,12 +177,7 @@ class Runs:
             workspace_id = self._client.workspace_id_in(conn)
             query = self._select().where(run.c.workspace_id == workspace_id)
             wanted = id_or_prefix(run_id, "run")
-            if isinstance(wanted, uuid.UUID):
-                rows = conn.execute(query.where(run.c.id == wanted)).all()
-            else:
-                rows = conn.execute(
-                    query.where(sa.cast(run.c.id, sa.Text).startswith(wanted)).limit(2)
-                ).all()
+            rows = conn.execute(query.where(id_match(run.c.id, wanted)).limit(2)).all()
         if not rows:
             raise NotFound(
                 f"run {run_id} does not exist in workspace {self._client.workspace_name!r}",

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from signalgraph.db.engine import transaction
 from signalgraph.errors import NotFound, UsageError
-from signalgraph.ids import id_or_prefix
+from signalgraph.ids import id_match, id_or_prefix
 from signalgraph.pages import Page
 from signalgraph.query.signals import LIST_COLUMNS
 from signalgraph.schema import mention, signal, signal_revision, source
@@ -192,12 +192,7 @@ class Signals:
             query = self._joined(*_LIST_COLUMNS, signal.c.text, signal.c.metadata, signal.c.raw)
             query = query.where(signal.c.workspace_id == workspace_id)
             wanted = id_or_prefix(signal_id, "signal")
-            if isinstance(wanted, uuid.UUID):
-                rows = conn.execute(query.where(signal.c.id == wanted)).all()
-            else:
-                rows = conn.execute(
-                    query.where(sa.cast(signal.c.id, sa.Text).startswith(wanted)).limit(2)
-                ).all()
+            rows = conn.execute(query.where(id_match(signal.c.id, wanted)).limit(2)).all()
             if not rows:
                 raise NotFound(f"signal {signal_id} does not exist in this workspace")
             if len(rows) > 1:

@@ -26,7 +26,7 @@ from signalgraph.curate.fields import (
 )
 from signalgraph.curate.groups import group_paths
 from signalgraph.errors import AlreadyExists, NotFound, UsageError
-from signalgraph.ids import id_or_prefix, uuid7
+from signalgraph.ids import id_match, id_or_prefix, uuid7
 from signalgraph.resolve import decisions
 from signalgraph.schema import FIELD_TYPES, annotation, annotation_comment, annotation_field, entity
 
@@ -321,10 +321,7 @@ class Annotations:
             annotation_comment.c.workspace_id == workspace_id,
             annotation_comment.c.deleted_at.is_(None),
         )
-        if isinstance(wanted, uuid.UUID):
-            query = query.where(annotation_comment.c.id == wanted)
-        else:
-            query = query.where(sa.cast(annotation_comment.c.id, sa.Text).startswith(wanted))
+        query = query.where(id_match(annotation_comment.c.id, wanted))
         rows = conn.execute(query.limit(2)).scalars().all()
         if not rows:
             raise NotFound(f"comment {value} does not exist (or was deleted)")

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from signalgraph.curate.groups import annotation_conflicts
 from signalgraph.errors import NotFound, SignalgraphError, UsageError
-from signalgraph.ids import id_or_prefix, uuid7
+from signalgraph.ids import id_match, id_or_prefix, uuid7
 from signalgraph.schema import JUDGEMENTS, entity, entity_record, entity_redirect, judgement, merge
 
 
@@ -92,16 +92,7 @@ def resolve_entity_id(
     """Return the canonical id of an entity given by id, prefix or redirected id."""
     wanted = id_or_prefix(value, "entity")
     query = sa.select(entity.c.id).where(entity.c.workspace_id == workspace_id)
-    if isinstance(wanted, uuid.UUID):
-        rows = connection.execute(query.where(entity.c.id == wanted)).scalars().all()
-    else:
-        rows = (
-            connection.execute(
-                query.where(sa.cast(entity.c.id, sa.Text).startswith(wanted)).limit(2)
-            )
-            .scalars()
-            .all()
-        )
+    rows = connection.execute(query.where(id_match(entity.c.id, wanted)).limit(2)).scalars().all()
     if not rows:
         raise NotFound(f"entity {value} does not exist in this workspace")
     if len(rows) > 1:
