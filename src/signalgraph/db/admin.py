@@ -13,6 +13,7 @@ from sqlalchemy.engine import Connection, Engine
 from signalgraph.db.errors import translate_statement_error
 from signalgraph.db.migrate import schema_state
 from signalgraph.errors import SchemaError, SignalgraphError, UsageError
+from signalgraph.facts.derived import CURRENT_DRIFT, DAILY_DRIFT
 from signalgraph.schema import SCHEMA
 
 MIN_SERVER_VERSION = 150000
@@ -52,7 +53,7 @@ def check(engine: Engine, *, deep: bool = False) -> dict[str, Any]:
         if broken:
             report.update(
                 ok=False,
-                reason="dangling references: "
+                reason="inconsistent (dangling references or stale derived rows): "
                 + ", ".join(f"{name}={n}" for name, n in broken.items()),
             )
     return report
@@ -82,6 +83,9 @@ _INTEGRITY = {
     "duplicates_of_missing_signals": """
         SELECT count(*) FROM signal s WHERE s.duplicate_of IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM signal o WHERE o.workspace_id = s.workspace_id AND o.id = s.duplicate_of)""",
+    # The trigger-kept winners against a recomputation under precedence.
+    "fact_current_drift": CURRENT_DRIFT,
+    "fact_daily_drift": DAILY_DRIFT,
 }
 
 

@@ -140,25 +140,38 @@ def percentile(
 
     Archived entities are left out: they are no one's peers.
     """
+    # fact_daily holds each canonical entity's winning number per day (kept by triggers,
+    # migration 0009). percent_rank = values below / (peers - 1). The page is read from
+    # the index top down (with every tie of its last value, so names break ties right);
+    # it holds, per day and type, every value at or above its own, so the values at or
+    # above are counted on the page, and peers only for the groups on it.
+    filters = (
+        "workspace_id = :ws AND property = :prop AND NOT archived "
+        "AND (CAST(:day AS date) IS NULL OR day = :day) "
+        "AND (CAST(:type AS text) IS NULL OR entity_type = :type)"
+    )
     rows = conn.execute(
         sa.text(
-            "WITH daily AS ("
-            "SELECT DISTINCT ON (coalesce(r.to_id, f.entity_id), "
-            "(f.as_of AT TIME ZONE 'UTC')::date) "
-            "coalesce(r.to_id, f.entity_id) AS entity_id, "
-            "(f.as_of AT TIME ZONE 'UTC')::date AS day, f.value_num AS value "
-            f"{_FROM} WHERE f.workspace_id = :ws AND f.property = :prop "
-            "AND f.value_num IS NOT NULL "
-            "AND (CAST(:day AS date) IS NULL OR (f.as_of >= CAST(:day AS date) "
-            "     AND f.as_of < CAST(:day AS date) + 1)) "
-            f"ORDER BY 1, 2, {PRECEDENCE}) "
-            "SELECT d.day, e.type, d.entity_id, e.name, d.value, "
-            "percent_rank() OVER (PARTITION BY e.type, d.day ORDER BY d.value) AS percentile, "
-            "count(*) OVER (PARTITION BY e.type, d.day) AS peers "
-            "FROM daily d JOIN entity e ON e.workspace_id = :ws AND e.id = d.entity_id "
-            "AND e.archived_at IS NULL "
-            "WHERE CAST(:type AS text) IS NULL OR e.type = :type "
-            "ORDER BY d.day, e.type, percentile DESC, e.name, d.entity_id LIMIT :limit"
+            "WITH head AS ("
+            f"SELECT day, entity_type, entity_id, value_num FROM fact_daily WHERE {filters} "
+            "ORDER BY day, entity_type, value_num DESC LIMIT :limit), "
+            "last AS (SELECT day, entity_type, value_num FROM head "
+            "ORDER BY day DESC, entity_type DESC, value_num LIMIT 1), "
+            "page AS (SELECT * FROM head UNION "
+            "SELECT d.day, d.entity_type, d.entity_id, d.value_num FROM fact_daily d, last l "
+            "WHERE d.workspace_id = :ws AND d.property = :prop AND NOT d.archived "
+            "AND d.day = l.day AND d.entity_type = l.entity_type AND d.value_num = l.value_num), "
+            "peers AS MATERIALIZED (SELECT g.day, g.entity_type, "
+            f"(SELECT count(*) FROM fact_daily WHERE {filters} "
+            "AND day = g.day AND entity_type = g.entity_type) AS n "
+            "FROM (SELECT DISTINCT day, entity_type FROM page) AS g) "
+            "SELECT t.day, t.entity_type AS type, t.entity_id, e.name, t.value_num AS value, "
+            "CASE WHEN p.n > 1 THEN (p.n - count(*) OVER (PARTITION BY t.day, t.entity_type "
+            "ORDER BY t.value_num DESC RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+            ")::float8 / (p.n - 1) ELSE 0 END AS percentile, p.n AS peers "
+            "FROM page t JOIN peers p ON p.day = t.day AND p.entity_type = t.entity_type "
+            "JOIN entity e ON e.workspace_id = :ws AND e.id = t.entity_id "
+            "ORDER BY t.day, t.entity_type, t.value_num DESC, e.name, t.entity_id LIMIT :limit"
         ),
         {"ws": workspace_id, "prop": prop, "day": day, "type": entity_type, "limit": limit},
     )
@@ -209,12 +222,12 @@ def condition(workspace_id: uuid.UUID, expression: str) -> TextualSelect:
     prop, op, value, column = parse_condition(expression)
     tag = uuid.uuid4().hex[:8]  # bind names unique when several conditions are combined
     # The column and operator come from fixed tables; the value is a bound parameter.
+    # fact_current holds each canonical entity's winning statement (kept by triggers,
+    # migration 0009), so a condition is an index range scan.
     return (
         sa.text(
-            f"SELECT cur.entity_id FROM (SELECT DISTINCT ON (coalesce(r.to_id, f.entity_id)) "
-            f"coalesce(r.to_id, f.entity_id) AS entity_id, f.{column} AS v {_FROM} "
-            f"WHERE f.workspace_id = :ws_{tag} AND f.property = :prop_{tag} "
-            f"ORDER BY 1, {PRECEDENCE}) cur WHERE cur.v {op} :value_{tag}"
+            f"SELECT cur.entity_id FROM fact_current cur WHERE cur.workspace_id = :ws_{tag} "
+            f"AND cur.property = :prop_{tag} AND cur.{column} {op} :value_{tag}"
         )
         .bindparams(
             sa.bindparam(f"ws_{tag}", workspace_id, type_=sa.Uuid),

@@ -26,7 +26,14 @@ from signalgraph.schema.entities import (
     resolution_model,
     review_item,
 )
-from signalgraph.schema.facts import PROPERTY_TYPES, fact, fact_property, relation
+from signalgraph.schema.facts import (
+    PROPERTY_TYPES,
+    fact,
+    fact_current,
+    fact_daily,
+    fact_property,
+    relation,
+)
 from signalgraph.schema.links import LINK_ORIGINS, LINK_STATUSES, LINK_TYPES, signal_link
 from signalgraph.schema.runs import RUN_STATUSES, reject, run
 from signalgraph.schema.signals import (
@@ -61,6 +68,8 @@ __all__ = [
     "entity_redirect",
     "entity_type",
     "fact",
+    "fact_current",
+    "fact_daily",
     "fact_property",
     "fingerprint",
     "flag",

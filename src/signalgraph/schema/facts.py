@@ -95,6 +95,56 @@ fact = sa.Table(
     sa.Index("ix_fact_workspace_id_property_as_of", "workspace_id", "property", "as_of"),
 )
 
+# Derived from `fact` by triggers (migration 0009), never written by the library: the
+# winning statement per canonical entity and property, so a fact condition is an index
+# range scan instead of a precedence sort over every statement of the property.
+fact_current = sa.Table(
+    "fact_current",
+    metadata,
+    workspace_id_column(),
+    sa.Column("entity_id", sa.Uuid, nullable=False),  # canonical (merges followed)
+    sa.Column("property", sa.Text, nullable=False),
+    sa.Column("fact_id", sa.Uuid, nullable=False),
+    sa.Column("value_num", sa.Numeric),
+    sa.Column("value_text", sa.Text),
+    sa.Column("value_date", sa.Date),
+    sa.PrimaryKeyConstraint("workspace_id", "entity_id", "property"),
+    workspace_fk(),
+    # Fact conditions on numbers (`revenue > 10M`) and on text (`country = 'DE'`).
+    sa.Index("ix_fact_current_workspace_id_property_value_num", "workspace_id", "property",
+             "value_num"),
+    sa.Index("ix_fact_current_workspace_id_property_value_text", "workspace_id", "property",
+             "value_text"),
+)  # fmt: skip
+
+# Also derived by triggers: the winning numeric statement per canonical entity, property
+# and UTC day, with the entity's type and archived state, so a day's percentile ranking
+# reads its peers from one index instead of ranking every statement of the day.
+fact_daily = sa.Table(
+    "fact_daily",
+    metadata,
+    workspace_id_column(),
+    sa.Column("entity_id", sa.Uuid, nullable=False),  # canonical (merges followed)
+    sa.Column("property", sa.Text, nullable=False),
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("fact_id", sa.Uuid, nullable=False),
+    sa.Column("value_num", sa.Numeric, nullable=False),
+    sa.Column("entity_type", sa.Text, nullable=False),
+    sa.Column("archived", sa.Boolean, nullable=False),
+    sa.PrimaryKeyConstraint("workspace_id", "entity_id", "property", "day"),
+    workspace_fk(),
+    # percentile(): a day's peers of one type counted, and ranked from the top.
+    sa.Index(
+        "ix_fact_daily_workspace_id_property_day_entity_type_value_num",
+        "workspace_id",
+        "property",
+        "day",
+        "entity_type",
+        sa.text("value_num DESC"),
+        postgresql_where=sa.text("NOT archived"),
+    ),
+)
+
 relation = sa.Table(
     "relation",
     metadata,

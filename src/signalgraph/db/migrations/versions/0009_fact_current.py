@@ -1,0 +1,305 @@
+# ruff: noqa: S608 -- DDL built from constant fragments; no values are interpolated.
+"""fact_current and fact_daily: winning statements kept current by triggers
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-28
+
+Fact conditions (`revenue > 10M`) and daily percentiles ranked every statement of a
+property under precedence on each read. These two tables hold the winners instead,
+per canonical entity and property (and UTC day, for numbers), and statement-level
+triggers keep them right whenever what decides a winner changes: a statement written
+or re-seen (fact), a merge or unmerge (entity_redirect), a source's trust rank
+(source), an entity's type or archived state (entity). Nothing in the library writes
+them; `signalgraph db check` compares them with a recomputation.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+# Frozen copy of facts/reads.py's PRECEDENCE (source rank, confidence, recency).
+PRECEDENCE = (
+    "s.trust_rank DESC, coalesce(f.confidence, 1) DESC, "
+    "CASE WHEN f.dated THEN f.as_of ELSE f.last_seen END DESC, f.last_seen DESC, f.id DESC"
+)
+
+# Recompute the winners for a set of (workspace, canonical entity, property, day) keys;
+# a NULL property means every property of the entity, a NULL day every day. An entity
+# that is no longer canonical (it was merged away) loses its rows and gets none back.
+REFRESH_FUNCTION = f"""
+CREATE FUNCTION fact_refresh(
+    key_ws uuid[], key_entities uuid[], key_properties text[], key_days date[]
+)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    -- One writer per workspace at a time: each statement below then sees every
+    -- statement committed before it (read committed takes a snapshot per statement).
+    PERFORM pg_advisory_xact_lock(hashtextextended('fact_refresh:' || w::text, 0))
+    FROM (SELECT DISTINCT w FROM unnest(key_ws) AS w ORDER BY w) AS each_workspace;
+
+    DELETE FROM fact_current c
+    USING unnest(key_ws, key_entities, key_properties) AS k(ws, entity_id, property)
+    WHERE c.workspace_id = k.ws AND c.entity_id = k.entity_id
+      AND (k.property IS NULL OR c.property = k.property);
+    DELETE FROM fact_daily d
+    USING unnest(key_ws, key_entities, key_properties, key_days) AS k(ws, entity_id, property, day)
+    WHERE d.workspace_id = k.ws AND d.entity_id = k.entity_id
+      AND (k.property IS NULL OR d.property = k.property)
+      AND (k.day IS NULL OR d.day = k.day);
+
+    INSERT INTO fact_current AS c (workspace_id, entity_id, property, fact_id, value_num,
+                                   value_text, value_date)
+    SELECT DISTINCT ON (k.ws, k.entity_id, f.property)
+           k.ws, k.entity_id, f.property, f.id, f.value_num, f.value_text, f.value_date
+    FROM (SELECT DISTINCT * FROM unnest(key_ws, key_entities, key_properties)
+          AS u(ws, entity_id, property)) AS k
+    CROSS JOIN LATERAL (
+        SELECT k.entity_id AS id
+        UNION ALL
+        SELECT r.from_id FROM entity_redirect r
+        WHERE r.workspace_id = k.ws AND r.to_id = k.entity_id
+    ) AS member
+    JOIN fact f ON f.workspace_id = k.ws AND f.entity_id = member.id
+               AND (k.property IS NULL OR f.property = k.property)
+    JOIN source s ON s.workspace_id = f.workspace_id AND s.id = f.source_id
+    WHERE NOT EXISTS (SELECT 1 FROM entity_redirect x
+                      WHERE x.workspace_id = k.ws AND x.from_id = k.entity_id)
+    ORDER BY k.ws, k.entity_id, f.property, {PRECEDENCE}
+    ON CONFLICT (workspace_id, entity_id, property) DO UPDATE SET
+        fact_id = excluded.fact_id, value_num = excluded.value_num,
+        value_text = excluded.value_text, value_date = excluded.value_date;
+
+    INSERT INTO fact_daily AS d (workspace_id, entity_id, property, day, fact_id, value_num,
+                                 entity_type, archived)
+    SELECT DISTINCT ON (k.ws, k.entity_id, f.property, (f.as_of AT TIME ZONE 'UTC')::date)
+           k.ws, k.entity_id, f.property, (f.as_of AT TIME ZONE 'UTC')::date, f.id,
+           f.value_num, e.type, e.archived_at IS NOT NULL
+    FROM (SELECT DISTINCT * FROM unnest(key_ws, key_entities, key_properties, key_days)
+          AS u(ws, entity_id, property, day)) AS k
+    JOIN entity e ON e.workspace_id = k.ws AND e.id = k.entity_id
+    CROSS JOIN LATERAL (
+        SELECT k.entity_id AS id
+        UNION ALL
+        SELECT r.from_id FROM entity_redirect r
+        WHERE r.workspace_id = k.ws AND r.to_id = k.entity_id
+    ) AS member
+    JOIN fact f ON f.workspace_id = k.ws AND f.entity_id = member.id
+               AND (k.property IS NULL OR f.property = k.property)
+               AND (k.day IS NULL OR (f.as_of >= (k.day::timestamp AT TIME ZONE 'UTC')
+                                      AND f.as_of < ((k.day + 1)::timestamp AT TIME ZONE 'UTC')))
+    JOIN source s ON s.workspace_id = f.workspace_id AND s.id = f.source_id
+    WHERE f.value_num IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM entity_redirect x
+                      WHERE x.workspace_id = k.ws AND x.from_id = k.entity_id)
+    ORDER BY k.ws, k.entity_id, f.property, (f.as_of AT TIME ZONE 'UTC')::date, {PRECEDENCE}
+    ON CONFLICT (workspace_id, entity_id, property, day) DO UPDATE SET
+        fact_id = excluded.fact_id, value_num = excluded.value_num,
+        entity_type = excluded.entity_type, archived = excluded.archived;
+END
+$$
+"""
+
+_ROWS = {
+    "INSERT": "new_rows",
+    "UPDATE": "(SELECT * FROM new_rows UNION ALL SELECT * FROM old_rows)",
+    "DELETE": "old_rows",
+}
+
+
+def _by_operation(function: str, keys: str) -> str:
+    """Return a trigger function refreshing the keys `keys` selects from the changed rows."""
+    branches = "\n    ELS".join(
+        f"""IF TG_OP = '{operation}' THEN
+        PERFORM fact_refresh(array_agg(k.ws), array_agg(k.entity_id), array_agg(k.property),
+                             array_agg(k.day))
+        FROM ({keys.replace("{rows}", rows)}) AS k
+        HAVING count(*) > 0;"""
+        for operation, rows in _ROWS.items()
+    )
+    return f"""
+CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    {branches}
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
+
+# Statements written, re-seen (last_seen moves) or deleted: their entity, property, day.
+FACT_TRIGGER_FUNCTION = _by_operation(
+    "fact_refresh_on_fact",
+    """SELECT DISTINCT c.workspace_id AS ws, coalesce(r.to_id, c.entity_id) AS entity_id,
+                     c.property, (c.as_of AT TIME ZONE 'UTC')::date AS day
+              FROM {rows} AS c LEFT JOIN entity_redirect r
+                ON r.workspace_id = c.workspace_id AND r.from_id = c.entity_id""",
+)
+
+# A merge, an unmerge or a chain compressed: both ends, every property and day.
+REDIRECT_TRIGGER_FUNCTION = _by_operation(
+    "fact_refresh_on_redirect",
+    """SELECT DISTINCT workspace_id AS ws, unnest(ARRAY[from_id, to_id]) AS entity_id,
+                     NULL::text AS property, NULL::date AS day
+              FROM {rows} AS c""",
+)
+
+# A source's trust rank changed: every entity and property it has statements for.
+SOURCE_TRIGGER_FUNCTION = """
+CREATE FUNCTION fact_refresh_on_source() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM fact_refresh(array_agg(k.ws), array_agg(k.entity_id), array_agg(k.property),
+                         array_agg(NULL::date))
+    FROM (SELECT DISTINCT f.workspace_id AS ws, coalesce(r.to_id, f.entity_id) AS entity_id,
+                 f.property
+          FROM new_rows n
+          JOIN old_rows o ON o.workspace_id = n.workspace_id AND o.id = n.id
+          JOIN fact f ON f.workspace_id = n.workspace_id AND f.source_id = n.id
+          LEFT JOIN entity_redirect r
+            ON r.workspace_id = f.workspace_id AND r.from_id = f.entity_id
+          WHERE n.trust_rank IS DISTINCT FROM o.trust_rank) AS k
+    HAVING count(*) > 0;
+    RETURN NULL;
+END
+$$
+"""
+
+# An entity's type or archived state changed: its daily rows carry both.
+ENTITY_TRIGGER_FUNCTION = """
+CREATE FUNCTION fact_refresh_on_entity() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE fact_daily d SET entity_type = n.type, archived = n.archived_at IS NOT NULL
+    FROM new_rows n JOIN old_rows o ON o.workspace_id = n.workspace_id AND o.id = n.id
+    WHERE d.workspace_id = n.workspace_id AND d.entity_id = n.id
+      AND (n.type IS DISTINCT FROM o.type
+           OR (n.archived_at IS NULL) IS DISTINCT FROM (o.archived_at IS NULL));
+    RETURN NULL;
+END
+$$
+"""
+
+
+def _triggers(table: str, function: str, events: tuple[str, ...]) -> list[str]:
+    references = {
+        "insert": "NEW TABLE AS new_rows",
+        "update": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "delete": "OLD TABLE AS old_rows",
+    }
+    return [
+        f"CREATE TRIGGER fact_refresh_{event} AFTER {event.upper()} ON {table} "
+        f"REFERENCING {references[event]} FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        for event in events
+    ]
+
+
+TRIGGERS = {
+    "fact": ("fact_refresh_on_fact", ("insert", "update", "delete")),
+    "entity_redirect": ("fact_refresh_on_redirect", ("insert", "update", "delete")),
+    "source": ("fact_refresh_on_source", ("update",)),
+    "entity": ("fact_refresh_on_entity", ("update",)),
+}
+
+
+def upgrade() -> None:
+    op.create_table(
+        "fact_current",
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("entity_id", sa.Uuid(), nullable=False),
+        sa.Column("property", sa.Text(), nullable=False),
+        sa.Column("fact_id", sa.Uuid(), nullable=False),
+        sa.Column("value_num", sa.Numeric(), nullable=True),
+        sa.Column("value_text", sa.Text(), nullable=True),
+        sa.Column("value_date", sa.Date(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspace.workspace_id"],
+            name=op.f("fk_fact_current_workspace_id_workspace"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "workspace_id", "entity_id", "property", name=op.f("pk_fact_current")
+        ),
+    )
+    # Fact conditions on numbers (`revenue > 10M`) and on text (`country = 'DE'`).
+    op.create_index(
+        "ix_fact_current_workspace_id_property_value_num",
+        "fact_current",
+        ["workspace_id", "property", "value_num"],
+    )
+    op.create_index(
+        "ix_fact_current_workspace_id_property_value_text",
+        "fact_current",
+        ["workspace_id", "property", "value_text"],
+    )
+    op.create_table(
+        "fact_daily",
+        sa.Column("workspace_id", sa.Uuid(), nullable=False),
+        sa.Column("entity_id", sa.Uuid(), nullable=False),
+        sa.Column("property", sa.Text(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("fact_id", sa.Uuid(), nullable=False),
+        sa.Column("value_num", sa.Numeric(), nullable=False),
+        sa.Column("entity_type", sa.Text(), nullable=False),
+        sa.Column("archived", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspace.workspace_id"],
+            name=op.f("fk_fact_daily_workspace_id_workspace"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "workspace_id", "entity_id", "property", "day", name=op.f("pk_fact_daily")
+        ),
+    )
+    # percentile(): a day's peers of one type counted, and ranked from the top.
+    op.create_index(
+        "ix_fact_daily_workspace_id_property_day_entity_type_value_num",
+        "fact_daily",
+        ["workspace_id", "property", "day", "entity_type", sa.text("value_num DESC")],
+        postgresql_where=sa.text("NOT archived"),
+    )
+    for statement in (
+        REFRESH_FUNCTION,
+        FACT_TRIGGER_FUNCTION,
+        REDIRECT_TRIGGER_FUNCTION,
+        SOURCE_TRIGGER_FUNCTION,
+        ENTITY_TRIGGER_FUNCTION,
+    ):
+        op.execute(statement)
+    for table, (function, events) in TRIGGERS.items():
+        for statement in _triggers(table, function, events):
+            op.execute(statement)
+    # Existing statements: every canonical entity that has any.
+    op.execute(
+        """
+        SELECT fact_refresh(array_agg(ws), array_agg(entity_id), array_agg(NULL::text),
+                            array_agg(NULL::date))
+        FROM (SELECT DISTINCT f.workspace_id AS ws, coalesce(r.to_id, f.entity_id) AS entity_id
+              FROM fact f LEFT JOIN entity_redirect r
+                ON r.workspace_id = f.workspace_id AND r.from_id = f.entity_id) AS k
+        HAVING count(*) > 0
+        """
+    )
+
+
+def downgrade() -> None:
+    for table, (_function, events) in TRIGGERS.items():
+        for event in events:
+            op.execute(f"DROP TRIGGER IF EXISTS fact_refresh_{event} ON {table}")
+    for function in (
+        "fact_refresh_on_entity()",
+        "fact_refresh_on_source()",
+        "fact_refresh_on_redirect()",
+        "fact_refresh_on_fact()",
+        "fact_refresh(uuid[], uuid[], text[], date[])",
+    ):
+        op.execute(f"DROP FUNCTION IF EXISTS {function}")
+    op.drop_table("fact_daily")
+    op.drop_table("fact_current")
