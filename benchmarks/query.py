@@ -159,8 +159,9 @@ def build_signals(sg: SignalGraph, count: int, vocabulary: list[str]) -> float:
         conn.execute(
             sa.text(
                 """
-                INSERT INTO mention (workspace_id, signal_id, ordinal, type, text, record_id)
-                SELECT s.workspace_id, s.id, o, r.type, r.name, r.id
+                INSERT INTO mention (workspace_id, signal_id, ordinal, type, text, record_id,
+                                     published_at)
+                SELECT s.workspace_id, s.id, o, r.type, r.name, r.id, s.published_at
                 FROM signal s
                 CROSS JOIN generate_series(0, 1) AS o
                 JOIN LATERAL (
@@ -216,6 +217,12 @@ def fact_statements(companies: list[str], part: int) -> list[dict[str, Any]]:
     return statements  # fmt: skip
 
 
+def _audit_triggers(action: str) -> str:
+    # The audit triggers only: those keeping fact_current and fact_daily stay on.
+    events = ("insert", "update", "delete")
+    return "ALTER TABLE fact " + ", ".join(f"{action} TRIGGER audit_{e}" for e in events)
+
+
 def build_facts(sg: SignalGraph, companies: list[str]) -> dict[str, Any]:
     """Ingest the statements, half with the audit triggers on and half with them off."""
     sg.sources.add("vendor", trust_rank=5)
@@ -227,7 +234,7 @@ def build_facts(sg: SignalGraph, companies: list[str]) -> dict[str, Any]:
         statements = fact_statements(companies, part)
         if not audited:
             with sg.engine.begin() as conn:
-                conn.execute(sa.text("ALTER TABLE fact DISABLE TRIGGER USER"))
+                conn.execute(sa.text(_audit_triggers("DISABLE")))
         try:
             started = time.perf_counter()
             result = sg.facts.add(statements, source="vendor")
@@ -235,7 +242,7 @@ def build_facts(sg: SignalGraph, companies: list[str]) -> dict[str, Any]:
         finally:
             if not audited:
                 with sg.engine.begin() as conn:
-                    conn.execute(sa.text("ALTER TABLE fact ENABLE TRIGGER USER"))
+                    conn.execute(sa.text(_audit_triggers("ENABLE")))
         assert result.counters["rejected"] == 0, result.counters
         timings["with_audit" if audited else "without_audit"] = len(statements) / elapsed
     return {
@@ -393,36 +400,52 @@ def query_mix(
     return mix
 
 
+def build(sg: SignalGraph, args: argparse.Namespace, vocabulary: list[str]) -> dict[str, Any]:
+    """Build the corpus in an empty database; return how long each part took."""
+    figures: dict[str, Any] = {}
+    sg.sources.add("registry")
+    started = time.perf_counter()
+    sg.entities.ingest(entity_records(args.entities), source="registry")
+    sg.resolve()
+    figures["build_entities_s"] = round(time.perf_counter() - started, 1)
+    print(f"entities built in {figures['build_entities_s']} s", file=sys.stderr)
+    figures["build_signals_s"] = round(build_signals(sg, args.signals, vocabulary), 1)
+    print(f"signals built in {figures['build_signals_s']} s", file=sys.stderr)
+    companies = [f"c{i}" for i in range(args.entities) if i % 5 != 4]
+    figures |= build_facts(sg, companies)
+    print(f"facts: {figures}", file=sys.stderr)
+    started = time.perf_counter()
+    build_curation(sg, _canonical(sg), args.lists, args.annotated)
+    figures["build_curation_s"] = round(time.perf_counter() - started, 1)
+    with sg.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("VACUUM ANALYZE"))
+    return figures
+
+
+def reuse_url(admin_url: str, name: str) -> str:
+    """Return the URL of a corpus kept by an earlier `--keep` run (upgraded on connect)."""
+    url = sa.engine.make_url(admin_url).set(database=name)
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Build the corpus, run the mix, return the figures."""
     home = Path(tempfile.mkdtemp(prefix="sg-bench-"))
     admin = server_url(args.database_url, home)
     name = "sg_bench_query"
-    url = fresh_database(admin, name)
+    url = reuse_url(admin, name) if args.reuse else fresh_database(admin, name)
     figures: dict[str, Any] = {"signals": args.signals, "entities": args.entities}
     sg = signalgraph.connect(url=url, workspace="default")
     try:
         upgrade(sg.engine)
-        sg.sources.add("registry")
-        started = time.perf_counter()
-        sg.entities.ingest(entity_records(args.entities), source="registry")
-        sg.resolve()
-        figures["build_entities_s"] = round(time.perf_counter() - started, 1)
-        print(f"entities built in {figures['build_entities_s']} s", file=sys.stderr)
         vocabulary = vocabulary_words()
-        figures["build_signals_s"] = round(build_signals(sg, args.signals, vocabulary), 1)
-        print(f"signals built in {figures['build_signals_s']} s", file=sys.stderr)
-        companies = [f"c{i}" for i in range(args.entities) if i % 5 != 4]
-        figures |= build_facts(sg, companies)
-        print(f"facts: {figures}", file=sys.stderr)
-        started = time.perf_counter()
-        build_curation(sg, _canonical(sg), args.lists, args.annotated)
-        figures["build_curation_s"] = round(time.perf_counter() - started, 1)
-        with sg.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sa.text("VACUUM ANALYZE"))
+        if not args.reuse:
+            figures |= build(sg, args, vocabulary)
         context = _context(sg, vocabulary, args.entities) | {"lists": args.lists}
         results = {}
         for kind, factory in query_mix(sg, context).items():
+            if args.only and kind not in args.only.split(","):
+                continue
             results[kind] = percentiles(measure(args.repeat, factory))
             results[kind]["under_target"] = results[kind]["p95_ms"] < TARGET_P95_MS
             print(f"{kind}: {results[kind]}", file=sys.stderr)
@@ -430,7 +453,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         figures["all_under_target"] = all(r["under_target"] for r in results.values())
     finally:
         sg.close()
-        if not args.keep:
+        if not (args.keep or args.reuse):
             drop_database(admin, name)
     return figures
 
@@ -489,6 +512,10 @@ def main() -> None:
     parser.add_argument("--annotated", type=int, default=2000, help="annotated entities")
     parser.add_argument("--database-url", default=os.environ.get("SIGNALGRAPH_DATABASE_URL"))
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database")
+    parser.add_argument("--only", help="run only these query kinds (comma-separated)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="query the corpus an earlier --keep run left"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     figures = run(args)

@@ -226,3 +226,46 @@ def test_every_signal_partition_samples_word_frequencies_widely(wire: SignalGrap
     # The fixture's signals created 2026-01 and 2026-02 partitions at ingest.
     assert {"signal_p202601", "signal_p202602"} <= set(targets)
     assert set(targets.values()) == {1000}
+
+
+@pytest.mark.parametrize("popular_from", [1, 10_000])
+def test_signals_of_an_entity_page_newest_first_on_both_paths(
+    sg: SignalGraph, monkeypatch: pytest.MonkeyPatch, popular_from: int
+) -> None:
+    # popular_from=1 walks the mention index (the much-mentioned path); 10,000 gathers.
+    monkeypatch.setattr("signalgraph.query.signals.POPULAR_MENTIONS", popular_from)
+    sg.sources.add("wire")
+    acme = {"type": "company", "text": "Acme Robotics", "identifiers": {"domain": "acme.ai"}}
+    variant = {"type": "company", "text": "ACME Robotics Inc", "identifiers": {"domain": "acme.ai"}}
+    other = {"type": "company", "text": "Helix", "identifiers": {"domain": "helix.bio"}}
+    signals = []
+    for i in range(12):
+        mentions = [acme] if i % 3 else [acme, variant]  # some mention it twice
+        if i == 5:
+            mentions = [other]
+        signals.append(
+            news(
+                f"s{i:02}",
+                f"story {i}",
+                f"Acme body {i} {'dup' if i == 7 else ''}",
+                published_at=f"2026-03-{i + 1:02}T12:00:00Z",
+                mentions=mentions,
+            )
+        )
+    sg.ingest(signals, source="wire")
+    # s03 re-sent with a later date: its mentions move with it.
+    moved = news("s03", "story 3", "Acme moved", published_at="2026-04-20T00:00:00Z")
+    sg.ingest([moved | {"mentions": [acme]}], source="wire")
+    sg.resolve()
+    [entity] = sg.entities.search("acme.ai")
+    expected = ["s03"] + [f"s{i:02}" for i in reversed(range(12)) if i not in (3, 5)]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = sg.signals.list(entity=entity["id"], limit=4, cursor=cursor)
+        seen.extend(ids(page))
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == expected
+    assert ids(sg.signals.search("moved", entity=entity["id"])) == ["s03"]

@@ -248,10 +248,10 @@ _REVISE = [
     """,
     """
     INSERT INTO mention (workspace_id, signal_id, ordinal, type, text, identifiers,
-        span_start, span_end, confidence)
+        span_start, span_end, confidence, published_at)
     SELECT %(ws)s, u.signal_id, e.ordinal::int - 1, e.item ->> 'type', e.item ->> 'text',
         coalesce(e.item -> 'identifiers', '{}'::jsonb), (e.item ->> 'start')::int,
-        (e.item ->> 'end')::int, (e.item ->> 'confidence')::float8
+        (e.item ->> 'end')::int, (e.item ->> 'confidence')::float8, u.published_at
     FROM sg_stage_update u, jsonb_array_elements(u.mentions) WITH ORDINALITY AS e(item, ordinal)
     """,
 ]
@@ -272,7 +272,9 @@ _FINGERPRINT_TYPES = [
     "uuid", "uuid", "bytea", "text", "bytea", "int8", "int4", "int4", "int4", "int4",
     "int4", "uuid",
 ]  # fmt: skip
-_MENTION_TYPES = ["uuid", "uuid", "int4", "text", "text", "jsonb", "int4", "int4", "float8"]
+_MENTION_TYPES = [
+    "uuid", "uuid", "int4", "text", "text", "jsonb", "int4", "int4", "float8", "timestamptz"
+]  # fmt: skip
 _REJECT_TYPES = ["uuid", "uuid", "uuid", "text", "int8", "text", "text", "bytea"]
 
 
@@ -584,7 +586,7 @@ class BatchWriter:
         if mentions:
             with cursor.copy(
                 "COPY mention (workspace_id, signal_id, ordinal, type, text, identifiers, "
-                "span_start, span_end, confidence) FROM STDIN (FORMAT BINARY)"
+                "span_start, span_end, confidence, published_at) FROM STDIN (FORMAT BINARY)"
             ) as copy:
                 copy.set_types(_MENTION_TYPES)
                 ordinal: dict[uuid.UUID | None, int] = {}
@@ -602,6 +604,7 @@ class BatchWriter:
                             mention.start,
                             mention.end,
                             mention.confidence,
+                            row.record.published_at,
                         )
                     )
 

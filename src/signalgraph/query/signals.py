@@ -188,22 +188,14 @@ def select_signals(
         query = query.where(signal.c.published_at < where.until)
     if not where.include_duplicates:
         query = query.where(signal.c.duplicate_of.is_(None), signal.c.near_duplicate_of.is_(None))
+    walk = None
     if where.entity is not None:
         records = list(where.entity.records)
         if where.entity.popular:
-            # Walk signals newest first and probe each one's mentions (by primary key):
-            # the page fills after a few thousand probes at most.
-            mentioned = (
-                sa.select(sa.true())
-                .where(
-                    mention.c.workspace_id == signal.c.workspace_id,
-                    mention.c.signal_id == signal.c.id,
-                    mention.c.record_id.in_(records),
-                )
-                .limit(1)
-                .scalar_subquery()
+            walk = _mention_walk(workspace_id, records, _cursor_key(cursor) if cursor else None)
+            query = query.where(
+                signal.c.id == walk.c.signal_id, signal.c.published_at == walk.c.published_at
             )
-            query = query.where(mentioned)
         else:
             # Few mentions: gather them by record, then sort that handful.
             query = query.where(
@@ -218,7 +210,45 @@ def select_signals(
     if cursor is not None:
         published, last_id = _cursor_key(cursor)
         query = query.where(sa.tuple_(signal.c.published_at, signal.c.id) < (published, last_id))
+    if walk is not None:
+        # Walk the entity's mentions newest first (one index scan per record, merged) and
+        # fetch each one's signal by key: the page fills after about a page of rows. The
+        # lateral probe is kept whole (OFFSET 0): joined flat, the planner would multiply
+        # the id and published_at matches into a one-row estimate and hash-join everything.
+        probe = query.offset(0).lateral("probe")
+        return (
+            sa.select(*probe.c)
+            .select_from(walk.join(probe, sa.true()))
+            .order_by(walk.c.published_at.desc(), walk.c.signal_id.desc())
+            .limit(limit + 1)
+        )
     return query.order_by(signal.c.published_at.desc(), signal.c.id.desc()).limit(limit + 1)
+
+
+def _mention_walk(
+    workspace_id: uuid.UUID,
+    records: list[uuid.UUID],
+    after: tuple[datetime, uuid.UUID] | None,
+) -> sa.Subquery:
+    """Return (published_at, signal_id) of the signals mentioning these records, once each."""
+    earlier = mention.alias("earlier")
+    branches = []
+    for record_id in records:
+        branch = sa.select(mention.c.published_at, mention.c.signal_id).where(
+            mention.c.workspace_id == workspace_id,
+            mention.c.record_id == record_id,
+            # A signal mentioning the entity twice is walked once (at its first mention).
+            ~sa.exists().where(
+                earlier.c.workspace_id == mention.c.workspace_id,
+                earlier.c.signal_id == mention.c.signal_id,
+                earlier.c.ordinal < mention.c.ordinal,
+                earlier.c.record_id.in_(records),
+            ),
+        )
+        if after is not None:
+            branch = branch.where(sa.tuple_(mention.c.published_at, mention.c.signal_id) < after)
+        branches.append(branch)
+    return sa.union_all(*branches).subquery("walk")
 
 
 def _cursor_key(cursor: str) -> tuple[datetime, uuid.UUID]:

@@ -162,9 +162,18 @@ mention = sa.Table(
     # The entity record this mention was resolved into (its entity follows merges).
     sa.Column("record_id", sa.Uuid),
     created_at_column(),
+    # The signal's published_at, kept with each mention (the writer sets both together).
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint("workspace_id", "signal_id", "ordinal"),
-    # Signals mentioning an entity: its records' mentions.
-    sa.Index("ix_mention_workspace_id_record_id", "workspace_id", "record_id"),
+    # Signals mentioning an entity, newest first: its records' mentions walked in the
+    # order of the signal list, so a much-mentioned entity's page reads a page of rows.
+    sa.Index(
+        "ix_mention_workspace_id_record_id_published_at_signal_id",
+        "workspace_id",
+        "record_id",
+        sa.text("published_at DESC"),
+        sa.text("signal_id DESC"),
+    ),
     # The mention resolution queue.
     sa.Index(
         "ix_mention_unresolved",
