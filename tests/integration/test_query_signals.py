@@ -228,15 +228,16 @@ def test_every_signal_partition_samples_word_frequencies_widely(wire: SignalGrap
     assert set(targets.values()) == {1000}
 
 
-@pytest.mark.parametrize("popular_from", [1, 10_000])
-def test_signals_of_an_entity_page_newest_first_on_both_paths(
-    sg: SignalGraph, monkeypatch: pytest.MonkeyPatch, popular_from: int
+@pytest.mark.parametrize(("popular_from", "merged"), [(1, False), (1, True), (10_000, True)])
+def test_signals_of_an_entity_page_newest_first_on_every_path(
+    sg: SignalGraph, monkeypatch: pytest.MonkeyPatch, popular_from: int, merged: bool
 ) -> None:
-    # popular_from=1 walks the mention index (the much-mentioned path); 10,000 gathers.
+    # popular_from=1 walks the mention index (the much-mentioned path): one record's index
+    # range, or (merged) several records' mentions sorted; 10,000 gathers and sorts.
     monkeypatch.setattr("signalgraph.query.signals.POPULAR_MENTIONS", popular_from)
     sg.sources.add("wire")
     acme = {"type": "company", "text": "Acme Robotics", "identifiers": {"domain": "acme.ai"}}
-    variant = {"type": "company", "text": "ACME Robotics Inc", "identifiers": {"domain": "acme.ai"}}
+    variant = {"type": "company", "text": "Acme Labs", "identifiers": {"domain": "acmelabs.io"}}
     other = {"type": "company", "text": "Helix", "identifiers": {"domain": "helix.bio"}}
     signals = []
     for i in range(12):
@@ -257,7 +258,12 @@ def test_signals_of_an_entity_page_newest_first_on_both_paths(
     moved = news("s03", "story 3", "Acme moved", published_at="2026-04-20T00:00:00Z")
     sg.ingest([moved | {"mentions": [acme]}], source="wire")
     sg.resolve()
-    [entity] = sg.entities.search("acme.ai")
+    [entity] = sg.entities.search(identifier="domain:acme.ai")
+    if merged:
+        [labs] = sg.entities.search(identifier="domain:acmelabs.io")
+        sg.entities.merge([entity["id"], labs["id"]])
+        records = sg.entities.show(entity["id"])["records"]
+        assert len(records) >= 2
     expected = ["s03"] + [f"s{i:02}" for i in reversed(range(12)) if i not in (3, 5)]
     seen: list[str] = []
     cursor = None

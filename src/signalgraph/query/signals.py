@@ -44,6 +44,8 @@ LIST_COLUMNS = (
 )
 
 
+# Signals of an entity are gathered and sorted, or, for an entity mentioned at least this
+# often, walked newest first from the mention index (see select_signals).
 POPULAR_MENTIONS = 2000
 
 
@@ -230,25 +232,29 @@ def _mention_walk(
     records: list[uuid.UUID],
     after: tuple[datetime, uuid.UUID] | None,
 ) -> sa.Subquery:
-    """Return (published_at, signal_id) of the signals mentioning these records, once each."""
+    """Return (published_at, signal_id) of the signals mentioning these records, once each.
+
+    One record: its index range is already in page order (merged across partitions), so
+    the walk reads about a page. Several (a merged entity, name variants): one index-only
+    pass over all their mentions, sorted; cheaper than planning a merge per record.
+    """
+    walk = sa.select(mention.c.published_at, mention.c.signal_id).where(
+        mention.c.workspace_id == workspace_id, mention.c.record_id.in_(records)
+    )
+    if after is not None:
+        walk = walk.where(sa.tuple_(mention.c.published_at, mention.c.signal_id) < after)
+    if len(records) > 1:
+        return walk.distinct().subquery("walk")
     earlier = mention.alias("earlier")
-    branches = []
-    for record_id in records:
-        branch = sa.select(mention.c.published_at, mention.c.signal_id).where(
-            mention.c.workspace_id == workspace_id,
-            mention.c.record_id == record_id,
-            # A signal mentioning the entity twice is walked once (at its first mention).
-            ~sa.exists().where(
-                earlier.c.workspace_id == mention.c.workspace_id,
-                earlier.c.signal_id == mention.c.signal_id,
-                earlier.c.ordinal < mention.c.ordinal,
-                earlier.c.record_id.in_(records),
-            ),
+    # A signal mentioning the record twice is walked once (at its first mention).
+    return walk.where(
+        ~sa.exists().where(
+            earlier.c.workspace_id == mention.c.workspace_id,
+            earlier.c.signal_id == mention.c.signal_id,
+            earlier.c.ordinal < mention.c.ordinal,
+            earlier.c.record_id == mention.c.record_id,
         )
-        if after is not None:
-            branch = branch.where(sa.tuple_(mention.c.published_at, mention.c.signal_id) < after)
-        branches.append(branch)
-    return sa.union_all(*branches).subquery("walk")
+    ).subquery("walk")
 
 
 def _cursor_key(cursor: str) -> tuple[datetime, uuid.UUID]:
