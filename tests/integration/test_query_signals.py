@@ -228,13 +228,22 @@ def test_every_signal_partition_samples_word_frequencies_widely(wire: SignalGrap
     assert set(targets.values()) == {1000}
 
 
-@pytest.mark.parametrize(("popular_from", "merged"), [(1, False), (1, True), (10_000, True)])
+@pytest.mark.parametrize(
+    ("popular_from", "merged_walk", "merged"),
+    [(1, 4, False), (1, 4, True), (1, 1, True), (10_000, 4, True)],
+)
 def test_signals_of_an_entity_page_newest_first_on_every_path(
-    sg: SignalGraph, monkeypatch: pytest.MonkeyPatch, popular_from: int, merged: bool
+    sg: SignalGraph,
+    monkeypatch: pytest.MonkeyPatch,
+    popular_from: int,
+    merged_walk: int,
+    merged: bool,
 ) -> None:
-    # popular_from=1 walks the mention index (the much-mentioned path): one record's index
-    # range, or (merged) several records' mentions sorted; 10,000 gathers and sorts.
+    # popular_from=1 walks the mention index (the much-mentioned path): each record's
+    # range walked and the pages merged, or (more records than merged_walk) all their
+    # mentions sorted; 10,000 gathers and sorts.
     monkeypatch.setattr("signalgraph.query.signals.POPULAR_MENTIONS", popular_from)
+    monkeypatch.setattr("signalgraph.query.signals.WALKED_RECORDS_MAX", merged_walk)
     sg.sources.add("wire")
     acme = {"type": "company", "text": "Acme Robotics", "identifiers": {"domain": "acme.ai"}}
     variant = {"type": "company", "text": "Acme Labs", "identifiers": {"domain": "acmelabs.io"}}

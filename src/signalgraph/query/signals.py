@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +47,8 @@ LIST_COLUMNS = (
 # Signals of an entity are gathered and sorted, or, for an entity mentioned at least this
 # often, walked newest first from the mention index (see select_signals).
 POPULAR_MENTIONS = 2000
+# Up to this many records, each record's page is walked on its own and the pages merged.
+WALKED_RECORDS_MAX = 4
 
 
 @dataclass(frozen=True)
@@ -234,9 +236,10 @@ def _mention_walk(
 ) -> sa.Subquery:
     """Return (published_at, signal_id) of the signals mentioning these records, once each.
 
-    One record: its index range is already in page order (merged across partitions), so
-    the walk reads about a page. Several (a merged entity, name variants): one index-only
-    pass over all their mentions, sorted; cheaper than planning a merge per record.
+    One record: its index range is already in page order, so the walk reads about a page
+    (fetch_page walks a few records one by one and merges the pages). Many records (a
+    much-merged entity, many name variants): one index-only pass over all their
+    mentions, sorted.
     """
     walk = sa.select(mention.c.published_at, mention.c.signal_id).where(
         mention.c.workspace_id == workspace_id, mention.c.record_id.in_(records)
@@ -277,7 +280,23 @@ def fetch_page(
 ) -> tuple[list[Any], str | None]:
     """Return one page of signal rows (newest first) and the cursor of the next page."""
     check_limit(limit)
-    rows = connection.execute(select_signals(workspace_id, where, cursor=cursor, limit=limit)).all()
+    scope = where.entity
+    if scope is not None and scope.popular and 1 < len(scope.records) <= WALKED_RECORDS_MAX:
+        # Each record's page is walked on its own and the pages merged: the signals of
+        # the merged page are each within their own record's page.
+        merged: dict[uuid.UUID, Any] = {}
+        for record_id in scope.records:
+            one = replace(where, entity=EntityScope((record_id,), popular=True))
+            for row in connection.execute(
+                select_signals(workspace_id, one, cursor=cursor, limit=limit)
+            ):
+                merged[row.id] = row
+        rows = sorted(merged.values(), key=lambda r: (r.published_at, r.id), reverse=True)
+        rows = rows[: limit + 1]
+    else:
+        rows = list(
+            connection.execute(select_signals(workspace_id, where, cursor=cursor, limit=limit))
+        )
     more = len(rows) > limit
     page = list(rows[:limit])
     following = (
