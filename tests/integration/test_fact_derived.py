@@ -118,6 +118,22 @@ def test_derived_tables_follow_every_change(sg: SignalGraph) -> None:
             sa.text("DELETE FROM fact WHERE id IN (SELECT fact_id FROM fact_current LIMIT 3)")
         )
     assert drift(sg)[1:] == (0, 0)
+    # An operator moves statements to another day and empties a number: the days they
+    # left lose (or change) their winner.
+    with sg.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE fact SET as_of = as_of + interval '3 days' "
+                "WHERE id IN (SELECT fact_id FROM fact_daily ORDER BY fact_id LIMIT 4)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "UPDATE fact SET value_num = NULL "
+                "WHERE id IN (SELECT fact_id FROM fact_daily ORDER BY fact_id DESC LIMIT 2)"
+            )
+        )
+    assert drift(sg)[1:] == (0, 0)
     assert check(sg.engine, deep=True)["ok"]
 
     # The check sees a tampered row (the trigger-kept tables are not written by hand).

@@ -30,12 +30,38 @@ PRECEDENCE = (
     "CASE WHEN f.dated THEN f.as_of ELSE f.last_seen END DESC, f.last_seen DESC, f.id DESC"
 )
 
+# The ids whose statements are the canonical entity k.entity_id's: itself and every id
+# redirected to it.
+MEMBERS = """ARRAY(SELECT k.entity_id UNION ALL SELECT r.from_id FROM entity_redirect r
+                 WHERE r.workspace_id = k.ws AND r.to_id = k.entity_id)"""
+CANONICAL = """NOT EXISTS (SELECT 1 FROM entity_redirect x
+                           WHERE x.workspace_id = k.ws AND x.from_id = k.entity_id)"""
+DAY = "(f.as_of AT TIME ZONE 'UTC')::date"
+IN_DAY = (
+    "f.as_of >= (k.day::timestamp AT TIME ZONE 'UTC') "
+    "AND f.as_of < ((k.day + 1)::timestamp AT TIME ZONE 'UTC')"
+)
+# An upsert that leaves an unchanged winner alone (no new row version, no WAL).
+CURRENT_UPSERT = """
+    ON CONFLICT (workspace_id, entity_id, property) DO UPDATE SET
+        fact_id = excluded.fact_id, value_num = excluded.value_num,
+        value_text = excluded.value_text, value_date = excluded.value_date
+    WHERE c.fact_id IS DISTINCT FROM excluded.fact_id"""
+DAILY_UPSERT = """
+    ON CONFLICT (workspace_id, entity_id, property, day) DO UPDATE SET
+        fact_id = excluded.fact_id, value_num = excluded.value_num,
+        entity_type = excluded.entity_type, archived = excluded.archived
+    WHERE (d.fact_id, d.entity_type, d.archived)
+          IS DISTINCT FROM (excluded.fact_id, excluded.entity_type, excluded.archived)"""
+
 # Recompute the winners for a set of (workspace, canonical entity, property, day) keys;
 # a NULL property means every property of the entity, a NULL day every day. An entity
 # that is no longer canonical (it was merged away) loses its rows and gets none back.
+# `prune` first deletes the keys' rows, for changes that can take a winner away (a
+# deleted statement, a merge); new and re-seen statements only ever replace one.
 REFRESH_FUNCTION = f"""
 CREATE FUNCTION fact_refresh(
-    key_ws uuid[], key_entities uuid[], key_properties text[], key_days date[]
+    key_ws uuid[], key_entities uuid[], key_properties text[], key_days date[], prune boolean
 )
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
@@ -44,119 +70,198 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended('fact_refresh:' || w::text, 0))
     FROM (SELECT DISTINCT w FROM unnest(key_ws) AS w ORDER BY w) AS each_workspace;
 
-    DELETE FROM fact_current c
-    USING unnest(key_ws, key_entities, key_properties) AS k(ws, entity_id, property)
-    WHERE c.workspace_id = k.ws AND c.entity_id = k.entity_id
-      AND (k.property IS NULL OR c.property = k.property);
-    DELETE FROM fact_daily d
-    USING unnest(key_ws, key_entities, key_properties, key_days) AS k(ws, entity_id, property, day)
-    WHERE d.workspace_id = k.ws AND d.entity_id = k.entity_id
-      AND (k.property IS NULL OR d.property = k.property)
-      AND (k.day IS NULL OR d.day = k.day);
+    IF prune THEN
+        DELETE FROM fact_current c
+        USING unnest(key_ws, key_entities, key_properties) AS k(ws, entity_id, property)
+        WHERE c.workspace_id = k.ws AND c.entity_id = k.entity_id
+          AND (k.property IS NULL OR c.property = k.property);
+        DELETE FROM fact_daily d
+        USING unnest(key_ws, key_entities, key_properties, key_days)
+              AS k(ws, entity_id, property, day)
+        WHERE d.workspace_id = k.ws AND d.entity_id = k.entity_id
+          AND (k.property IS NULL OR d.property = k.property)
+          AND (k.day IS NULL OR d.day = k.day);
+    END IF;
 
+    -- A named property: its one winner, read from the entity's statements by index.
+    INSERT INTO fact_current AS c (workspace_id, entity_id, property, fact_id, value_num,
+                                   value_text, value_date)
+    SELECT k.ws, k.entity_id, k.property, w.id, w.value_num, w.value_text, w.value_date
+    FROM (SELECT DISTINCT * FROM unnest(key_ws, key_entities, key_properties)
+          AS u(ws, entity_id, property) WHERE property IS NOT NULL) AS k
+    CROSS JOIN LATERAL (
+        SELECT f.id, f.value_num, f.value_text, f.value_date
+        FROM fact f JOIN source s ON s.workspace_id = f.workspace_id AND s.id = f.source_id
+        WHERE f.workspace_id = k.ws AND f.entity_id = ANY({MEMBERS})
+          AND f.property = k.property
+        ORDER BY {PRECEDENCE} LIMIT 1
+    ) AS w
+    WHERE {CANONICAL}
+    {CURRENT_UPSERT};
+
+    -- Every property of an entity (a merge, an unmerge).
     INSERT INTO fact_current AS c (workspace_id, entity_id, property, fact_id, value_num,
                                    value_text, value_date)
     SELECT DISTINCT ON (k.ws, k.entity_id, f.property)
            k.ws, k.entity_id, f.property, f.id, f.value_num, f.value_text, f.value_date
     FROM (SELECT DISTINCT * FROM unnest(key_ws, key_entities, key_properties)
-          AS u(ws, entity_id, property)) AS k
-    CROSS JOIN LATERAL (
-        SELECT k.entity_id AS id
-        UNION ALL
-        SELECT r.from_id FROM entity_redirect r
-        WHERE r.workspace_id = k.ws AND r.to_id = k.entity_id
-    ) AS member
-    JOIN fact f ON f.workspace_id = k.ws AND f.entity_id = member.id
-               AND (k.property IS NULL OR f.property = k.property)
+          AS u(ws, entity_id, property) WHERE property IS NULL) AS k
+    JOIN fact f ON f.workspace_id = k.ws AND f.entity_id = ANY({MEMBERS})
     JOIN source s ON s.workspace_id = f.workspace_id AND s.id = f.source_id
-    WHERE NOT EXISTS (SELECT 1 FROM entity_redirect x
-                      WHERE x.workspace_id = k.ws AND x.from_id = k.entity_id)
+    WHERE {CANONICAL}
     ORDER BY k.ws, k.entity_id, f.property, {PRECEDENCE}
-    ON CONFLICT (workspace_id, entity_id, property) DO UPDATE SET
-        fact_id = excluded.fact_id, value_num = excluded.value_num,
-        value_text = excluded.value_text, value_date = excluded.value_date;
+    {CURRENT_UPSERT};
 
+    -- A named property and day: that day's winning number, by index.
     INSERT INTO fact_daily AS d (workspace_id, entity_id, property, day, fact_id, value_num,
                                  entity_type, archived)
-    SELECT DISTINCT ON (k.ws, k.entity_id, f.property, (f.as_of AT TIME ZONE 'UTC')::date)
-           k.ws, k.entity_id, f.property, (f.as_of AT TIME ZONE 'UTC')::date, f.id,
-           f.value_num, e.type, e.archived_at IS NOT NULL
+    SELECT k.ws, k.entity_id, k.property, k.day, w.id, w.value_num, e.type,
+           e.archived_at IS NOT NULL
     FROM (SELECT DISTINCT * FROM unnest(key_ws, key_entities, key_properties, key_days)
-          AS u(ws, entity_id, property, day)) AS k
+          AS u(ws, entity_id, property, day)
+          WHERE property IS NOT NULL AND day IS NOT NULL) AS k
     JOIN entity e ON e.workspace_id = k.ws AND e.id = k.entity_id
     CROSS JOIN LATERAL (
-        SELECT k.entity_id AS id
-        UNION ALL
-        SELECT r.from_id FROM entity_redirect r
-        WHERE r.workspace_id = k.ws AND r.to_id = k.entity_id
-    ) AS member
-    JOIN fact f ON f.workspace_id = k.ws AND f.entity_id = member.id
+        SELECT f.id, f.value_num
+        FROM fact f JOIN source s ON s.workspace_id = f.workspace_id AND s.id = f.source_id
+        WHERE f.workspace_id = k.ws AND f.entity_id = ANY({MEMBERS})
+          AND f.property = k.property AND {IN_DAY} AND f.value_num IS NOT NULL
+        ORDER BY {PRECEDENCE} LIMIT 1
+    ) AS w
+    WHERE {CANONICAL}
+    {DAILY_UPSERT};
+
+    -- Every day of a property, or every property (a merge, a trust rank).
+    INSERT INTO fact_daily AS d (workspace_id, entity_id, property, day, fact_id, value_num,
+                                 entity_type, archived)
+    SELECT DISTINCT ON (k.ws, k.entity_id, f.property, {DAY})
+           k.ws, k.entity_id, f.property, {DAY}, f.id, f.value_num, e.type,
+           e.archived_at IS NOT NULL
+    FROM (SELECT DISTINCT * FROM unnest(key_ws, key_entities, key_properties, key_days)
+          AS u(ws, entity_id, property, day) WHERE property IS NULL OR day IS NULL) AS k
+    JOIN entity e ON e.workspace_id = k.ws AND e.id = k.entity_id
+    JOIN fact f ON f.workspace_id = k.ws AND f.entity_id = ANY({MEMBERS})
                AND (k.property IS NULL OR f.property = k.property)
-               AND (k.day IS NULL OR (f.as_of >= (k.day::timestamp AT TIME ZONE 'UTC')
-                                      AND f.as_of < ((k.day + 1)::timestamp AT TIME ZONE 'UTC')))
+               AND (k.day IS NULL OR ({IN_DAY}))
     JOIN source s ON s.workspace_id = f.workspace_id AND s.id = f.source_id
-    WHERE f.value_num IS NOT NULL
-      AND NOT EXISTS (SELECT 1 FROM entity_redirect x
-                      WHERE x.workspace_id = k.ws AND x.from_id = k.entity_id)
-    ORDER BY k.ws, k.entity_id, f.property, (f.as_of AT TIME ZONE 'UTC')::date, {PRECEDENCE}
-    ON CONFLICT (workspace_id, entity_id, property, day) DO UPDATE SET
-        fact_id = excluded.fact_id, value_num = excluded.value_num,
-        entity_type = excluded.entity_type, archived = excluded.archived;
+    WHERE f.value_num IS NOT NULL AND {CANONICAL}
+    ORDER BY k.ws, k.entity_id, f.property, {DAY}, {PRECEDENCE}
+    {DAILY_UPSERT};
 END
 $$
 """
 
-_ROWS = {
-    "INSERT": "new_rows",
-    "UPDATE": "(SELECT * FROM new_rows UNION ALL SELECT * FROM old_rows)",
-    "DELETE": "old_rows",
-}
 
-
-def _by_operation(function: str, keys: str) -> str:
-    """Return a trigger function refreshing the keys `keys` selects from the changed rows."""
-    branches = "\n    ELS".join(
-        f"""IF TG_OP = '{operation}' THEN
-        PERFORM fact_refresh(array_agg(k.ws), array_agg(k.entity_id), array_agg(k.property),
-                             array_agg(k.day))
-        FROM ({keys.replace("{rows}", rows)}) AS k
+def _refresh(keys: str, prune: str) -> str:
+    """Return the statement refreshing the keys a query selects (ws, entity_id, property, day)."""
+    return f"""PERFORM fact_refresh(array_agg(k.ws), array_agg(k.entity_id), array_agg(k.property),
+                             array_agg(k.day), {prune})
+        FROM ({keys}) AS k
         HAVING count(*) > 0;"""
-        for operation, rows in _ROWS.items()
-    )
-    return f"""
-CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+
+
+_BOTH = "(SELECT * FROM new_rows UNION ALL SELECT * FROM old_rows)"
+_FACT_KEYS = """SELECT DISTINCT c.workspace_id AS ws, coalesce(r.to_id, c.entity_id) AS entity_id,
+                     c.property, (c.as_of AT TIME ZONE 'UTC')::date AS day
+              FROM {rows} AS c LEFT JOIN entity_redirect r
+                ON r.workspace_id = c.workspace_id AND r.from_id = c.entity_id"""
+# Statements just written or re-seen, with their canonical entity.
+_ADDED = """SELECT n.workspace_id AS ws, coalesce(r.to_id, n.entity_id) AS canon, n.*
+            FROM new_rows n LEFT JOIN entity_redirect r
+              ON r.workspace_id = n.workspace_id AND r.from_id = n.entity_id"""
+
+# New and re-seen statements can only replace a winner: each key's new winner is the best
+# of its stored winner and the key's changed statements, whatever the length of its
+# history (a daily score series stays cheap to extend).
+_INCREMENTAL = f"""PERFORM pg_advisory_xact_lock(hashtextextended('fact_refresh:' || w::text, 0))
+        FROM (SELECT DISTINCT workspace_id AS w FROM new_rows ORDER BY 1) AS each_workspace;
+
+        INSERT INTO fact_current AS c (workspace_id, entity_id, property, fact_id, value_num,
+                                       value_text, value_date)
+        SELECT DISTINCT ON (f.ws, f.canon, f.property)
+               f.ws, f.canon, f.property, f.id, f.value_num, f.value_text, f.value_date
+        FROM (
+            {_ADDED}
+            UNION ALL
+            SELECT c.workspace_id, c.entity_id, f.* FROM fact_current c
+            JOIN fact f ON f.workspace_id = c.workspace_id AND f.id = c.fact_id
+            WHERE (c.workspace_id, c.entity_id, c.property) IN (
+                SELECT a.ws, a.canon, a.property FROM ({_ADDED}) AS a)
+        ) AS f
+        JOIN source s ON s.workspace_id = f.ws AND s.id = f.source_id
+        ORDER BY f.ws, f.canon, f.property, {PRECEDENCE}
+        {CURRENT_UPSERT};
+
+        INSERT INTO fact_daily AS d (workspace_id, entity_id, property, day, fact_id,
+                                     value_num, entity_type, archived)
+        SELECT DISTINCT ON (f.ws, f.canon, f.property, {DAY})
+               f.ws, f.canon, f.property, {DAY}, f.id, f.value_num, e.type,
+               e.archived_at IS NOT NULL
+        FROM (
+            SELECT * FROM ({_ADDED}) AS a WHERE a.value_num IS NOT NULL
+            UNION ALL
+            SELECT d.workspace_id, d.entity_id, f.* FROM fact_daily d
+            JOIN fact f ON f.workspace_id = d.workspace_id AND f.id = d.fact_id
+            WHERE (d.workspace_id, d.entity_id, d.property, d.day) IN (
+                SELECT a.ws, a.canon, a.property, (a.as_of AT TIME ZONE 'UTC')::date
+                FROM ({_ADDED}) AS a WHERE a.value_num IS NOT NULL)
+        ) AS f
+        JOIN source s ON s.workspace_id = f.ws AND s.id = f.source_id
+        JOIN entity e ON e.workspace_id = f.ws AND e.id = f.canon
+        ORDER BY f.ws, f.canon, f.property, {DAY}, {PRECEDENCE}
+        {DAILY_UPSERT};"""
+
+# Statements written, re-seen (last_seen moves), moved or deleted.
+FACT_TRIGGER_FUNCTION = f"""
+CREATE FUNCTION fact_refresh_on_fact() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    {branches}
+    IF TG_OP = 'INSERT' THEN
+        {_INCREMENTAL}
+    ELSIF TG_OP = 'UPDATE' THEN
+        -- An update that moves a statement (another entity, property or day) or empties
+        -- its number can take a winner away: its keys, old and new, are recomputed.
+        IF EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n
+                   ON n.workspace_id = o.workspace_id AND n.id = o.id
+                   WHERE (n.entity_id, n.property, n.as_of, n.value_num)
+                         IS DISTINCT FROM (o.entity_id, o.property, o.as_of, o.value_num)) THEN
+            {_refresh(_FACT_KEYS.format(rows=_BOTH), "true")}
+        ELSE
+            {_INCREMENTAL}
+        END IF;
+    ELSE
+        {_refresh(_FACT_KEYS.format(rows="old_rows"), "true")}
     END IF;
     RETURN NULL;
 END
 $$
 """
 
-
-# Statements written, re-seen (last_seen moves) or deleted: their entity, property, day.
-FACT_TRIGGER_FUNCTION = _by_operation(
-    "fact_refresh_on_fact",
-    """SELECT DISTINCT c.workspace_id AS ws, coalesce(r.to_id, c.entity_id) AS entity_id,
-                     c.property, (c.as_of AT TIME ZONE 'UTC')::date AS day
-              FROM {rows} AS c LEFT JOIN entity_redirect r
-                ON r.workspace_id = c.workspace_id AND r.from_id = c.entity_id""",
-)
+_REDIRECT_KEYS = """SELECT DISTINCT workspace_id AS ws, unnest(ARRAY[from_id, to_id]) AS entity_id,
+                     NULL::text AS property, NULL::date AS day
+              FROM {rows} AS c"""
 
 # A merge, an unmerge or a chain compressed: both ends, every property and day.
-REDIRECT_TRIGGER_FUNCTION = _by_operation(
-    "fact_refresh_on_redirect",
-    """SELECT DISTINCT workspace_id AS ws, unnest(ARRAY[from_id, to_id]) AS entity_id,
-                     NULL::text AS property, NULL::date AS day
-              FROM {rows} AS c""",
-)
+REDIRECT_TRIGGER_FUNCTION = f"""
+CREATE FUNCTION fact_refresh_on_redirect() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        {_refresh(_REDIRECT_KEYS.format(rows="new_rows"), "true")}
+    ELSIF TG_OP = 'UPDATE' THEN
+        {_refresh(_REDIRECT_KEYS.format(rows=_BOTH), "true")}
+    ELSE
+        {_refresh(_REDIRECT_KEYS.format(rows="old_rows"), "true")}
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
 
 # A source's trust rank changed: every entity and property it has statements for.
 SOURCE_TRIGGER_FUNCTION = """
 CREATE FUNCTION fact_refresh_on_source() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM fact_refresh(array_agg(k.ws), array_agg(k.entity_id), array_agg(k.property),
-                         array_agg(NULL::date))
+                         array_agg(NULL::date), false)
     FROM (SELECT DISTINCT f.workspace_id AS ws, coalesce(r.to_id, f.entity_id) AS entity_id,
                  f.property
           FROM new_rows n
@@ -280,7 +385,7 @@ def upgrade() -> None:
     op.execute(
         """
         SELECT fact_refresh(array_agg(ws), array_agg(entity_id), array_agg(NULL::text),
-                            array_agg(NULL::date))
+                            array_agg(NULL::date), true)
         FROM (SELECT DISTINCT f.workspace_id AS ws, coalesce(r.to_id, f.entity_id) AS entity_id
               FROM fact f LEFT JOIN entity_redirect r
                 ON r.workspace_id = f.workspace_id AND r.from_id = f.entity_id) AS k
@@ -298,7 +403,7 @@ def downgrade() -> None:
         "fact_refresh_on_source()",
         "fact_refresh_on_redirect()",
         "fact_refresh_on_fact()",
-        "fact_refresh(uuid[], uuid[], text[], date[])",
+        "fact_refresh(uuid[], uuid[], text[], date[], boolean)",
     ):
         op.execute(f"DROP FUNCTION IF EXISTS {function}")
     op.drop_table("fact_daily")
