@@ -129,6 +129,12 @@ def test_derived_tables_follow_every_change(sg: SignalGraph) -> None:
         )
         conn.execute(
             sa.text(
+                "UPDATE fact SET value_text = 'corrected' "
+                "WHERE id IN (SELECT fact_id FROM fact_current WHERE property = 'country')"
+            )
+        )
+        conn.execute(
+            sa.text(
                 "UPDATE fact SET value_num = NULL "
                 "WHERE id IN (SELECT fact_id FROM fact_daily ORDER BY fact_id DESC LIMIT 2)"
             )

@@ -21,11 +21,13 @@ _DAY = "(f.as_of AT TIME ZONE 'UTC')::date"
 CURRENT_DRIFT = f"""
 WITH expected AS (
     SELECT DISTINCT ON (f.workspace_id, {_CANONICAL}, f.property)
-           f.workspace_id, {_CANONICAL} AS entity_id, f.property, f.id AS fact_id
+           f.workspace_id, {_CANONICAL} AS entity_id, f.property, f.id AS fact_id,
+           f.value_num, f.value_text, f.value_date
     {_FROM}
     ORDER BY f.workspace_id, {_CANONICAL}, f.property, {PRECEDENCE}
 ), stored AS (
-    SELECT workspace_id, entity_id, property, fact_id FROM fact_current
+    SELECT workspace_id, entity_id, property, fact_id, value_num, value_text, value_date
+    FROM fact_current
 )
 SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT SELECT * FROM stored) AS missing)
      + (SELECT count(*) FROM (SELECT * FROM stored EXCEPT SELECT * FROM expected) AS extra)
@@ -35,13 +37,14 @@ DAILY_DRIFT = f"""
 WITH expected AS (
     SELECT DISTINCT ON (f.workspace_id, {_CANONICAL}, f.property, {_DAY})
            f.workspace_id, {_CANONICAL} AS entity_id, f.property, {_DAY} AS day,
-           f.id AS fact_id, e.type AS entity_type, e.archived_at IS NOT NULL AS archived
+           f.id AS fact_id, f.value_num, e.type AS entity_type,
+           e.archived_at IS NOT NULL AS archived
     {_FROM}
     JOIN entity e ON e.workspace_id = f.workspace_id AND e.id = {_CANONICAL}
     WHERE f.value_num IS NOT NULL
     ORDER BY f.workspace_id, {_CANONICAL}, f.property, {_DAY}, {PRECEDENCE}
 ), stored AS (
-    SELECT workspace_id, entity_id, property, day, fact_id, entity_type, archived
+    SELECT workspace_id, entity_id, property, day, fact_id, value_num, entity_type, archived
     FROM fact_daily
 )
 SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT SELECT * FROM stored) AS missing)

@@ -46,13 +46,14 @@ CURRENT_UPSERT = """
     ON CONFLICT (workspace_id, entity_id, property) DO UPDATE SET
         fact_id = excluded.fact_id, value_num = excluded.value_num,
         value_text = excluded.value_text, value_date = excluded.value_date
-    WHERE c.fact_id IS DISTINCT FROM excluded.fact_id"""
+    WHERE (c.fact_id, c.value_num, c.value_text, c.value_date) IS DISTINCT FROM
+          (excluded.fact_id, excluded.value_num, excluded.value_text, excluded.value_date)"""
 DAILY_UPSERT = """
     ON CONFLICT (workspace_id, entity_id, property, day) DO UPDATE SET
         fact_id = excluded.fact_id, value_num = excluded.value_num,
         entity_type = excluded.entity_type, archived = excluded.archived
-    WHERE (d.fact_id, d.entity_type, d.archived)
-          IS DISTINCT FROM (excluded.fact_id, excluded.entity_type, excluded.archived)"""
+    WHERE (d.fact_id, d.value_num, d.entity_type, d.archived) IS DISTINCT FROM
+          (excluded.fact_id, excluded.value_num, excluded.entity_type, excluded.archived)"""
 
 # Recompute the winners for a set of (workspace, canonical entity, property, day) keys;
 # a NULL property means every property of the entity, a NULL day every day. An entity
