@@ -129,6 +129,12 @@ def test_derived_tables_follow_every_change(sg: SignalGraph) -> None:
         )
         conn.execute(
             sa.text(
+                "UPDATE fact SET confidence = 0.01 "
+                "WHERE id IN (SELECT fact_id FROM fact_current ORDER BY fact_id LIMIT 5)"
+            )
+        )
+        conn.execute(
+            sa.text(
                 "UPDATE fact SET value_text = 'corrected' "
                 "WHERE id IN (SELECT fact_id FROM fact_current WHERE property = 'country')"
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -284,3 +285,10 @@ def test_signals_of_an_entity_page_newest_first_on_every_path(
             break
     assert seen == expected
     assert ids(sg.signals.search("moved", entity=entity["id"])) == ["s03"]
+    window = sg.signals.list(
+        entity=entity["id"],
+        since=datetime(2026, 3, 4, tzinfo=UTC),
+        until=datetime(2026, 3, 8, tzinfo=UTC),
+    )
+    # s04 and s06 lie within; s05 mentions someone else, s03 moved out, s07 is at noon.
+    assert ids(window) == ["s06", "s04"]

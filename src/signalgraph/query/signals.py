@@ -196,7 +196,9 @@ def select_signals(
     if where.entity is not None:
         records = list(where.entity.records)
         if where.entity.popular:
-            walk = _mention_walk(workspace_id, records, _cursor_key(cursor) if cursor else None)
+            walk = _mention_walk(
+                workspace_id, records, where, _cursor_key(cursor) if cursor else None
+            )
             query = query.where(
                 signal.c.id == walk.c.signal_id, signal.c.published_at == walk.c.published_at
             )
@@ -232,6 +234,7 @@ def select_signals(
 def _mention_walk(
     workspace_id: uuid.UUID,
     records: list[uuid.UUID],
+    where: SignalFilter,
     after: tuple[datetime, uuid.UUID] | None,
 ) -> sa.Subquery:
     """Return (published_at, signal_id) of the signals mentioning these records, once each.
@@ -244,6 +247,10 @@ def _mention_walk(
     walk = sa.select(mention.c.published_at, mention.c.signal_id).where(
         mention.c.workspace_id == workspace_id, mention.c.record_id.in_(records)
     )
+    if where.since is not None:
+        walk = walk.where(mention.c.published_at >= where.since)
+    if where.until is not None:
+        walk = walk.where(mention.c.published_at < where.until)
     if after is not None:
         walk = walk.where(sa.tuple_(mention.c.published_at, mention.c.signal_id) < after)
     if len(records) > 1:

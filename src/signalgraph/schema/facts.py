@@ -110,11 +110,11 @@ fact_current = sa.Table(
     sa.Column("value_date", sa.Date),
     sa.PrimaryKeyConstraint("workspace_id", "entity_id", "property"),
     workspace_fk(),
-    # Fact conditions on numbers (`revenue > 10M`) and on text (`country = 'DE'`).
+    # Fact conditions (`revenue > 10M`); a text condition (`country = 'DE'`) reads the
+    # property's rows through the same index's prefix (text values can be too long for a
+    # B-tree entry).
     sa.Index("ix_fact_current_workspace_id_property_value_num", "workspace_id", "property",
              "value_num"),
-    sa.Index("ix_fact_current_workspace_id_property_value_text", "workspace_id", "property",
-             "value_text"),
 )  # fmt: skip
 
 # Also derived by triggers: the winning numeric statement per canonical entity, property

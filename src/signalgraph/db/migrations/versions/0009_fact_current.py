@@ -11,7 +11,7 @@ per canonical entity and property (and UTC day, for numbers), and statement-leve
 triggers keep them right whenever what decides a winner changes: a statement written
 or re-seen (fact), a merge or unmerge (entity_redirect), a source's trust rank
 (source), an entity's type or archived state (entity). Nothing in the library writes
-them; `signalgraph db check` compares them with a recomputation.
+them; `signalgraph db check --deep` compares them with a recomputation.
 """
 
 from __future__ import annotations
@@ -153,6 +153,16 @@ $$
 """
 
 
+def _lock(rows: str) -> str:
+    """Return the statement taking the workspace lock of fact_refresh for changed rows.
+
+    Taken before anything is read, so the keys computed next see every change committed
+    by a writer that held the lock before.
+    """
+    return f"""PERFORM pg_advisory_xact_lock(hashtextextended('fact_refresh:' || w::text, 0))
+        FROM (SELECT DISTINCT workspace_id AS w FROM {rows} AS changed ORDER BY 1) AS locks;"""
+
+
 def _refresh(keys: str, prune: str) -> str:
     """Return the statement refreshing the keys a query selects (ws, entity_id, property, day)."""
     return f"""PERFORM fact_refresh(array_agg(k.ws), array_agg(k.entity_id), array_agg(k.property),
@@ -174,11 +184,8 @@ _ADDED = """SELECT n.workspace_id AS ws, coalesce(r.to_id, n.entity_id) AS canon
 # New and re-seen statements can only replace a winner: each key's new winner is the best
 # of its stored winner and the key's changed statements, whatever the length of its
 # history (a daily score series stays cheap to extend).
-_INCREMENTAL = f"""PERFORM pg_advisory_xact_lock(hashtextextended('fact_refresh:' || w::text, 0))
-        FROM (SELECT DISTINCT workspace_id AS w FROM new_rows ORDER BY 1) AS each_workspace;
-
-        INSERT INTO fact_current AS c (workspace_id, entity_id, property, fact_id, value_num,
-                                       value_text, value_date)
+_INCREMENTAL = f"""INSERT INTO fact_current AS c (workspace_id, entity_id, property, fact_id,
+                                       value_num, value_text, value_date)
         SELECT DISTINCT ON (f.ws, f.canon, f.property)
                f.ws, f.canon, f.property, f.id, f.value_num, f.value_text, f.value_date
         FROM (
@@ -217,19 +224,27 @@ FACT_TRIGGER_FUNCTION = f"""
 CREATE FUNCTION fact_refresh_on_fact() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
+        {_lock("new_rows")}
         {_INCREMENTAL}
     ELSIF TG_OP = 'UPDATE' THEN
-        -- An update that moves a statement (another entity, property or day) or empties
-        -- its number can take a winner away: its keys, old and new, are recomputed.
+        {_lock("new_rows")}
+        -- Only a re-sighting (last_seen moving forward) can be applied incrementally; any
+        -- other change (another entity, property, day, value, source, confidence) can
+        -- take a winner away or lower it: its keys, old and new, are recomputed.
         IF EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n
                    ON n.workspace_id = o.workspace_id AND n.id = o.id
-                   WHERE (n.entity_id, n.property, n.as_of, n.value_num)
-                         IS DISTINCT FROM (o.entity_id, o.property, o.as_of, o.value_num)) THEN
+                   WHERE n.last_seen < o.last_seen
+                      OR (n.entity_id, n.property, n.as_of, n.dated, n.value_num, n.value_text,
+                          n.value_date, n.source_id, n.confidence)
+                         IS DISTINCT FROM
+                         (o.entity_id, o.property, o.as_of, o.dated, o.value_num, o.value_text,
+                          o.value_date, o.source_id, o.confidence)) THEN
             {_refresh(_FACT_KEYS.format(rows=_BOTH), "true")}
         ELSE
             {_INCREMENTAL}
         END IF;
     ELSE
+        {_lock("old_rows")}
         {_refresh(_FACT_KEYS.format(rows="old_rows"), "true")}
     END IF;
     RETURN NULL;
@@ -246,10 +261,13 @@ REDIRECT_TRIGGER_FUNCTION = f"""
 CREATE FUNCTION fact_refresh_on_redirect() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
+        {_lock("new_rows")}
         {_refresh(_REDIRECT_KEYS.format(rows="new_rows"), "true")}
     ELSIF TG_OP = 'UPDATE' THEN
+        {_lock("new_rows")}
         {_refresh(_REDIRECT_KEYS.format(rows=_BOTH), "true")}
     ELSE
+        {_lock("old_rows")}
         {_refresh(_REDIRECT_KEYS.format(rows="old_rows"), "true")}
     END IF;
     RETURN NULL;
@@ -258,9 +276,13 @@ $$
 """
 
 # A source's trust rank changed: every entity and property it has statements for.
-SOURCE_TRIGGER_FUNCTION = """
+_RANK_CHANGED = """(SELECT n.* FROM new_rows n
+            JOIN old_rows o ON o.workspace_id = n.workspace_id AND o.id = n.id
+            WHERE n.trust_rank IS DISTINCT FROM o.trust_rank)"""
+SOURCE_TRIGGER_FUNCTION = f"""
 CREATE FUNCTION fact_refresh_on_source() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    {_lock(_RANK_CHANGED)}
     PERFORM fact_refresh(array_agg(k.ws), array_agg(k.entity_id), array_agg(k.property),
                          array_agg(NULL::date), false)
     FROM (SELECT DISTINCT f.workspace_id AS ws, coalesce(r.to_id, f.entity_id) AS entity_id,
@@ -278,9 +300,14 @@ $$
 """
 
 # An entity's type or archived state changed: its daily rows carry both.
-ENTITY_TRIGGER_FUNCTION = """
+_KIND_CHANGED = """(SELECT n.* FROM new_rows n
+            JOIN old_rows o ON o.workspace_id = n.workspace_id AND o.id = n.id
+            WHERE n.type IS DISTINCT FROM o.type
+               OR (n.archived_at IS NULL) IS DISTINCT FROM (o.archived_at IS NULL))"""
+ENTITY_TRIGGER_FUNCTION = f"""
 CREATE FUNCTION fact_refresh_on_entity() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    {_lock(_KIND_CHANGED)}
     UPDATE fact_daily d SET entity_type = n.type, archived = n.archived_at IS NOT NULL
     FROM new_rows n JOIN old_rows o ON o.workspace_id = n.workspace_id AND o.id = n.id
     WHERE d.workspace_id = n.workspace_id AND d.entity_id = n.id
@@ -333,16 +360,13 @@ def upgrade() -> None:
             "workspace_id", "entity_id", "property", name=op.f("pk_fact_current")
         ),
     )
-    # Fact conditions on numbers (`revenue > 10M`) and on text (`country = 'DE'`).
+    # Fact conditions (`revenue > 10M`); a text condition (`country = 'DE'`) reads the
+    # property's rows through the same index's prefix (text values can be too long for a
+    # B-tree entry).
     op.create_index(
         "ix_fact_current_workspace_id_property_value_num",
         "fact_current",
         ["workspace_id", "property", "value_num"],
-    )
-    op.create_index(
-        "ix_fact_current_workspace_id_property_value_text",
-        "fact_current",
-        ["workspace_id", "property", "value_text"],
     )
     op.create_table(
         "fact_daily",

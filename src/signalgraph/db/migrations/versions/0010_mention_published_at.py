@@ -23,7 +23,8 @@ def upgrade() -> None:
         FROM signal s WHERE s.workspace_id = m.workspace_id AND s.id = m.signal_id
         """
     )
-    # A mention whose signal is gone (a detached month) keeps when it was recorded.
+    # A mention without its signal (none should exist; `db check --deep` counts them)
+    # keeps when it was recorded rather than failing the migration.
     op.execute("UPDATE mention SET published_at = created_at WHERE published_at IS NULL")
     op.execute("ALTER TABLE mention ALTER COLUMN published_at SET NOT NULL")
     # `signals list --entity`: the entity's records' mentions in the signal list's order.
