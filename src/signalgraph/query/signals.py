@@ -217,8 +217,8 @@ def select_signals(
         published, last_id = _cursor_key(cursor)
         query = query.where(sa.tuple_(signal.c.published_at, signal.c.id) < (published, last_id))
     if walk is not None:
-        # Walk the entity's mentions newest first (one index scan per record, merged) and
-        # fetch each one's signal by key: the page fills after about a page of rows. The
+        # Walk the entity's mentions newest first (see _mention_walk) and fetch each one's
+        # signal by key: with one record the page fills after about a page of rows. The
         # lateral probe is kept whole (OFFSET 0): joined flat, the planner would multiply
         # the id and published_at matches into a one-row estimate and hash-join everything.
         probe = query.offset(0).lateral("probe")
