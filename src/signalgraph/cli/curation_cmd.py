@@ -14,6 +14,7 @@ from signalgraph.cli.output import (
     parse_assignments,
     print_json,
     print_record,
+    print_result,
     print_table,
 )
 from signalgraph.cli.state import get_state
@@ -36,10 +37,6 @@ IdsArgument = Annotated[
     list[str],
     typer.Argument(metavar="ID...", help="Entity ids (full, prefix or merged) or signal ids."),
 ]
-
-
-def _actor(ctx: typer.Context, given: str | None) -> str:
-    return given or get_state(ctx).acting()
 
 
 # -- lists -------------------------------------------------------------------------------
@@ -87,12 +84,9 @@ def lists_create(
     created = (
         get_state(ctx)
         .client(workspace)
-        .lists.create(name, description=description, actor=_actor(ctx, actor))
+        .lists.create(name, description=description, actor=get_state(ctx).acting(actor))
     )
-    if json:
-        print_json(created)
-    else:
-        note(f"list {created['name']!r} created")
+    print_result(created, json=json, message=f"list {created['name']!r} created")
 
 
 @lists_app.command("add")
@@ -110,7 +104,9 @@ def lists_add(
     result = (
         get_state(ctx)
         .client(workspace)
-        .lists.add(name, ids, note=member_note, position=position, actor=_actor(ctx, actor))
+        .lists.add(
+            name, ids, note=member_note, position=position, actor=get_state(ctx).acting(actor)
+        )
     )
     if json:
         print_json(result)
@@ -130,7 +126,9 @@ def lists_remove(
     json: JsonOption = False,
 ) -> None:
     """Remove entities (with every id merged into them) and signals from a list."""
-    result = get_state(ctx).client(workspace).lists.remove(name, ids, actor=_actor(ctx, actor))
+    result = (
+        get_state(ctx).client(workspace).lists.remove(name, ids, actor=get_state(ctx).acting(actor))
+    )
     if json:
         print_json(result)
     else:
@@ -199,11 +197,10 @@ def lists_delete(
     json: JsonOption = False,
 ) -> None:
     """Delete a list (kept as deleted with its members; the name becomes free)."""
-    deleted = get_state(ctx).client(workspace).lists.delete(name, actor=_actor(ctx, actor))
-    if json:
-        print_json(deleted)
-    else:
-        note(f"list {deleted['name']!r} deleted")
+    deleted = (
+        get_state(ctx).client(workspace).lists.delete(name, actor=get_state(ctx).acting(actor))
+    )
+    print_result(deleted, json=json, message=f"list {deleted['name']!r} deleted")
 
 
 # -- annotations --------------------------------------------------------------------------
@@ -248,7 +245,7 @@ def annotate(
             tags=tag or [],
             untags=untag or [],
             comment=comment,
-            actor=_actor(ctx, actor),
+            actor=get_state(ctx).acting(actor),
         )
     )
     if json:
@@ -333,13 +330,16 @@ def annotations_define(
         get_state(ctx)
         .client(workspace)
         .annotations.define_field(
-            name, field_type, values=allowed, description=description, actor=_actor(ctx, actor)
+            name,
+            field_type,
+            values=allowed,
+            description=description,
+            actor=get_state(ctx).acting(actor),
         )
     )
-    if json:
-        print_json(defined)
-    else:
-        note(f"field {defined['name']!r} ({defined['type']}) defined")
+    print_result(
+        defined, json=json, message=f"field {defined['name']!r} ({defined['type']}) defined"
+    )
 
 
 @annotations_app.command("edit-comment")
@@ -355,12 +355,9 @@ def annotations_edit_comment(
     edited = (
         get_state(ctx)
         .client(workspace)
-        .annotations.edit_comment(comment_id, text, actor=_actor(ctx, actor))
+        .annotations.edit_comment(comment_id, text, actor=get_state(ctx).acting(actor))
     )
-    if json:
-        print_json(edited)
-    else:
-        note(f"comment {edited['id']} edited")
+    print_result(edited, json=json, message=f"comment {edited['id']} edited")
 
 
 @annotations_app.command("delete-comment")
@@ -375,12 +372,9 @@ def annotations_delete_comment(
     deleted = (
         get_state(ctx)
         .client(workspace)
-        .annotations.delete_comment(comment_id, actor=_actor(ctx, actor))
+        .annotations.delete_comment(comment_id, actor=get_state(ctx).acting(actor))
     )
-    if json:
-        print_json(deleted)
-    else:
-        note(f"comment {deleted['id']} deleted")
+    print_result(deleted, json=json, message=f"comment {deleted['id']} deleted")
 
 
 # -- archive ------------------------------------------------------------------------------
@@ -398,12 +392,9 @@ def entities_archive(
     done = (
         get_state(ctx)
         .client(workspace)
-        .entities.archive(entity_id, reason=reason, actor=_actor(ctx, actor))
+        .entities.archive(entity_id, reason=reason, actor=get_state(ctx).acting(actor))
     )
-    if json:
-        print_json(done)
-    else:
-        note(f"entity {done['id']} ({done['name']}) archived")
+    print_result(done, json=json, message=f"entity {done['id']} ({done['name']}) archived")
 
 
 def entities_restore(
@@ -414,11 +405,12 @@ def entities_restore(
     json: JsonOption = False,
 ) -> None:
     """Restore an archived entity."""
-    done = get_state(ctx).client(workspace).entities.restore(entity_id, actor=_actor(ctx, actor))
-    if json:
-        print_json(done)
-    else:
-        note(f"entity {done['id']} ({done['name']}) restored")
+    done = (
+        get_state(ctx)
+        .client(workspace)
+        .entities.restore(entity_id, actor=get_state(ctx).acting(actor))
+    )
+    print_result(done, json=json, message=f"entity {done['id']} ({done['name']}) restored")
 
 
 def source_archive(
@@ -429,11 +421,10 @@ def source_archive(
     json: JsonOption = False,
 ) -> None:
     """Archive a source: hidden from `source list`, signals kept, ingest into it refused."""
-    done = get_state(ctx).client(workspace).sources.archive(name, actor=_actor(ctx, actor))
-    if json:
-        print_json(done)
-    else:
-        note(f"source {done['name']!r} archived")
+    done = (
+        get_state(ctx).client(workspace).sources.archive(name, actor=get_state(ctx).acting(actor))
+    )
+    print_result(done, json=json, message=f"source {done['name']!r} archived")
 
 
 def source_restore(
@@ -444,11 +435,10 @@ def source_restore(
     json: JsonOption = False,
 ) -> None:
     """Restore an archived source."""
-    done = get_state(ctx).client(workspace).sources.restore(name, actor=_actor(ctx, actor))
-    if json:
-        print_json(done)
-    else:
-        note(f"source {done['name']!r} restored")
+    done = (
+        get_state(ctx).client(workspace).sources.restore(name, actor=get_state(ctx).acting(actor))
+    )
+    print_result(done, json=json, message=f"source {done['name']!r} restored")
 
 
 def register(app: typer.Typer, *, entities_app: typer.Typer, source_app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from signalgraph.cli.output import (
     note,
     print_json,
     print_record,
+    print_result,
     print_table,
     stdout,
 )
@@ -59,10 +60,11 @@ def downgrade(
         )
     client = get_state(ctx).client()
     before, after = migrate.downgrade(client.engine, revision)
-    if json:
-        print_json({"from": before, "to": after, "changed": before != after})
-    else:
-        note(f"schema downgraded from {before} to {after or 'nothing (base)'}")
+    print_result(
+        {"from": before, "to": after, "changed": before != after},
+        json=json,
+        message=f"schema downgraded from {before} to {after or 'nothing (base)'}",
+    )
 
 
 @app.command()
@@ -195,10 +197,11 @@ def vacuum(
     from signalgraph.db.admin import vacuum as run_vacuum
 
     done = run_vacuum(get_state(ctx).client().engine, table, analyze=analyze)
-    if json:
-        print_json({"vacuumed": done, "analyzed": analyze})
-    else:
-        note(f"vacuumed{' and analyzed' if analyze else ''} {len(done)} table(s)")
+    print_result(
+        {"vacuumed": done, "analyzed": analyze},
+        json=json,
+        message=f"vacuumed{' and analyzed' if analyze else ''} {len(done)} table(s)",
+    )
 
 
 @app.command()

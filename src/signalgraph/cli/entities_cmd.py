@@ -16,6 +16,7 @@ from signalgraph.cli.output import (
     print_json,
     print_ndjson_line,
     print_record,
+    print_result,
     print_table,
     stderr,
     stdout,
@@ -31,10 +32,6 @@ ActorOption = Annotated[
     typer.Option("--actor", help="Who decides (default: the configured actor or your user name)."),
 ]
 ReasonOption = Annotated[str | None, typer.Option("--reason", help="Why, kept with the decision.")]
-
-
-def actor_of(ctx: typer.Context, given: str | None) -> str:
-    return given or get_state(ctx).acting()
 
 
 @entities_app.command("ingest")
@@ -264,7 +261,7 @@ def judge(
     result = (
         get_state(ctx)
         .client(workspace)
-        .entities.judge(first, second, decision, reason=reason, actor=actor_of(ctx, actor))
+        .entities.judge(first, second, decision, reason=reason, actor=get_state(ctx).acting(actor))
     )
     if json:
         print_json(result)
@@ -287,7 +284,7 @@ def merge(
     result = (
         get_state(ctx)
         .client(workspace)
-        .entities.merge(ids, reason=reason, actor=actor_of(ctx, actor))
+        .entities.merge(ids, reason=reason, actor=get_state(ctx).acting(actor))
     )
     if json:
         print_json(result)
@@ -310,7 +307,9 @@ def unmerge(
     json: JsonOption = False,
 ) -> None:
     """Undo a merge exactly: records, mentions and redirects go back where they were."""
-    result = get_state(ctx).client(workspace).entities.unmerge(value, actor=actor_of(ctx, actor))
+    result = (
+        get_state(ctx).client(workspace).entities.unmerge(value, actor=get_state(ctx).acting(actor))
+    )
     if json:
         print_json(result)
     else:
@@ -332,12 +331,13 @@ def split(
     result = (
         get_state(ctx)
         .client(workspace)
-        .entities.split(entity_id, records, reason=reason, actor=actor_of(ctx, actor))
+        .entities.split(entity_id, records, reason=reason, actor=get_state(ctx).acting(actor))
     )
-    if json:
-        print_json(result)
-    else:
-        note(f"moved {len(records)} record(s) to new entity {result['new_entity']}")
+    print_result(
+        result,
+        json=json,
+        message=f"moved {len(records)} record(s) to new entity {result['new_entity']}",
+    )
 
 
 @entities_app.command("types")
@@ -381,7 +381,7 @@ def resolve(
         "entity_type": entity_type,
         "retrain": retrain,
         "batch_size": batch_size,
-        "actor": actor_of(ctx, actor),
+        "actor": get_state(ctx).acting(actor),
     }
     if not json and stderr.is_terminal:
         with stderr.status("resolving…") as status:

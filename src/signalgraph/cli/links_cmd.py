@@ -30,10 +30,6 @@ ActorOption = Annotated[
 LIST_COLUMNS = ["id", "type", "status", "from_external_id", "target", "target_signal_id"]
 
 
-def _actor(ctx: typer.Context, given: str | None) -> str:
-    return given or get_state(ctx).acting()
-
-
 def _print_link(record: dict[str, Any]) -> None:
     candidates = record.pop("candidate_signals")
     record.pop("candidates")
@@ -85,7 +81,13 @@ def add(
     link = (
         get_state(ctx)
         .client(workspace)
-        .links.add(from_signal, link_type, to=target, reference=reference, actor=_actor(ctx, actor))
+        .links.add(
+            from_signal,
+            link_type,
+            to=target,
+            reference=reference,
+            actor=get_state(ctx).acting(actor),
+        )
     )
     if json:
         print_json(link.as_dict())
@@ -152,7 +154,11 @@ def resolve(
     json: JsonOption = False,
 ) -> None:
     """Decide what an ambiguous or dangling link means (audited, closes its flag)."""
-    link = get_state(ctx).client(workspace).links.resolve(link_id, to=to, actor=_actor(ctx, actor))
+    link = (
+        get_state(ctx)
+        .client(workspace)
+        .links.resolve(link_id, to=to, actor=get_state(ctx).acting(actor))
+    )
     if json:
         print_json(link.as_dict())
         return
@@ -167,7 +173,7 @@ def recheck(
     json: JsonOption = False,
 ) -> None:
     """Match every dangling or ambiguous link again against the stored signals."""
-    counts = get_state(ctx).client(workspace).links.recheck(actor=_actor(ctx, actor))
+    counts = get_state(ctx).client(workspace).links.recheck(actor=get_state(ctx).acting(actor))
     if json:
         print_json(counts)
         return

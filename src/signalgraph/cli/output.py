@@ -182,3 +182,11 @@ def parse_assignments(values: list[str], option: str = "--set") -> dict[str, str
             raise UsageError(f"{option} {item[:60]!r} is not FIELD=VALUE")
         fields[name.strip()] = value
     return fields
+
+
+def print_result(value: Any, *, json: bool, message: str) -> None:
+    """Print a command's result: as JSON with --json, else its one-line message."""
+    if json:
+        print_json(value)
+    else:
+        note(message)

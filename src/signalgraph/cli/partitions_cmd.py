@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from signalgraph.cli.output import JsonOption, note, print_json, print_record, print_table
+from signalgraph.cli.output import (
+    JsonOption,
+    print_json,
+    print_record,
+    print_result,
+    print_table,
+)
 from signalgraph.cli.state import get_state
 
 app = typer.Typer(
@@ -51,12 +57,13 @@ def ensure(
     created = (
         get_state(ctx).client().partitions.ensure_range(_date(start, "--from"), _date(end, "--to"))
     )
-    if json:
-        print_json({"created": created})
-    else:
-        note(
-            f"created {len(created)} month(s): {', '.join(created)}" if created else "nothing to do"
-        )
+    print_result(
+        {"created": created},
+        json=json,
+        message=f"created {len(created)} month(s): {', '.join(created)}"
+        if created
+        else "nothing to do",
+    )
 
 
 @app.command("move-default")
@@ -93,7 +100,7 @@ def detach(
             "detached months disappear from every query and index", hint="pass --yes to confirm"
         )
     report = get_state(ctx).client().partitions.detach_before(_date(before, "--before"))
-    if json:
-        print_json(report)
-    else:
-        note(f"detached {len(report['detached'])} table(s): {', '.join(report['detached']) or '-'}")
+    tables = ", ".join(report["detached"]) or "-"
+    print_result(
+        report, json=json, message=f"detached {len(report['detached'])} table(s): {tables}"
+    )

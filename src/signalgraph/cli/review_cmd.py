@@ -6,13 +6,13 @@ from typing import Annotated
 
 import typer
 
-from signalgraph.cli.entities_cmd import ActorOption, ReasonOption, actor_of
+from signalgraph.cli.entities_cmd import ActorOption, ReasonOption
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
-    note,
     print_json,
     print_record,
+    print_result,
     print_table,
 )
 from signalgraph.cli.state import get_state
@@ -81,14 +81,14 @@ def review_decide(
     result = (
         get_state(ctx)
         .client(workspace)
-        .review.decide(item, decision, reason=reason, actor=actor_of(ctx, actor))
+        .review.decide(item, decision, reason=reason, actor=get_state(ctx).acting(actor))
     )
-    if json:
-        print_json(result)
-    else:
-        note(
-            f"decided {decision}" + (f"; merged into {result['entity']}" if result["merge"] else "")
-        )
+    print_result(
+        result,
+        json=json,
+        message=f"decided {decision}"
+        + (f"; merged into {result['entity']}" if result["merge"] else ""),
+    )
 
 
 @flags_app.command("list")
@@ -138,13 +138,18 @@ def flags_add(
         get_state(ctx)
         .client(workspace)
         .flags.add(
-            object_id, kind=kind, message=message, severity=severity, actor=actor_of(ctx, actor)
+            object_id,
+            kind=kind,
+            message=message,
+            severity=severity,
+            actor=get_state(ctx).acting(actor),
         )
     )
-    if json:
-        print_json(raised.as_dict())
-    else:
-        note(f"flag {raised.id} raised on {raised.object_type} {raised.object_id}")
+    print_result(
+        raised.as_dict(),
+        json=json,
+        message=f"flag {raised.id} raised on {raised.object_type} {raised.object_id}",
+    )
 
 
 @flags_app.command("resolve")
@@ -160,9 +165,6 @@ def flags_resolve(
     resolved = (
         get_state(ctx)
         .client(workspace)
-        .flags.resolve(flag_id, note=note_text, actor=actor_of(ctx, actor))
+        .flags.resolve(flag_id, note=note_text, actor=get_state(ctx).acting(actor))
     )
-    if json:
-        print_json(resolved.as_dict())
-    else:
-        note(f"flag {resolved.id} resolved")
+    print_result(resolved.as_dict(), json=json, message=f"flag {resolved.id} resolved")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import typer
 
-from signalgraph.cli.output import ExitCode, JsonOption, note, print_json, print_record, stdout
+from signalgraph.cli.output import (
+    ExitCode,
+    JsonOption,
+    note,
+    print_json,
+    print_record,
+    print_result,
+    stdout,
+)
 from signalgraph.cli.state import get_state
 
 app = typer.Typer(help="Manage the embedded PostgreSQL server.", no_args_is_help=True)
@@ -31,10 +39,11 @@ def stop(ctx: typer.Context, json: JsonOption = False) -> None:
     from signalgraph.embedded import EmbeddedServer
 
     stopped = EmbeddedServer(get_state(ctx).settings().home).stop()
-    if json:
-        print_json({"stopped": stopped})
-    else:
-        note("embedded server stopped" if stopped else "embedded server was not running")
+    print_result(
+        {"stopped": stopped},
+        json=json,
+        message="embedded server stopped" if stopped else "embedded server was not running",
+    )
 
 
 @app.command()

@@ -38,9 +38,10 @@ class CliState:
             )
         return self._settings
 
-    def acting(self) -> str:
-        """Return who is acting: --actor, the configured actor, else the operating-system user."""
-        return self.settings().effective_actor
+    def acting(self, given: str | None = None) -> str:
+        """Return who is acting: a command's own --actor, the root --actor or configured
+        actor, else the operating-system user."""
+        return given or self.settings().effective_actor
 
     def client(self, workspace: str | None = None) -> SignalGraph:
         """Return a client bound to `workspace` (or the configured one)."""

@@ -9,9 +9,9 @@ import typer
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
-    note,
     print_json,
     print_record,
+    print_result,
     print_table,
 )
 from signalgraph.cli.state import get_state
@@ -31,10 +31,11 @@ def workspace_create(
 ) -> None:
     """Create a workspace."""
     created = get_state(ctx).client().workspaces.create(name, description=description)
-    if json:
-        print_json(created.as_dict())
-    else:
-        note(f"workspace {created.name!r} created ({created.workspace_id})")
+    print_result(
+        created.as_dict(),
+        json=json,
+        message=f"workspace {created.name!r} created ({created.workspace_id})",
+    )
 
 
 @workspace_app.command("list")
@@ -89,10 +90,11 @@ def source_add(
         trust_rank=trust_rank,
         description=description,
     )
-    if json:
-        print_json(added.as_dict())
-    else:
-        note(f"source {added.name!r} added to workspace {client.workspace_name!r} ({added.id})")
+    print_result(
+        added.as_dict(),
+        json=json,
+        message=f"source {added.name!r} added to workspace {client.workspace_name!r} ({added.id})",
+    )
 
 
 @source_app.command("list")
