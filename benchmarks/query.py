@@ -154,6 +154,15 @@ def build_signals(sg: SignalGraph, count: int, vocabulary: list[str]) -> float:
             ),
             {"ws": workspace_id},
         )
+        # One signal in a thousand re-dated by a later revision (its id keeps the first
+        # date): date windows must find these through signal_moved.
+        conn.execute(
+            sa.text(
+                "UPDATE signal SET published_at = published_at - interval '40 days' "
+                "WHERE workspace_id = :ws AND hashtext(external_id) % 1000 = 0"
+            ),
+            {"ws": workspace_id},
+        )
         # Two mentions per signal; a few entities are mentioned very often (skewed).
         records = _record_ids(conn, workspace_id)
         conn.execute(

@@ -325,14 +325,15 @@ class Partitions:
                     )
                     detached.append(target)
                 low, high = month_bounds(year, month)
-                # Keys and fingerprints index live signals only; drop theirs.
+                # Keys, fingerprints and the moved list hold live signals only; drop theirs.
                 bounds = {"low": low, "high": high}
-                connection.execute(
-                    sa.text(
-                        "DELETE FROM fingerprint WHERE signal_id >= :low AND signal_id < :high"
-                    ),
-                    bounds,
-                )
+                for table in ("fingerprint", "signal_moved"):
+                    connection.execute(
+                        sa.text(
+                            f"DELETE FROM {table} WHERE signal_id >= :low AND signal_id < :high"
+                        ),
+                        bounds,
+                    )
                 # Links into the month wait again (dangling) for their target to come back;
                 # links from it go with its keys (ON DELETE CASCADE).
                 connection.execute(sa.text(UNRESOLVE_LINKS_INTO_RANGE), bounds)

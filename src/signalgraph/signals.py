@@ -117,7 +117,13 @@ class Signals:
         is a full-text query (quotes for phrases, OR, -word), `cursor` the previous
         page's `next_cursor`.
         """
-        from signalgraph.query.signals import SignalFilter, entity_scope, fetch_page, text_query
+        from signalgraph.query.signals import (
+            SignalFilter,
+            entity_scope,
+            fetch_page,
+            moved_in_window,
+            text_query,
+        )
         from signalgraph.resolve.decisions import resolve_entity_id
 
         with transaction(self._client.engine, connection) as conn:
@@ -133,6 +139,7 @@ class Signals:
                 kind=kind,
                 since=since,
                 until=until,
+                moved=moved_in_window(conn, workspace_id, since, until),
                 entity=(
                     entity_scope(conn, workspace_id, resolve_entity_id(conn, workspace_id, entity))
                     if entity is not None

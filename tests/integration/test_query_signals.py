@@ -292,3 +292,75 @@ def test_signals_of_an_entity_page_newest_first_on_every_path(
     )
     # s04 and s06 lie within; s05 mentions someone else, s03 moved out, s07 is at noon.
     assert ids(window) == ["s06", "s04"]
+
+
+@pytest.mark.parametrize("walk", [1000, 3])
+def test_a_phrase_search_pages_the_same_whether_walked_or_gathered(
+    sg: SignalGraph, monkeypatch: pytest.MonkeyPatch, walk: int
+) -> None:
+    from signalgraph.query import signals as query
+
+    # With a walk of 3, the newest signals hold no match and every match is gathered.
+    monkeypatch.setattr(query, "PHRASE_WALK", walk)
+    sg.sources.add("wire")
+    phrase = [
+        news(f"p{i:02}", "Deal news", f"the funding round closed, deal {i}", lang="en",
+             published_at=f"2026-03-{i + 1:02}T12:00:00Z")
+        for i in range(9)
+    ]  # fmt: skip
+    # Both words, not as a phrase; and German signals stemmed in German.
+    words = [
+        news(f"w{i:02}", "Deal news", f"round {i} of funding", lang="en",
+             published_at=f"2026-03-{i + 1:02}T13:00:00Z")
+        for i in range(9)
+    ]  # fmt: skip
+    german = [
+        news("de1", "Runde", "die Finanzierungsrunde wurde geschlossen", lang="de",
+             published_at="2026-03-05T09:00:00Z"),
+        news("de2", "Runde", "Finanzierungsrunden werden geschlossen", lang="de",
+             published_at="2026-03-06T09:00:00Z"),
+    ]  # fmt: skip
+    newest = [
+        news(
+            f"n{i}", "Other", f"nothing to see {i}", lang="en", published_at="2026-03-28T00:00:00Z"
+        )
+        for i in range(4)
+    ]
+    sg.ingest(phrase + words + german + newest, source="wire")
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = sg.signals.search('"funding rounds"', limit=4, cursor=cursor)
+        assert all(s.rank is not None and s.rank > 0 for s in page)
+        seen.extend(ids(page))
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == [f"p{i:02}" for i in reversed(range(9))]
+    # A German phrase is matched in German stems only; windows still apply.
+    assert ids(sg.signals.search('"Finanzierungsrunde wurde"')) == ["de1"]
+    march_3_to_6 = {
+        "since": datetime(2026, 3, 3, tzinfo=UTC),
+        "until": datetime(2026, 3, 6, tzinfo=UTC),
+    }
+    assert ids(sg.signals.search('"funding round"', **march_3_to_6)) == ["p04", "p03", "p02"]
+    assert ids(sg.signals.search('"funding round" -closed')) == []
+
+
+def test_search_vectors_stay_in_the_row_in_every_partition(wire: SignalGraph) -> None:
+    import sqlalchemy as sa
+
+    with wire.engine.connect() as conn:
+        storage = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT c.relname, a.attstorage FROM pg_attribute a "
+                    "JOIN pg_class c ON c.oid = a.attrelid "
+                    "WHERE a.attname = 'search' AND c.relkind = 'r' "
+                    "AND c.relname ~ '^signal_(p[0-9]{6}|default)$'"
+                )
+            ).all()
+        )
+    assert {"signal_p202601", "signal_p202602", "signal_default"} <= set(storage)
+    assert set(storage.values()) == {"m"}

@@ -83,6 +83,15 @@ _INTEGRITY = {
     "duplicates_of_missing_signals": """
         SELECT count(*) FROM signal s WHERE s.duplicate_of IS NOT NULL AND NOT EXISTS (
         SELECT 1 FROM signal o WHERE o.workspace_id = s.workspace_id AND o.id = s.duplicate_of)""",
+    # The trigger-kept list of signals published outside their id's month (migration 0011).
+    "signal_moved_drift": """
+        SELECT (SELECT count(*) FROM signal s WHERE NOT signal_in_place(s.id, s.published_at)
+                AND NOT EXISTS (SELECT 1 FROM signal_moved m WHERE m.workspace_id = s.workspace_id
+                AND m.signal_id = s.id AND m.published_at = s.published_at))
+             + (SELECT count(*) FROM signal_moved m WHERE NOT EXISTS (SELECT 1 FROM signal s
+                WHERE s.workspace_id = m.workspace_id AND s.id = m.signal_id
+                AND s.published_at = m.published_at
+                AND NOT signal_in_place(s.id, s.published_at)))""",
     # The trigger-kept winners against a recomputation under precedence.
     "fact_current_drift": CURRENT_DRIFT,
     "fact_daily_drift": DAILY_DRIFT,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,8 +12,9 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.engine import Connection
 
 from signalgraph.errors import UsageError
+from signalgraph.ids import uuid7_floor
 from signalgraph.pages import check_limit, decode_cursor, encode_cursor
-from signalgraph.schema import entity_record, mention, signal, source
+from signalgraph.schema import entity_record, mention, signal, signal_moved, source
 
 CURSOR_KIND = "signals"
 # A language code of each text search configuration `ts_config(lang)` maps to (migration
@@ -47,6 +48,9 @@ LIST_COLUMNS = (
 # Signals of an entity are gathered and sorted, or, for an entity mentioned at least this
 # often, walked newest first from the mention index (see select_signals).
 POPULAR_MENTIONS = 2000
+# A phrase search checks this many of the newest selected signals before it gathers
+# every match from the index (see _phrase_page).
+PHRASE_WALK = 1000
 # Up to this many records, each record's page is walked on its own and the pages merged.
 WALKED_RECORDS_MAX = 4
 
@@ -84,6 +88,50 @@ def entity_scope(
     return EntityScope(records, popular=counted >= POPULAR_MENTIONS)
 
 
+# A date window reads the range of ids made from its times (a few monthly partitions)
+# plus the signals published in it outside their id's month (signal_moved), when there
+# are at most this many of those; with more it reads every month's index.
+MOVED_LISTED_MAX = 500
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
+
+
+def moved_in_window(
+    connection: Connection,
+    workspace_id: uuid.UUID,
+    since: datetime | None,
+    until: datetime | None,
+) -> tuple[uuid.UUID, ...] | None:
+    """Return the signals published in the window whose id is not of their time (None: many)."""
+    if since is None and until is None:
+        return None
+    if (since is not None and since.tzinfo is None) or (until is not None and until.tzinfo is None):
+        return None  # a time without a zone is read in the server's: no id range from it
+    query = sa.select(signal_moved.c.signal_id).where(signal_moved.c.workspace_id == workspace_id)
+    if since is not None:
+        query = query.where(signal_moved.c.published_at >= since)
+    if until is not None:
+        query = query.where(signal_moved.c.published_at < until)
+    found = tuple(connection.execute(query.limit(MOVED_LISTED_MAX + 1)).scalars())
+    return found if len(found) <= MOVED_LISTED_MAX else None
+
+
+def _id_window(
+    since: datetime | None, until: datetime | None, moved: tuple[uuid.UUID, ...]
+) -> sa.ColumnElement[bool]:
+    """Return "the signal's id is of a time in the window, or it is one of the moved ones"."""
+    bounds: list[sa.ColumnElement[bool]] = []
+    if since is not None:
+        bounds.append(signal.c.id >= uuid7_floor(max(since, _EPOCH)))
+    if until is not None and until < datetime.max.replace(tzinfo=UTC) - _ONE_MS:
+        # An id holds the millisecond (12:00:00.0005 has 12:00:00.000): up to `until`
+        # rounded up to a millisecond.
+        rounded = until + timedelta(microseconds=-until.microsecond % 1000)
+        bounds.append(signal.c.id < uuid7_floor(max(rounded, _EPOCH)))
+    in_range = sa.and_(sa.true(), *bounds)
+    return sa.or_(in_range, signal.c.id.in_(moved)) if moved else in_range
+
+
 @dataclass(frozen=True)
 class SignalFilter:
     """What to select: every field narrows the result (None means no condition)."""
@@ -94,6 +142,8 @@ class SignalFilter:
     kind: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # From moved_in_window: with it, a date window reads only its months' partitions.
+    moved: tuple[uuid.UUID, ...] | None = None
     entity: EntityScope | None = None  # signals mentioning an entity (see entity_scope)
     in_list: sa.Select[Any] | None = None  # a select of signal ids
     include_duplicates: bool = False
@@ -116,26 +166,45 @@ class TextQuery:
 
     groups: tuple[tuple[str, tuple[str, ...]], ...]
 
-    def condition(self) -> sa.ColumnElement[bool]:
+    @property
+    def has_phrase(self) -> bool:
+        """Return whether the query holds a phrase (its matches are not known from the index)."""
+        return any("<" in query for query, _ in self.groups)
+
+    def condition(
+        self,
+        search: sa.ColumnElement[Any] = signal.c.search,
+        lang: sa.ColumnElement[Any] = signal.c.lang,
+    ) -> sa.ColumnElement[bool]:
         """Return "the signal matches": its words match the query stemmed in its language."""
         if not self.groups:
             return sa.false()
-        branches: list[sa.ColumnElement[bool]] = []
-        for query, configs in self.groups:
-            matches = signal.c.search.op("@@")(sa.cast(query, TSQUERY))
-            if len(self.groups) == 1 and len(configs) == len(SEARCH_LANGUAGES):
-                branches.append(matches)  # the same in every language: no language test
-            else:
-                languages = sa.func.ts_config(signal.c.lang).in_(
-                    [_regconfig(config) for config in configs]
+        # One index search for any language's form of the query: each candidate row is
+        # rechecked once (phrases need the word positions, so candidates are rechecked
+        # against the vector), and only the rows that match some form are then checked
+        # against their own language's.
+        matches_any = search.op("@@")(self._combined())
+        if len(self.groups) == 1 and len(self.groups[0][1]) == len(SEARCH_LANGUAGES):
+            return matches_any  # the same in every language: no language test
+        config = sa.func.ts_config(lang)
+        own_language = sa.case(
+            *[
+                (
+                    config.in_([_regconfig(c) for c in configs]),
+                    search.op("@@")(sa.cast(query, TSQUERY)),
                 )
-                branches.append(sa.and_(matches, languages))
-        return sa.or_(*branches)
+                for query, configs in self.groups
+            ],
+            else_=sa.false(),
+        )
+        return sa.and_(matches_any, own_language)
 
-    def rank(self) -> sa.ColumnElement[float]:
+    def _combined(self) -> sa.ColumnElement[Any]:
+        return sa.cast(" | ".join(f"({query})" for query, _ in self.groups), TSQUERY)
+
+    def rank(self, search: sa.ColumnElement[Any] = signal.c.search) -> sa.ColumnElement[float]:
         """Return the relevance of a signal (ts_rank against any of the stemmed queries)."""
-        combined = " | ".join(f"({query})" for query, _ in self.groups)
-        return sa.func.ts_rank(signal.c.search, sa.cast(combined, TSQUERY), type_=sa.Float)
+        return sa.func.ts_rank(search, self._combined(), type_=sa.Float)
 
 
 def text_query(connection: Connection, text: str, lang: str | None) -> TextQuery:
@@ -190,6 +259,8 @@ def select_signals(
         query = query.where(signal.c.published_at >= where.since)
     if where.until is not None:
         query = query.where(signal.c.published_at < where.until)
+    if where.moved is not None and (where.since is not None or where.until is not None):
+        query = query.where(_id_window(where.since, where.until, where.moved))
     if not where.include_duplicates:
         query = query.where(signal.c.duplicate_of.is_(None), signal.c.near_duplicate_of.is_(None))
     walk = None
@@ -277,6 +348,60 @@ def _cursor_key(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise UsageError(f"cursor {cursor[:40]!r} is damaged") from exc
 
 
+def _phrase_page(
+    connection: Connection,
+    workspace_id: uuid.UUID,
+    where: SignalFilter,
+    *,
+    cursor: str | None,
+    limit: int,
+) -> list[Any]:
+    """Return limit + 1 rows of a phrase search: the newest signals first, else every match.
+
+    A phrase's matches are found by rechecking the word positions of every signal that
+    holds all its words, and the planner cannot tell how many of those hold the phrase:
+    it may walk the date index through a whole month for a rare phrase, or gather and
+    sort thousands of matches of a common one. So: the newest PHRASE_WALK signals of the
+    selection are checked first (a common phrase fills its page there); when they hold
+    less than a page, every match is gathered from the index and sorted.
+    """
+    text = where.text
+    assert text is not None
+    plain = replace(where, text=None)
+    newest = (
+        select_signals(workspace_id, plain, cursor=cursor, limit=PHRASE_WALK - 1)
+        .add_columns(signal.c.search)
+        .subquery("newest")
+    )
+    walked = (
+        sa.select(
+            *[c for c in newest.c if c.key != "search"], text.rank(newest.c.search).label("rank")
+        )
+        .where(text.condition(newest.c.search, newest.c.lang))
+        .order_by(newest.c.published_at.desc(), newest.c.id.desc())
+        .limit(limit + 1)
+    )
+    rows = list(connection.execute(walked))
+    if len(rows) > limit:
+        return rows
+    # Materialized, the matches are gathered without the page's order or limit: the
+    # planner reads them from the full-text index.
+    hits = (
+        select_signals(workspace_id, where, cursor=cursor, limit=limit)
+        .order_by(None)
+        .limit(None)
+        .cte("hits")
+        .prefix_with("MATERIALIZED")
+    )
+    return list(
+        connection.execute(
+            sa.select(*hits.c)
+            .order_by(hits.c.published_at.desc(), hits.c.id.desc())
+            .limit(limit + 1)
+        )
+    )
+
+
 def fetch_page(
     connection: Connection,
     workspace_id: uuid.UUID,
@@ -300,6 +425,8 @@ def fetch_page(
                 merged[row.id] = row
         rows = sorted(merged.values(), key=lambda r: (r.published_at, r.id), reverse=True)
         rows = rows[: limit + 1]
+    elif where.text is not None and where.text.has_phrase and not (scope and scope.popular):
+        rows = _phrase_page(connection, workspace_id, where, cursor=cursor, limit=limit)
     else:
         rows = list(
             connection.execute(select_signals(workspace_id, where, cursor=cursor, limit=limit))

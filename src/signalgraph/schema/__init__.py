@@ -42,6 +42,7 @@ from signalgraph.schema.signals import (
     mention,
     signal,
     signal_key,
+    signal_moved,
     signal_revision,
 )
 from signalgraph.schema.tenancy import source, workspace
@@ -87,6 +88,7 @@ __all__ = [
     "signal",
     "signal_key",
     "signal_link",
+    "signal_moved",
     "signal_revision",
     "source",
     "workspace",

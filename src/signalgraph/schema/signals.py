@@ -210,3 +210,17 @@ signal_revision = sa.Table(
     sa.PrimaryKeyConstraint("workspace_id", "signal_id", "revision"),
     postgresql_partition_by="RANGE (signal_id)",
 )
+
+# Kept by row triggers on `signal` (migration 0011): the signals whose published time is
+# not their id's time (re-dated by a later revision, or before 1970), so that a date
+# window can read a range of ids (a few monthly partitions) plus these.
+signal_moved = sa.Table(
+    "signal_moved",
+    metadata,
+    workspace_id_column(),
+    sa.Column("signal_id", sa.Uuid, nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("workspace_id", "signal_id"),
+    # A date window: the listed signals published in it.
+    sa.Index("ix_signal_moved_workspace_id_published_at", "workspace_id", "published_at"),
+)
