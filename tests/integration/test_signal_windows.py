@@ -98,6 +98,10 @@ def test_a_redated_signal_is_found_in_its_new_window_only(wire: SignalGraph) -> 
     assert window(wire, "2026-03-01", "2026-04-01") == []
     assert window(wire, None, "2026-01-10") == ["jan"]
     assert window(wire, "2026-01-10", None) == ["feb", "mar"]
+    # The same through a word search and a phrase search (each reads range and list apart).
+    assert window(wire, "2026-01-01", "2026-02-01", text="acme") == ["mar", "jan"]
+    assert window(wire, "2026-01-01", "2026-02-01", text='"news corrected"') == ["mar"]
+    assert window(wire, "2026-01-01", "2026-02-01", limit=1) == ["mar"]
     # January's window reads March's partition for the moved signal, and not February's.
     assert scanned_partitions(wire, "2026-01-01", "2026-02-01") == {
         "signal_p202601",

@@ -116,20 +116,47 @@ def moved_in_window(
     return found if len(found) <= MOVED_LISTED_MAX else None
 
 
-def _id_window(
+@dataclass(frozen=True)
+class IdWindow:
+    """The ids of a date window: a range of ids, and listed signals outside it."""
+
+    low: uuid.UUID | None
+    high: uuid.UUID | None
+    outside: tuple[uuid.UUID, ...]
+
+    def in_range(self) -> sa.ColumnElement[bool]:
+        """Return "the signal's id is in the window's range" (a few monthly partitions)."""
+        bounds = []
+        if self.low is not None:
+            bounds.append(signal.c.id >= self.low)
+        if self.high is not None:
+            bounds.append(signal.c.id < self.high)
+        return sa.and_(sa.true(), *bounds)
+
+    def listed(self) -> sa.ColumnElement[bool]:
+        """Return "the signal is one of the listed ones outside the range"."""
+        return signal.c.id.in_(self.outside)
+
+    def condition(self) -> sa.ColumnElement[bool]:
+        """Return "the signal's id is in the window": in range, or listed."""
+        return sa.or_(self.in_range(), self.listed()) if self.outside else self.in_range()
+
+
+def id_window(
     since: datetime | None, until: datetime | None, moved: tuple[uuid.UUID, ...]
-) -> sa.ColumnElement[bool]:
-    """Return "the signal's id is of a time in the window, or it is one of the moved ones"."""
-    bounds: list[sa.ColumnElement[bool]] = []
-    if since is not None:
-        bounds.append(signal.c.id >= uuid7_floor(max(since, _EPOCH)))
+) -> IdWindow:
+    """Return the ids of signals published in [since, until), given the moved ones in it."""
+    low = uuid7_floor(max(since, _EPOCH)) if since is not None else None
+    high = None
     if until is not None and until < datetime.max.replace(tzinfo=UTC) - _ONE_MS:
         # An id holds the millisecond (12:00:00.0005 has 12:00:00.000): up to `until`
         # rounded up to a millisecond.
         rounded = until + timedelta(microseconds=-until.microsecond % 1000)
-        bounds.append(signal.c.id < uuid7_floor(max(rounded, _EPOCH)))
-    in_range = sa.and_(sa.true(), *bounds)
-    return sa.or_(in_range, signal.c.id.in_(moved)) if moved else in_range
+        high = uuid7_floor(max(rounded, _EPOCH))
+    outside = tuple(
+        m for m in moved if (low is not None and m < low) or (high is not None and m >= high)
+    )
+    return IdWindow(low, high, outside)
 
 
 @dataclass(frozen=True)
@@ -231,11 +258,16 @@ def _regconfig(config: str) -> sa.ColumnElement[Any]:
 
 
 def select_signals(
-    workspace_id: uuid.UUID, where: SignalFilter, *, cursor: str | None, limit: int
+    workspace_id: uuid.UUID,
+    where: SignalFilter,
+    *,
+    cursor: str | None,
+    limit: int,
+    extra: tuple[sa.ColumnElement[Any], ...] = (),
 ) -> sa.Select[Any]:
     """Return the select of one page (limit + 1 rows, to know whether another page follows)."""
     query = (
-        sa.select(*LIST_COLUMNS)
+        sa.select(*LIST_COLUMNS, *extra)
         .select_from(
             signal.join(
                 source,
@@ -259,8 +291,9 @@ def select_signals(
         query = query.where(signal.c.published_at >= where.since)
     if where.until is not None:
         query = query.where(signal.c.published_at < where.until)
+    window = None
     if where.moved is not None and (where.since is not None or where.until is not None):
-        query = query.where(_id_window(where.since, where.until, where.moved))
+        window = id_window(where.since, where.until, where.moved)
     if not where.include_duplicates:
         query = query.where(signal.c.duplicate_of.is_(None), signal.c.near_duplicate_of.is_(None))
     walk = None
@@ -288,6 +321,8 @@ def select_signals(
         published, last_id = _cursor_key(cursor)
         query = query.where(sa.tuple_(signal.c.published_at, signal.c.id) < (published, last_id))
     if walk is not None:
+        if window is not None:
+            query = query.where(window.condition())
         # Walk the entity's mentions newest first (see _mention_walk) and fetch each one's
         # signal by key: with one record the page fills after about a page of rows. The
         # lateral probe is kept whole (OFFSET 0): joined flat, the planner would multiply
@@ -299,6 +334,20 @@ def select_signals(
             .order_by(walk.c.published_at.desc(), walk.c.signal_id.desc())
             .limit(limit + 1)
         )
+    if window is not None and window.outside:
+        # The range and the listed signals are read apart: in one OR, PostgreSQL would
+        # search each listed signal's partition whole (its full-text index, say) rather
+        # than fetch the few listed rows by key.
+        both = sa.union_all(query.where(window.in_range()), query.where(window.listed())).subquery(
+            "windowed"
+        )
+        return (
+            sa.select(*both.c)
+            .order_by(both.c.published_at.desc(), both.c.id.desc())
+            .limit(limit + 1)
+        )
+    if window is not None:
+        query = query.where(window.in_range())
     return query.order_by(signal.c.published_at.desc(), signal.c.id.desc()).limit(limit + 1)
 
 
@@ -368,11 +417,9 @@ def _phrase_page(
     text = where.text
     assert text is not None
     plain = replace(where, text=None)
-    newest = (
-        select_signals(workspace_id, plain, cursor=cursor, limit=PHRASE_WALK - 1)
-        .add_columns(signal.c.search)
-        .subquery("newest")
-    )
+    newest = select_signals(
+        workspace_id, plain, cursor=cursor, limit=PHRASE_WALK - 1, extra=(signal.c.search,)
+    ).subquery("newest")
     walked = (
         sa.select(
             *[c for c in newest.c if c.key != "search"], text.rank(newest.c.search).label("rank")
