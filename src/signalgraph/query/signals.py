@@ -257,15 +257,13 @@ def _regconfig(config: str) -> sa.ColumnElement[Any]:
     return sa.literal_column(f"'{config}'::regconfig")
 
 
-def select_signals(
+def _filtered(
     workspace_id: uuid.UUID,
     where: SignalFilter,
-    *,
     cursor: str | None,
-    limit: int,
-    extra: tuple[sa.ColumnElement[Any], ...] = (),
-) -> sa.Select[Any]:
-    """Return the select of one page (limit + 1 rows, to know whether another page follows)."""
+    extra: tuple[sa.ColumnElement[Any], ...],
+) -> tuple[sa.Select[Any], sa.Subquery | None, IdWindow | None]:
+    """Return the selected signals (no order), the entity walk, and the window's ids."""
     query = (
         sa.select(*LIST_COLUMNS, *extra)
         .select_from(
@@ -320,9 +318,22 @@ def select_signals(
     if cursor is not None:
         published, last_id = _cursor_key(cursor)
         query = query.where(sa.tuple_(signal.c.published_at, signal.c.id) < (published, last_id))
+    return query, walk, window
+
+
+def select_signals(
+    workspace_id: uuid.UUID,
+    where: SignalFilter,
+    *,
+    cursor: str | None,
+    limit: int,
+    extra: tuple[sa.ColumnElement[Any], ...] = (),
+) -> sa.Select[Any]:
+    """Return the select of one page (limit + 1 rows, to know whether another page follows)."""
+    query, walk, window = _filtered(workspace_id, where, cursor, extra)
+    if window is not None:
+        query = query.where(window.condition())
     if walk is not None:
-        if window is not None:
-            query = query.where(window.condition())
         # Walk the entity's mentions newest first (see _mention_walk) and fetch each one's
         # signal by key: with one record the page fills after about a page of rows. The
         # lateral probe is kept whole (OFFSET 0): joined flat, the planner would multiply
@@ -334,21 +345,23 @@ def select_signals(
             .order_by(walk.c.published_at.desc(), walk.c.signal_id.desc())
             .limit(limit + 1)
         )
+    return query.order_by(signal.c.published_at.desc(), signal.c.id.desc()).limit(limit + 1)
+
+
+def gather_signals(workspace_id: uuid.UUID, where: SignalFilter, *, cursor: str | None) -> sa.CTE:
+    """Return every selected signal, in no order, as a materialized CTE named "hits"."""
+    if where.entity is not None and where.entity.popular:
+        raise ValueError("signals of a much-mentioned entity are walked, not gathered")
+    query, _, window = _filtered(workspace_id, where, cursor, ())
+    matches: sa.Select[Any] | sa.CompoundSelect[Any] = query
     if window is not None and window.outside:
         # The range and the listed signals are read apart: in one OR, PostgreSQL would
         # search each listed signal's partition whole (its full-text index, say) rather
         # than fetch the few listed rows by key.
-        both = sa.union_all(query.where(window.in_range()), query.where(window.listed())).subquery(
-            "windowed"
-        )
-        return (
-            sa.select(*both.c)
-            .order_by(both.c.published_at.desc(), both.c.id.desc())
-            .limit(limit + 1)
-        )
-    if window is not None:
-        query = query.where(window.in_range())
-    return query.order_by(signal.c.published_at.desc(), signal.c.id.desc()).limit(limit + 1)
+        matches = sa.union_all(query.where(window.in_range()), query.where(window.listed()))
+    elif window is not None:
+        matches = query.where(window.in_range())
+    return matches.cte("hits").prefix_with("MATERIALIZED")
 
 
 def _mention_walk(
@@ -433,13 +446,7 @@ def _phrase_page(
         return rows
     # Materialized, the matches are gathered without the page's order or limit: the
     # planner reads them from the full-text index.
-    hits = (
-        select_signals(workspace_id, where, cursor=cursor, limit=limit)
-        .order_by(None)
-        .limit(None)
-        .cte("hits")
-        .prefix_with("MATERIALIZED")
-    )
+    hits = gather_signals(workspace_id, where, cursor=cursor)
     return list(
         connection.execute(
             sa.select(*hits.c)
