@@ -230,21 +230,29 @@ def test_every_signal_partition_samples_word_frequencies_widely(wire: SignalGrap
 
 
 @pytest.mark.parametrize(
-    ("popular_from", "merged_walk", "merged"),
-    [(1, 4, False), (1, 4, True), (1, 1, True), (10_000, 4, True)],
+    ("popular_from", "merged_walk", "sorted_max", "merged"),
+    [
+        (1, 4, 1, False),
+        (1, 4, 1, True),
+        (1, 4, 10_000, True),
+        (1, 1, 1, True),
+        (10_000, 4, 1, True),
+    ],
 )
 def test_signals_of_an_entity_page_newest_first_on_every_path(
     sg: SignalGraph,
     monkeypatch: pytest.MonkeyPatch,
     popular_from: int,
     merged_walk: int,
+    sorted_max: int,
     merged: bool,
 ) -> None:
     # popular_from=1 walks the mention index (the much-mentioned path): each record's
-    # range walked and the pages merged, or (more records than merged_walk) all their
-    # mentions sorted; 10,000 gathers and sorts.
+    # range walked and the pages merged, or (more records than merged_walk, or fewer
+    # mentions than sorted_max) all their mentions sorted; 10,000 gathers and sorts.
     monkeypatch.setattr("signalgraph.query.signals.POPULAR_MENTIONS", popular_from)
     monkeypatch.setattr("signalgraph.query.signals.WALKED_RECORDS_MAX", merged_walk)
+    monkeypatch.setattr("signalgraph.query.signals.SORTED_MENTIONS_MAX", sorted_max)
     sg.sources.add("wire")
     acme = {"type": "company", "text": "Acme Robotics", "identifiers": {"domain": "acme.ai"}}
     variant = {"type": "company", "text": "Acme Labs", "identifiers": {"domain": "acmelabs.io"}}

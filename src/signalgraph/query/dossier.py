@@ -106,7 +106,7 @@ def _recent_signals(
 ) -> list[dict[str, Any]]:
     from signalgraph.query.signals import POPULAR_MENTIONS, EntityScope, SignalFilter, fetch_page
 
-    scope = EntityScope(tuple(record_ids), popular=mentions >= POPULAR_MENTIONS)
+    scope = EntityScope(tuple(record_ids), popular=mentions >= POPULAR_MENTIONS, mentions=mentions)
     rows, _ = fetch_page(connection, workspace_id, SignalFilter(entity=scope), limit=recent)
     if not rows:
         return []
