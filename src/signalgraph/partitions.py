@@ -421,5 +421,17 @@ def _move_month(connection: Connection, table: str, key: str, year: int, month: 
             f"ALTER TABLE {_quote(table)} ATTACH PARTITION {_quote(name)} {_bound_sql(low, high)}"
         )
     )
+    if table == "signal":
+        # The DELETE above fired the default partition's row trigger and unlisted the
+        # moved rows' re-dated signals; the copy and the attach fired none. List them again.
+        connection.execute(
+            sa.text(
+                "INSERT INTO signal_moved (workspace_id, signal_id, published_at) "
+                f"SELECT workspace_id, id, published_at FROM {_quote(name)} "
+                "WHERE NOT signal_in_place(id, published_at) "
+                "ON CONFLICT (workspace_id, signal_id) DO UPDATE "
+                "SET published_at = excluded.published_at"
+            )
+        )
     _tune_statistics(connection, table, name)
     return int(copied)

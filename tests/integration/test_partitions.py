@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
 
 from signalgraph.client import SignalGraph
+from signalgraph.db.admin import check
 from signalgraph.errors import SignalgraphError, UsageError
 from tests.corpus import record
 
@@ -54,6 +55,8 @@ def test_move_default_empties_the_default_partition_and_loses_nothing(feed: Sign
         record(i, published_at=f"20{40 + i % 3}-0{1 + i % 4}-02T00:00:00Z") for i in range(24)
     ]
     far.ingest(records, source="feed")
+    # One re-dated by a later revision: the move must keep it listed (see signal_moved).
+    far.ingest([record(0, published_at="2041-05-02T00:00:00Z")], source="feed")
     with feed.engine.connect() as conn:
         before = {
             row.external_id: row.id
@@ -75,7 +78,16 @@ def test_move_default_empties_the_default_partition_and_loses_nothing(feed: Sign
         found = feed.signals.get(signal_id)
         assert found.external_id == external_id
         assert len(found.mentions) == 1
-    # Ingesting the same records again finds them all.
+    with feed.engine.connect() as conn:
+        listed = conn.execute(sa.text("SELECT signal_id FROM signal_moved")).scalars().all()
+    assert listed == [before["r-0"]]
+    may = feed.signals.list(
+        since=datetime(2041, 5, 1, tzinfo=UTC), until=datetime(2041, 6, 1, tzinfo=UTC)
+    )
+    assert "r-0" in {s.external_id for s in may}
+    assert check(feed.engine, deep=True)["integrity"]["signal_moved_drift"] == 0
+    # Ingesting the same records again finds them all (r-0 with its new date).
+    records[0] = record(0, published_at="2041-05-02T00:00:00Z")
     assert feed.ingest(records, source="feed").counters["unchanged"] == 24
     # Nothing left to move is fine.
     assert feed.partitions.move_default()["months"] == []

@@ -172,3 +172,16 @@ def test_detaching_a_month_forgets_its_moved_signals(wire: SignalGraph) -> None:
     assert moved(wire) == {}
     assert window(wire, "2026-01-01", "2026-02-01") == []
     assert check(wire.engine, deep=True)["integrity"]["signal_moved_drift"] == 0
+
+
+def test_a_window_ending_at_the_last_representable_time_in_any_zone() -> None:
+    from datetime import timedelta, timezone
+
+    from signalgraph.query.signals import id_window
+
+    late = datetime(9999, 12, 31, 23, 59, 59, 999500, tzinfo=timezone(timedelta(hours=14)))
+    bounds = id_window(at("2026-01-01"), late, ())
+    assert bounds.low is not None
+    assert bounds.high is not None
+    assert bounds.low < bounds.high
+    assert id_window(None, datetime.max.replace(tzinfo=UTC), ()).high is None

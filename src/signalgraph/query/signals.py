@@ -155,7 +155,8 @@ def id_window(
     high = None
     if until is not None and until < datetime.max.replace(tzinfo=UTC) - _ONE_MS:
         # An id holds the millisecond (12:00:00.0005 has 12:00:00.000): up to `until`
-        # rounded up to a millisecond.
+        # rounded up to a millisecond (in UTC, where the guard above holds).
+        until = until.astimezone(UTC)
         rounded = until + timedelta(microseconds=-until.microsecond % 1000)
         high = uuid7_floor(max(rounded, _EPOCH))
     outside = tuple(
