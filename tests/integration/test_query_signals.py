@@ -210,20 +210,25 @@ def test_signals_in_a_list(wire: SignalGraph) -> None:
         wire.signals.list(list_name="Unknown")
 
 
-def test_every_signal_partition_samples_word_frequencies_widely(wire: SignalGraph) -> None:
+def search_column_by_partition(sg: SignalGraph, attribute: str) -> dict[str, Any]:
+    """Return a pg_attribute field of the search column in every signal partition."""
     import sqlalchemy as sa
 
-    with wire.engine.connect() as conn:
-        targets = dict(
+    with sg.engine.connect() as conn:
+        return dict(
             conn.execute(
                 sa.text(
-                    "SELECT c.relname, a.attstattarget FROM pg_inherits i "
+                    f"SELECT c.relname, a.{attribute} FROM pg_inherits i "
                     "JOIN pg_class c ON c.oid = i.inhrelid "
                     "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'search' "
                     "WHERE i.inhparent = CAST('signal' AS regclass)"
                 )
             ).all()
         )
+
+
+def test_every_signal_partition_samples_word_frequencies_widely(wire: SignalGraph) -> None:
+    targets = search_column_by_partition(wire, "attstattarget")
     # The fixture's signals created 2026-01 and 2026-02 partitions at ingest.
     assert {"signal_p202601", "signal_p202602"} <= set(targets)
     assert set(targets.values()) == {1000}
@@ -357,18 +362,6 @@ def test_a_phrase_search_pages_the_same_whether_walked_or_gathered(
 
 
 def test_search_vectors_stay_in_the_row_in_every_partition(wire: SignalGraph) -> None:
-    import sqlalchemy as sa
-
-    with wire.engine.connect() as conn:
-        storage = dict(
-            conn.execute(
-                sa.text(
-                    "SELECT c.relname, a.attstorage FROM pg_attribute a "
-                    "JOIN pg_class c ON c.oid = a.attrelid "
-                    "WHERE a.attname = 'search' AND c.relkind = 'r' "
-                    "AND c.relname ~ '^signal_(p[0-9]{6}|default)$'"
-                )
-            ).all()
-        )
+    storage = search_column_by_partition(wire, "attstorage")
     assert {"signal_p202601", "signal_p202602", "signal_default"} <= set(storage)
     assert set(storage.values()) == {"m"}
