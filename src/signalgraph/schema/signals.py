@@ -123,6 +123,11 @@ signal = sa.Table(
     sa.PrimaryKeyConstraint("workspace_id", "id"),
     # `signals search`: the signals whose words match a full-text query.
     sa.Index("ix_signal_search", "search", postgresql_using="gin"),
+    # A phrase search: the signals holding one of its adjacent word pairs (migration 0012
+    # makes word_pair_buckets; query/phrases.py builds the condition).
+    sa.Index(
+        "ix_signal_search_pairs", sa.text("word_pair_buckets(search)"), postgresql_using="gin"
+    ),
     # `signals list`: newest first, per workspace and per source.
     sa.Index("ix_signal_workspace_id_published_at", "workspace_id", "published_at"),
     sa.Index(
