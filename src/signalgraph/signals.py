@@ -117,13 +117,9 @@ class Signals:
         is a full-text query (quotes for phrases, OR, -word), `cursor` the previous
         page's `next_cursor`.
         """
-        from signalgraph.query.signals import (
-            SignalFilter,
-            entity_scope,
-            fetch_page,
-            moved_in_window,
-            text_query,
-        )
+        from signalgraph.query.signal_pages import fetch_page
+        from signalgraph.query.signals import SignalFilter, entity_scope, moved_in_window
+        from signalgraph.query.text import text_query
         from signalgraph.resolve.decisions import resolve_entity_id
 
         with transaction(self._client.engine, connection) as conn:

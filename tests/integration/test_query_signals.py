@@ -311,7 +311,7 @@ def test_signals_of_an_entity_page_newest_first_on_every_path(
 def test_a_phrase_search_pages_the_same_whether_walked_or_gathered(
     sg: SignalGraph, monkeypatch: pytest.MonkeyPatch, walk: int
 ) -> None:
-    from signalgraph.query import signals as query
+    from signalgraph.query import signal_pages as query
 
     # With a walk of 3, the newest signals hold no match and every match is gathered.
     monkeypatch.setattr(query, "PHRASE_WALK", walk)

@@ -104,7 +104,8 @@ def _recent_signals(
     mentions: int,
     recent: int,
 ) -> list[dict[str, Any]]:
-    from signalgraph.query.signals import POPULAR_MENTIONS, EntityScope, SignalFilter, fetch_page
+    from signalgraph.query.signal_pages import fetch_page
+    from signalgraph.query.signals import POPULAR_MENTIONS, EntityScope, SignalFilter
 
     scope = EntityScope(tuple(record_ids), popular=mentions >= POPULAR_MENTIONS, mentions=mentions)
     rows, _ = fetch_page(connection, workspace_id, SignalFilter(entity=scope), limit=recent)

@@ -1,30 +1,22 @@
-"""Signal queries: filters, language-aware full-text search and keyset pages, newest first."""
+"""Signal queries: what a page selects (filters, date windows, entity walks), newest first."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.engine import Connection
 
 from signalgraph.errors import UsageError
 from signalgraph.ids import uuid7_floor
-from signalgraph.pages import check_limit, decode_cursor, encode_cursor
+from signalgraph.pages import decode_cursor, encode_cursor
+from signalgraph.query.text import TextQuery
 from signalgraph.schema import entity_record, mention, signal, signal_moved, source
 
 CURSOR_KIND = "signals"
-# A language code of each text search configuration `ts_config(lang)` maps to (migration
-# 0008; "" is the word-for-word one). A signal's words are stemmed in its own language,
-# so a query without a language is stemmed in each and matched against the signals of
-# that language only: phrases and -exclusions then mean the same in every language.
-SEARCH_LANGUAGES = (
-    "", "en", "de", "fr", "es", "it", "nl", "pt", "sv", "da", "no", "fi", "ru", "tr", "hu", "ro",
-)  # fmt: skip
-MAX_QUERY_CHARS = 1000
 
 LIST_COLUMNS = (
     signal.c.id,
@@ -48,9 +40,6 @@ LIST_COLUMNS = (
 # Signals of an entity are gathered and sorted, or, for an entity mentioned at least this
 # often, walked newest first from the mention index (see select_signals).
 POPULAR_MENTIONS = 2000
-# A phrase search checks this many of the newest selected signals before it gathers
-# every match from the index (see _phrase_page).
-PHRASE_WALK = 1000
 # Up to this many records, each record's page is walked on its own and the pages merged,
 # when the records are mentioned at least SORTED_MENTIONS_MAX times; otherwise all their
 # mentions are sorted at once (a few thousand sort faster than a walk per record).
@@ -182,92 +171,13 @@ class SignalFilter:
     include_duplicates: bool = False
 
 
-def _checked(text: str) -> str:
-    query = text.strip()
-    if not query:
-        raise UsageError("give some words to search for")
-    if len(query) > MAX_QUERY_CHARS:
-        raise UsageError(f"the search query is {len(query)} characters; at most 1000 allowed")
-    if "\x00" in query:
-        raise UsageError("the search query contains a NUL character")
-    return query
-
-
-@dataclass(frozen=True)
-class TextQuery:
-    """A full-text query stemmed per language: each distinct tsquery and its languages."""
-
-    groups: tuple[tuple[str, tuple[str, ...]], ...]
-
-    @property
-    def has_phrase(self) -> bool:
-        """Return whether the query holds a phrase (its matches are not known from the index)."""
-        return any("<" in query for query, _ in self.groups)
-
-    def condition(
-        self,
-        search: sa.ColumnElement[Any] = signal.c.search,
-        lang: sa.ColumnElement[Any] = signal.c.lang,
-    ) -> sa.ColumnElement[bool]:
-        """Return "the signal matches": its words match the query stemmed in its language."""
-        if not self.groups:
-            return sa.false()
-        # One index search for any language's form of the query: each candidate row is
-        # rechecked once (phrases need the word positions, so candidates are rechecked
-        # against the vector), and only the rows that match some form are then checked
-        # against their own language's.
-        matches_any = search.op("@@")(self._combined())
-        if len(self.groups) == 1 and len(self.groups[0][1]) == len(SEARCH_LANGUAGES):
-            return matches_any  # the same in every language: no language test
-        config = sa.func.ts_config(lang)
-        own_language = sa.case(
-            *[
-                (
-                    config.in_([_regconfig(c) for c in configs]),
-                    search.op("@@")(sa.cast(query, TSQUERY)),
-                )
-                for query, configs in self.groups
-            ],
-            else_=sa.false(),
-        )
-        return sa.and_(matches_any, own_language)
-
-    def _combined(self) -> sa.ColumnElement[Any]:
-        return sa.cast(" | ".join(f"({query})" for query, _ in self.groups), TSQUERY)
-
-    def rank(self, search: sa.ColumnElement[Any] = signal.c.search) -> sa.ColumnElement[float]:
-        """Return the relevance of a signal (ts_rank against any of the stemmed queries)."""
-        return sa.func.ts_rank(search, self._combined(), type_=sa.Float)
-
-
-def text_query(connection: Connection, text: str, lang: str | None) -> TextQuery:
-    """Stem a web-style query (quotes, OR, -word) in the signals' languages, or in `lang`."""
-    query = _checked(text)
-    languages = [lang] if lang is not None else list(SEARCH_LANGUAGES)
-    rows = connection.execute(
-        sa.text(
-            "SELECT CAST(ts_config(l) AS text), "
-            "CAST(websearch_to_tsquery(ts_config(l), :q) AS text) "
-            "FROM unnest(CAST(:languages AS text[])) AS l"
-        ),
-        {"q": query, "languages": languages},
-    ).all()
-    grouped: dict[str, list[str]] = {}
-    for config, stemmed in rows:
-        if stemmed:  # only stop words: nothing to match in that language
-            grouped.setdefault(stemmed, []).append(config)
-    return TextQuery(tuple((q, tuple(configs)) for q, configs in grouped.items()))
-
-
-def _regconfig(config: str) -> sa.ColumnElement[Any]:
-    return sa.literal_column(f"'{config}'::regconfig")
-
-
 def _filtered(
     workspace_id: uuid.UUID,
     where: SignalFilter,
     cursor: str | None,
     extra: tuple[sa.ColumnElement[Any], ...],
+    *,
+    by_pairs: bool = False,
 ) -> tuple[sa.Select[Any], sa.Subquery | None, IdWindow | None]:
     """Return the selected signals (no order), the entity walk, and the window's ids."""
     query = (
@@ -284,7 +194,9 @@ def _filtered(
         .where(signal.c.workspace_id == workspace_id)
     )
     if where.text is not None:
-        query = query.add_columns(where.text.rank().label("rank")).where(where.text.condition())
+        query = query.add_columns(where.text.rank().label("rank")).where(
+            where.text.condition(by_pairs=by_pairs)
+        )
     if where.lang is not None:
         query = query.where(sa.func.ts_config(signal.c.lang) == sa.func.ts_config(where.lang))
     if where.source_id is not None:
@@ -358,7 +270,9 @@ def gather_signals(workspace_id: uuid.UUID, where: SignalFilter, *, cursor: str 
     """Return every selected signal, in no order, as a materialized CTE named "hits"."""
     if where.entity is not None and where.entity.popular:
         raise ValueError("signals of a much-mentioned entity are walked, not gathered")
-    query, _, window = _filtered(workspace_id, where, cursor, ())
+    # Candidates from the pair index when nothing narrower (an entity, a list) gives them.
+    by_pairs = where.entity is None and where.in_list is None
+    query, _, window = _filtered(workspace_id, where, cursor, (), by_pairs=by_pairs)
     matches: sa.Select[Any] | sa.CompoundSelect[Any] = query
     if window is not None and window.outside:
         # The range and the listed signals are read apart: in one OR, PostgreSQL would
@@ -412,6 +326,11 @@ def _mention_walk(
     ).subquery("walk")
 
 
+def cursor_of(published_at: datetime, signal_id: uuid.UUID) -> str:
+    """Return the cursor of the page after the signal (published_at, signal_id)."""
+    return encode_cursor(CURSOR_KIND, (published_at.isoformat(), signal_id))
+
+
 def _cursor_key(cursor: str) -> tuple[datetime, uuid.UUID]:
     values = decode_cursor(CURSOR_KIND, cursor)
     try:
@@ -420,93 +339,3 @@ def _cursor_key(cursor: str) -> tuple[datetime, uuid.UUID]:
         return datetime.fromisoformat(values[0]), uuid.UUID(values[1])
     except ValueError as exc:
         raise UsageError(f"cursor {cursor[:40]!r} is damaged") from exc
-
-
-def _phrase_page(
-    connection: Connection,
-    workspace_id: uuid.UUID,
-    where: SignalFilter,
-    *,
-    cursor: str | None,
-    limit: int,
-) -> list[Any]:
-    """Return limit + 1 rows of a phrase search: the newest signals first, else every match.
-
-    A phrase's matches are found by rechecking the word positions of every signal that
-    holds all its words, and the planner cannot tell how many of those hold the phrase:
-    it may walk the date index through a whole month for a rare phrase, or gather and
-    sort thousands of matches of a common one. So: the newest PHRASE_WALK signals of the
-    selection are checked first (a common phrase fills its page there); when they hold
-    less than a page, every match is gathered from the index and sorted.
-    """
-    text = where.text
-    assert text is not None
-    plain = replace(where, text=None)
-    newest = select_signals(
-        workspace_id, plain, cursor=cursor, limit=PHRASE_WALK - 1, extra=(signal.c.search,)
-    ).subquery("newest")
-    walked = (
-        sa.select(
-            *[c for c in newest.c if c.key != "search"], text.rank(newest.c.search).label("rank")
-        )
-        .where(text.condition(newest.c.search, newest.c.lang))
-        .order_by(newest.c.published_at.desc(), newest.c.id.desc())
-        .limit(limit + 1)
-    )
-    rows = list(connection.execute(walked))
-    if len(rows) > limit:
-        return rows
-    # Materialized, the matches are gathered without the page's order or limit: the
-    # planner reads them from the full-text index.
-    hits = gather_signals(workspace_id, where, cursor=cursor)
-    return list(
-        connection.execute(
-            sa.select(*hits.c)
-            .order_by(hits.c.published_at.desc(), hits.c.id.desc())
-            .limit(limit + 1)
-        )
-    )
-
-
-def fetch_page(
-    connection: Connection,
-    workspace_id: uuid.UUID,
-    where: SignalFilter,
-    *,
-    cursor: str | None = None,
-    limit: int = 50,
-) -> tuple[list[Any], str | None]:
-    """Return one page of signal rows (newest first) and the cursor of the next page."""
-    check_limit(limit)
-    scope = where.entity
-    if (
-        scope is not None
-        and scope.popular
-        and 1 < len(scope.records) <= WALKED_RECORDS_MAX
-        and scope.mentions >= SORTED_MENTIONS_MAX
-    ):
-        # Each record's page is walked on its own and the pages merged: the signals of
-        # the merged page are each within their own record's page.
-        merged: dict[uuid.UUID, Any] = {}
-        for record_id in scope.records:
-            one = replace(where, entity=EntityScope((record_id,), popular=True, mentions=0))
-            for row in connection.execute(
-                select_signals(workspace_id, one, cursor=cursor, limit=limit)
-            ):
-                merged[row.id] = row
-        rows = sorted(merged.values(), key=lambda r: (r.published_at, r.id), reverse=True)
-        rows = rows[: limit + 1]
-    elif where.text is not None and where.text.has_phrase and not (scope and scope.popular):
-        rows = _phrase_page(connection, workspace_id, where, cursor=cursor, limit=limit)
-    else:
-        rows = list(
-            connection.execute(select_signals(workspace_id, where, cursor=cursor, limit=limit))
-        )
-    more = len(rows) > limit
-    page = list(rows[:limit])
-    following = (
-        encode_cursor(CURSOR_KIND, (page[-1].published_at.isoformat(), page[-1].id))
-        if more and page
-        else None
-    )
-    return page, following
