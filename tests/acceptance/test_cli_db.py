@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable
 
@@ -168,3 +169,22 @@ def test_console_script_runs(database_url: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert '"ok": true' in done.stdout
+
+
+def test_phrase_index_is_shown_dropped_and_built_again(cli: Cli, database_url: str) -> None:
+    def state(*args: str) -> dict[str, object]:
+        result = cli("--database-url", database_url, "db", "phrase-index", *args, "--json")
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    assert state() == {"phrase_index": "on", "changed": False}
+    assert state("off") == {"phrase_index": "off", "changed": True}
+    assert state("off") == {"phrase_index": "off", "changed": False}
+    assert state() == {"phrase_index": "off", "changed": False}
+    assert state("on") == {"phrase_index": "on", "changed": True}
+    shown = cli("--database-url", database_url, "db", "phrase-index")
+    assert shown.exit_code == 0
+    assert "phrase index is on" in shown.stderr
+    wrong = cli("--database-url", database_url, "db", "phrase-index", "maybe")
+    assert wrong.exit_code == 2
+    assert "on or off, not 'maybe'" in wrong.stderr

@@ -186,6 +186,33 @@ def indexes(ctx: typer.Context, json: JsonOption = False) -> None:
         print_table(rows, ["table", "index", "size", "scans", "is_unique", "unused"])
 
 
+@app.command("phrase-index")
+def phrase_index(
+    ctx: typer.Context,
+    state: Annotated[
+        str | None,
+        typer.Argument(help="on: build the index of adjacent word pairs; off: drop it."),
+    ] = None,
+    json: JsonOption = False,
+) -> None:
+    """Show, build or drop the index that makes phrase searches fast (costs ingest speed)."""
+    from signalgraph.db.phrase_index import phrase_index_on, set_phrase_index
+    from signalgraph.errors import UsageError
+
+    engine = get_state(ctx).client().engine
+    if state is not None and state not in ("on", "off"):
+        raise UsageError(f"phrase-index takes on or off, not {state!r}")
+    changed = set_phrase_index(engine, state == "on") if state is not None else False
+    with engine.connect() as connection:
+        on = phrase_index_on(connection)
+    verb = ("built" if on else "dropped") if changed else "is"
+    print_result(
+        {"phrase_index": "on" if on else "off", "changed": changed},
+        json=json,
+        message=f"phrase index {verb}{'' if changed else ' ' + ('on' if on else 'off')}",
+    )
+
+
 @app.command()
 def vacuum(
     ctx: typer.Context,
