@@ -44,6 +44,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 import signalgraph
 from _db import drop_database, fresh_database, server_url
 from signalgraph.db.migrate import upgrade
+from signalgraph.db.phrase_index import set_phrase_index
 
 VOCABULARY = 30_000
 SEED = 20261127
@@ -246,6 +247,12 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("SIGNALGRAPH_DATABASE_URL"))
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--skip-baselines", action="store_true")
+    parser.add_argument(
+        "--phrase-index",
+        choices=("on", "off"),
+        default="on",
+        help="keep (default) or drop the index of adjacent word pairs before ingesting",
+    )
     args = parser.parse_args()
 
     log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr))
@@ -260,6 +267,7 @@ def main() -> None:
         url = fresh_database(admin_url, "sg_bench_ingest")
         client = signalgraph.connect(url=url)
         upgrade(client.engine)
+        set_phrase_index(client.engine, args.phrase_index == "on")
         client.sources.add("bench")
         options = {"batch_size": args.batch_size} if args.batch_size else {}
         first = client.ingest(corpus, source="bench", **options)
@@ -271,6 +279,7 @@ def main() -> None:
         client.close()
         result: dict[str, Any] = {
             "rows": args.rows,
+            "phrase_index": args.phrase_index,
             "corpus_bytes": corpus.stat().st_size,
             "planted": planted,
             "counters": first.counters,

@@ -59,6 +59,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP INDEX ix_signal_search_pairs")
+    op.execute("DROP INDEX IF EXISTS ix_signal_search_pairs")  # `db phrase-index off`
     op.execute("DROP FUNCTION word_pair_buckets(tsvector)")
     op.execute("DROP FUNCTION pair_bucket(text, text)")
