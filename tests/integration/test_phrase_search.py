@@ -174,7 +174,8 @@ def _news_over_months(count: int) -> list[dict[str, Any]]:
                 "title": f"Deal {n}",
                 "text": f"{text} {n}",
                 "lang": "en",
-                "published_at": (start + timedelta(hours=36 * n)).isoformat(),
+                # Two signals at each time: slices and walks end between equal times.
+                "published_at": (start + timedelta(hours=36 * (n // 2))).isoformat(),
             }
         )
     # Far ahead of the rest (a typo'd year, say): the walk must not take its time span
@@ -262,3 +263,95 @@ def test_without_the_pair_index_phrases_find_the_same(tricky: SignalGraph) -> No
     assert set_phrase_index(tricky.engine, True) is False
     assert pairs_known()
     assert _everything(tricky, '"funding round"') == _postgres_says(tricky, '"funding round"')
+
+
+def test_a_rare_phrase_reaches_back_to_the_first_year(
+    sg: SignalGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from signalgraph.query import signal_pages
+
+    # Slices grow as nothing is found: they must stop at the oldest signal, or at the
+    # window's start, even when that is the first representable year.
+    monkeypatch.setattr(signal_pages, "PHRASE_WALK", 2)
+    sg.sources.add("wire")
+    rows = [
+        {"external_id": f"r{n}", "kind": "article", "title": "Other", "text": f"no match {n}",
+         "lang": "en", "published_at": f"2026-03-{n + 1:02}T00:00:00Z"}
+        for n in range(20)
+    ]  # fmt: skip
+    rows.append(
+        {"external_id": "old", "kind": "article", "title": "Placeholder date",
+         "text": "a rare phrase here", "lang": "en", "published_at": "0001-01-01T00:00:00Z"}
+    )  # fmt: skip
+    sg.ingest(rows, source="wire")
+    assert _everything(sg, '"rare phrase"') == ["old"]
+    first_year = datetime(1, 1, 1, tzinfo=UTC)
+    assert _everything(sg, '"rare phrase"', since=first_year) == ["old"]
+    assert _everything(sg, '"no match"', since=datetime(1000, 1, 1, tzinfo=UTC)) == [
+        f"r{n}" for n in reversed(range(20))
+    ]
+
+
+def test_signals_arriving_during_a_page_neither_repeat_nor_hide_one(
+    sg: SignalGraph, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from signalgraph.query import signal_pages
+
+    monkeypatch.setattr(signal_pages, "PHRASE_WALK", 3)
+    monkeypatch.setattr(signal_pages, "PHRASE_WALK_MAX", 3)
+    sg.sources.add("wire")
+    sg.ingest(_news_over_months(40), source="wire")
+    expected = _postgres_says(sg, '"funding round"')
+    gathered = signal_pages._gathered
+    arrived: list[str] = []
+
+    def newer_signal_first(*args: Any, **kwargs: Any) -> list[Any]:
+        # Another connection commits a newer matching signal between the walk and each
+        # slice (in a month that has its partition: making one would wait for the page).
+        key = f"late{len(arrived)}"
+        sg.ingest(
+            [
+                {
+                    "external_id": key,
+                    "kind": "article",
+                    "title": "Late",
+                    "text": "the funding round closed late",
+                    "lang": "en",
+                    "published_at": "2025-10-31T00:00:00Z",
+                }
+            ],
+            source="wire",
+        )
+        arrived.append(key)
+        return gathered(*args, **kwargs)
+
+    monkeypatch.setattr(signal_pages, "_gathered", newer_signal_first)
+    page = sg.signals.search('"funding round"', limit=4)
+    assert arrived, "the page was read without a slice"
+    assert [s.external_id for s in page] == expected[:4]
+    monkeypatch.setattr(signal_pages, "_gathered", gathered)
+    # The next pages carry on from the cursor: every older match once, none twice.
+    rest: list[str] = []
+    cursor = page.next_cursor
+    while cursor is not None:
+        more = sg.signals.search('"funding round"', limit=4, cursor=cursor)
+        rest.extend(s.external_id for s in more)
+        cursor = more.next_cursor
+    assert rest == expected[4:]
+
+
+def test_building_the_pair_index_ignores_the_statement_time_limit(tricky: SignalGraph) -> None:
+    from signalgraph.db.phrase_index import set_phrase_index
+
+    # A limit of 1 ms cancels any index build; on a big table the build takes minutes.
+    # Set on each checkout, after the driver's own first queries.
+    @sa.event.listens_for(tricky.engine, "checkout")
+    def hurry(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        dbapi_connection.execute("SET statement_timeout = 1")
+
+    try:
+        assert set_phrase_index(tricky.engine, False) is True
+        assert set_phrase_index(tricky.engine, True) is True
+    finally:
+        sa.event.remove(tricky.engine, "checkout", hurry)
+        tricky.engine.dispose()  # the pooled sessions keep their 1 ms limit

@@ -8,8 +8,8 @@ searches, whose matches the indexes only know approximately (see phrase_page).
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,6 +35,21 @@ PHRASE_WALK_MAX = 10_000
 _ONE_US = timedelta(microseconds=1)
 
 
+@dataclass(frozen=True)
+class _Walk:
+    """The matches of a walk, and where it ended (None: the selection ended first)."""
+
+    rows: list[Any]
+    edge: tuple[datetime, uuid.UUID] | None = None
+    # The published time of the walk's tenth signal in one hundred, newest first: the
+    # walk covered about 0.9 of its signals since then (a signal dated far ahead of the
+    # rest would make the first one misleading).
+    tenth: datetime | None = None
+
+
+_EDGE = ("edge_published_at", "edge_id", "edge_walked", "edge_tenth")
+
+
 def _walk_newest(
     connection: Connection,
     workspace_id: uuid.UUID,
@@ -43,8 +58,12 @@ def _walk_newest(
     cursor: str | None,
     limit: int,
     rows: int,
-) -> list[Any]:
-    """Return up to limit + 1 matches among the newest `rows` selected signals."""
+) -> _Walk:
+    """Return up to limit + 1 matches among the newest `rows` selected signals.
+
+    When they are fewer, the same statement (so the same snapshot: a signal committed
+    meanwhile cannot move the edge) also returns the oldest walked signal.
+    """
     text = where.text
     assert text is not None
     plain = replace(where, text=None)
@@ -58,8 +77,42 @@ def _walk_newest(
         .where(text.condition(newest.c.search, newest.c.lang))
         .order_by(newest.c.published_at.desc(), newest.c.id.desc())
         .limit(limit + 1)
+        .cte("walked")
+        .prefix_with("MATERIALIZED")
     )
-    return list(connection.execute(walked))
+    again = select_signals(workspace_id, plain, cursor=cursor, limit=rows - 1).subquery("again")
+    edge = (
+        sa.select(
+            again.c.published_at,
+            again.c.id,
+            sa.func.count().over(),
+            sa.func.nth_value(
+                again.c.published_at, max(rows // 10, 1), type_=again.c.published_at.type
+            ).over(order_by=again.c.published_at.desc()),
+        )
+        .order_by(again.c.published_at, again.c.id)
+        .limit(1)
+        .subquery("edge")
+    )
+    found = sa.union_all(
+        sa.select(
+            *walked.c,
+            *[sa.cast(sa.null(), c.type).label(n) for n, c in zip(_EDGE, edge.c, strict=True)],
+        ),
+        # Only when the matches do not fill the page (a one-time filter: otherwise the
+        # edge's subquery is not run).
+        sa.select(
+            *[sa.cast(sa.null(), c.type).label(c.key) for c in walked.c],
+            *[c.label(n) for n, c in zip(_EDGE, edge.c, strict=True)],
+        ).where(sa.select(sa.func.count()).select_from(walked).scalar_subquery() <= limit),
+    )
+    result = list(connection.execute(found))
+    matches = [row for row in result if row.edge_id is None]
+    ends = [row for row in result if row.edge_id is not None]
+    if not ends or ends[0].edge_walked < rows:
+        return _Walk(matches)
+    end = ends[0]
+    return _Walk(matches, (end.edge_published_at, end.edge_id), end.edge_tenth)
 
 
 def _gathered(
@@ -81,36 +134,6 @@ def _gathered(
             .limit(limit + 1)
         )
     )
-
-
-def _walked_edge(
-    connection: Connection,
-    workspace_id: uuid.UUID,
-    where: SignalFilter,
-    *,
-    cursor: str | None,
-    rows: int,
-) -> Any:
-    """Return the oldest walked signal (published_at, id), how many were walked, and a time.
-
-    The time is that of the walk's tenth signal in one hundred, newest first: the walk
-    covered about 0.9 of the walked signals since then (a signal dated far ahead of the
-    rest would make the first one misleading).
-    """
-    plain = replace(where, text=None)
-    newest = select_signals(workspace_id, plain, cursor=cursor, limit=rows - 1).subquery()
-    return connection.execute(
-        sa.select(
-            newest.c.published_at,
-            newest.c.id,
-            sa.func.count().over().label("walked"),
-            sa.func.nth_value(newest.c.published_at, max(rows // 10, 1))
-            .over(order_by=newest.c.published_at.desc())
-            .label("newest"),
-        )
-        .order_by(newest.c.published_at, newest.c.id)
-        .limit(1)
-    ).first()
 
 
 def _oldest(connection: Connection, workspace_id: uuid.UUID) -> datetime | None:
@@ -138,9 +161,10 @@ def phrase_page(
     slices sized to hold about two pages of matches, each gathered from the index and
     sorted.
     """
-    rows = _walk_newest(
+    walk = _walk_newest(
         connection, workspace_id, where, cursor=cursor, limit=limit, rows=PHRASE_WALK
     )
+    rows = walk.rows
     if len(rows) > limit:
         return rows
     zoned = all(t is None or t.tzinfo is not None for t in (where.since, where.until))
@@ -148,23 +172,25 @@ def phrase_page(
         # A few hundred candidates at most (an entity's, a list's), or a window in the
         # server's time zone: every match at once.
         return _gathered(connection, workspace_id, where, cursor=cursor, limit=limit)
-    edge = _walked_edge(connection, workspace_id, where, cursor=cursor, rows=PHRASE_WALK)
-    if edge is None or edge.walked < PHRASE_WALK:
+    if walk.edge is None or walk.tenth is None:
         return rows  # the walk reached the end of the selection
-    newest, walked = edge.newest, PHRASE_WALK
+    tenth, walked = walk.tenth, PHRASE_WALK
     found = len(rows)
     walk_on = 2 * PHRASE_WALK * (limit + 1 - found) // found if found else PHRASE_WALK_MAX + 1
     if walk_on <= PHRASE_WALK_MAX:
-        after = cursor_of(edge.published_at, edge.id)
-        rows += _walk_newest(
-            connection, workspace_id, where, cursor=after, limit=limit - found, rows=walk_on
+        walk = _walk_newest(
+            connection,
+            workspace_id,
+            where,
+            cursor=cursor_of(*walk.edge),
+            limit=limit - found,
+            rows=walk_on,
         )
-        if len(rows) > limit:
-            return rows
-        edge = _walked_edge(connection, workspace_id, where, cursor=after, rows=walk_on)
-        if edge is None or edge.walked < walk_on:
+        rows += walk.rows
+        if len(rows) > limit or walk.edge is None:
             return rows
         walked += walk_on
+    assert walk.edge is not None
     bottom = where.since if where.since is not None else _oldest(connection, workspace_id)
     if bottom is None:
         return rows
@@ -172,9 +198,9 @@ def phrase_page(
         connection,
         workspace_id,
         where,
-        top=(edge.published_at, edge.id),
+        top=walk.edge,
         bottom=bottom,
-        covered=(newest - edge.published_at) * walked / (walked - PHRASE_WALK // 10),
+        covered=(tenth - walk.edge[0]) * walked / (walked - PHRASE_WALK // 10),
         found=len(rows),
         limit=limit,
     )
@@ -193,7 +219,10 @@ def _older_slices(
 ) -> list[Any]:
     """Return the matches older than top, slice by slice, until the page is full."""
     rows: list[Any] = []
-    upper = top[0] + _ONE_US  # the first slice holds the signals at top's time after top
+    # The first slice also holds the signals at top's time after top (by the cursor);
+    # it ends a microsecond after top, or nowhere for the last representable time.
+    upper = top[0]
+    until = upper + _ONE_US if upper < datetime.max.replace(tzinfo=UTC) else None
     cursor: str | None = cursor_of(*top)
     while True:
         needed = limit + 1 - found - len(rows)
@@ -202,18 +231,23 @@ def _older_slices(
         # Two pages' worth at the rate seen so far; at least the time covered so far,
         # so slices grow geometrically when the phrase is rare.
         span = seconds * 8 if matched == 0 else max(2 * needed * seconds / matched, seconds)
-        lower = max(bottom, upper - timedelta(seconds=span))
+        # Compared before subtracting: the slice may reach past the first year.
+        if span >= (upper - bottom).total_seconds():
+            lower = bottom
+        else:
+            lower = upper - timedelta(seconds=span)
         part = replace(
             where,
             since=lower,
-            until=upper,
-            moved=moved_in_window(connection, workspace_id, lower, upper),
+            until=until,
+            moved=moved_in_window(connection, workspace_id, lower, until),
         )
         rows += _gathered(connection, workspace_id, part, cursor=cursor, limit=needed - 1)
         if len(rows) >= limit + 1 - found or lower <= bottom:
             return rows
         covered += upper - lower
-        upper, cursor = lower, None
+        upper = until = lower
+        cursor = None
 
 
 def fetch_page(
