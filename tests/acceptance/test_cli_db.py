@@ -188,3 +188,13 @@ def test_phrase_index_is_shown_dropped_and_built_again(cli: Cli, database_url: s
     wrong = cli("--database-url", database_url, "db", "phrase-index", "maybe")
     assert wrong.exit_code == 2
     assert "on or off, not 'maybe'" in wrong.stderr
+
+
+@pytest.mark.parametrize("args", [(), ("on",), ("off",)])
+def test_phrase_index_without_a_schema_says_what_to_do(
+    cli: Cli, databases: DatabaseFactory, args: tuple[str, ...]
+) -> None:
+    result = cli("--database-url", databases.empty(), "db", "phrase-index", *args)
+    assert result.exit_code == 1
+    assert "no signalgraph schema" in result.stderr
+    assert "signalgraph db upgrade" in result.stderr

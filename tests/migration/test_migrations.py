@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import subprocess
 import threading
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -134,3 +135,22 @@ def test_history_lists_revisions_oldest_first_with_one_head() -> None:
     assert rows[0]["down_revision"] is None
     assert [row["head"] for row in rows].count(True) == 1
     assert rows[-1]["head"] is True
+
+
+def test_upgrade_and_downgrade_ignore_the_statement_time_limit(databases: DatabaseFactory) -> None:
+    # A limit of 1 ms cancels a table rewrite or an index build (0008, 0012); migrations
+    # run without one. Set on each checkout, after the driver's own first queries.
+    client = signalgraph.connect(url=databases.empty())
+    try:
+        with client.engine.connect():
+            pass
+
+        @sa.event.listens_for(client.engine, "checkout")
+        def hurry(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+            dbapi_connection.execute("SET statement_timeout = 1")
+
+        assert migrate.upgrade(client.engine)[1] == migrate.head_revision()
+        assert migrate.downgrade(client.engine, "0011")[1] == "0011"
+        assert migrate.upgrade(client.engine)[1] == migrate.head_revision()
+    finally:
+        client.close()

@@ -199,11 +199,12 @@ def phrase_index(
     from signalgraph.db.phrase_index import phrase_index_on, set_phrase_index
     from signalgraph.errors import UsageError
 
-    engine = get_state(ctx).client().engine
     if state is not None and state not in ("on", "off"):
         raise UsageError(f"phrase-index takes on or off, not {state!r}")
-    changed = set_phrase_index(engine, state == "on") if state is not None else False
-    with engine.connect() as connection:
+    client = get_state(ctx).client()
+    changed = set_phrase_index(client.engine, state == "on") if state is not None else False
+    with client.engine.connect() as connection:
+        client.require_schema(connection)
         on = phrase_index_on(connection)
     verb = ("built" if on else "dropped") if changed else "is"
     print_result(

@@ -145,6 +145,8 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
     """Upgrade the schema to `revision`; return (before, after)."""
     _check_target(revision)
     with _ALEMBIC_GLOBALS, engine.begin() as connection:
+        # Rewriting or indexing a big table takes what it takes: no statement time limit.
+        connection.execute(sa.text("SET LOCAL statement_timeout = 0"))
         _lock_schema(connection)
         before = current_revision(connection)
         state = schema_state(connection)
@@ -165,6 +167,8 @@ def downgrade(engine: Engine, revision: str) -> tuple[str | None, str | None]:
     """Downgrade the schema to `revision` ('base' removes every table); return (before, after)."""
     _check_target(revision)
     with _ALEMBIC_GLOBALS, engine.begin() as connection:
+        # Rewriting or indexing a big table takes what it takes: no statement time limit.
+        connection.execute(sa.text("SET LOCAL statement_timeout = 0"))
         _lock_schema(connection)
         before = current_revision(connection)
         if before is None:

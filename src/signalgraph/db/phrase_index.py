@@ -28,11 +28,21 @@ def phrase_index_on(connection: Connection) -> bool:
 
 def set_phrase_index(engine: Engine, on: bool) -> bool:
     """Build or drop the index of adjacent word pairs; return whether anything changed."""
+    from signalgraph.db.migrate import require_head  # alembic: not on the search path
+
     with engine.begin() as connection:
+        # A build reads every signal: no configured statement time limit applies to it.
+        connection.execute(sa.text("SET LOCAL statement_timeout = 0"))
+        require_head(connection)
+        # Two builds at once: the second waits for the first, then finds the index.
+        connection.execute(
+            sa.text("SELECT pg_advisory_xact_lock(hashtext('signalgraph phrase index'))")
+        )
         if phrase_index_on(connection) == on:
             return False
         if on:
-            # Reads every signal once; blocks writes to `signal` meanwhile.
+            # Reads every signal once; blocks writes to `signal` meanwhile (a drop, below,
+            # briefly blocks reads too).
             connection.execute(
                 sa.text(
                     f"CREATE INDEX {PHRASE_INDEX} ON {SCHEMA}.signal "
