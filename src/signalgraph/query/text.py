@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -122,8 +122,9 @@ def text_query(connection: Connection, text: str, lang: str | None) -> TextQuery
     for config, stemmed, _ in rows:
         if stemmed:  # only stop words: nothing to match in that language
             grouped.setdefault(stemmed, []).append(config)
-    groups = tuple((q, tuple(configs)) for q, configs in grouped.items())
+    stemmed_query = TextQuery(tuple((q, tuple(configs)) for q, configs in grouped.items()))
     # Pairs only with their index (see db/phrase_index.py): without it, the condition
     # would hash every candidate's pairs as it is read.
-    by_pairs = any("<" in q for q in grouped) and bool(rows) and rows[0][2]
-    return TextQuery(groups, required_pairs(list(grouped)) if by_pairs else None)
+    if stemmed_query.has_phrase and rows[0][2]:
+        return replace(stemmed_query, pairs=required_pairs(list(grouped)))
+    return stemmed_query
