@@ -15,8 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from signalgraph.errors import UsageError
-from signalgraph.ids import id_match, id_or_prefix, utcnow, uuid7_floor
+from signalgraph import lookup
+from signalgraph.errors import NotFound, UsageError
+from signalgraph.ids import utcnow, uuid7_floor
 from signalgraph.pages import Page, check_limit, cursor_id, encode_cursor
 from signalgraph.schema import AUDIT_ACTIONS, audit_event
 
@@ -168,31 +169,30 @@ def _aware(moment: datetime) -> datetime:
 
 
 def _object_id(connection: Any, workspace_id: uuid.UUID, value: str | uuid.UUID) -> uuid.UUID:
-    """Return a full object id: a UUID as given, or the entity a prefix names."""
+    """Return a full object id: a UUID as given, else the entity (or other object) it names."""
     if isinstance(value, uuid.UUID):
         return value
     try:
         return uuid.UUID(value.strip())
     except ValueError:
         pass
-    from signalgraph.schema import entity
+    from signalgraph.flags import find_object
 
-    wanted = id_or_prefix(value, "object")
-    found = (
-        connection.execute(
-            sa.select(entity.c.id)
-            .where(entity.c.workspace_id == workspace_id, id_match(entity.c.id, wanted))
-            .limit(2)
-        )
-        .scalars()
-        .all()
+    try:
+        return find_object(connection, workspace_id, value)[1]
+    except NotFound:
+        pass
+    # Objects that cannot be flagged (runs, comments, members…) are found in the trail itself.
+    query = (
+        sa.select(audit_event.c.object_id)
+        .where(audit_event.c.workspace_id == workspace_id)
+        .group_by(audit_event.c.object_id)
     )
-    if len(found) != 1:
-        raise UsageError(
-            f"object id {value!r} is not a UUID, nor the prefix of exactly one entity's id",
-            hint="give the full id (prefixes work for entities only)",
-        )
-    return uuid.UUID(str(found[0]))
+    found: uuid.UUID = lookup.find(
+        connection, query, audit_event.c.object_id, value, noun="object",
+        hint="no object with that id was changed in this workspace",
+    ).object_id  # fmt: skip
+    return found
 
 
 def _uuid(value: str | uuid.UUID, what: str) -> uuid.UUID:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from signalgraph.errors import AlreadyExists, NotFound, UsageError
-from signalgraph.ids import id_match, id_or_prefix
+from signalgraph import lookup
+from signalgraph.errors import AlreadyExists, UsageError
 from signalgraph.pages import Page
 from signalgraph.resolve import decisions
 from signalgraph.resolve.compare import (
@@ -107,7 +107,8 @@ class Entities:
     def canonical(
         self, value: str | uuid.UUID, *, connection: Connection | None = None
     ) -> uuid.UUID:
-        """Return the canonical id of an entity given by id, prefix or a merged-away id."""
+        """Return the canonical id of an entity given by id, prefix, short id, merged-away id or
+        identifier (`domain:acme.ai`)."""
         with self._client.transaction(connection) as conn:
             return decisions.resolve_entity_id(conn, self._client.workspace_id_in(conn), value)
 
@@ -437,16 +438,11 @@ class Entities:
     def _record_id(
         self, conn: Connection, workspace_id: uuid.UUID, value: str | uuid.UUID
     ) -> uuid.UUID:
-        wanted = id_or_prefix(value, "record")
         query = sa.select(entity_record.c.id).where(entity_record.c.workspace_id == workspace_id)
-        rows = (
-            conn.execute(query.where(id_match(entity_record.c.id, wanted)).limit(2)).scalars().all()
-        )
-        if not rows:
-            raise NotFound(f"record {value} does not exist in this workspace")
-        if len(rows) > 1:
-            raise UsageError(f"record id prefix {value!r} is ambiguous")
-        found: uuid.UUID = rows[0]
+        found: uuid.UUID = lookup.find(
+            conn, query, entity_record.c.id, value, noun="record",
+            hint="see the records in `signalgraph entities show ENTITY`",
+        ).id  # fmt: skip
         return found
 
     def _close_reviews(

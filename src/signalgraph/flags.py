@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from signalgraph import lookup
 from signalgraph.errors import NotFound, UsageError
-from signalgraph.ids import id_match, id_or_prefix, uuid7
+from signalgraph.ids import uuid7
 from signalgraph.schema import flag
 
 if TYPE_CHECKING:
@@ -59,31 +60,37 @@ FLAGGABLE = (
 )
 
 
-def _find_object(
+def find_object(
     connection: Connection, workspace_id: uuid.UUID, value: str | uuid.UUID
 ) -> tuple[str, uuid.UUID]:
-    from signalgraph.resolve.decisions import resolve_entity_id
+    """Return (object type, id) of the one flaggable object a typed id names."""
+    from signalgraph.resolve.decisions import canonical_ids, resolve_entity_id
     from signalgraph.schema import metadata
 
-    try:
+    if isinstance(value, str) and ":" in value:  # an identifier names an entity
         return "entity", resolve_entity_id(connection, workspace_id, value)
-    except (NotFound, UsageError):
-        pass
-    wanted = id_or_prefix(value, "object")
-    if isinstance(wanted, uuid.UUID):
-        for object_type, table_name, column in FLAGGABLE:
-            table = metadata.tables[table_name]
-            found = connection.execute(
-                sa.select(table.c[column]).where(
-                    table.c.workspace_id == workspace_id, table.c[column] == wanted
-                )
-            ).first()
-            if found is not None:
-                return object_type, wanted
-    raise NotFound(
-        f"nothing with id {str(value)[:60]!r} can be flagged in this workspace",
-        hint="give the full id of an entity, signal, fact, relation, link or list",
-    )
+    typed = lookup.parse_id(value, "object")
+    found: list[tuple[str, uuid.UUID]] = []
+    for object_type, table_name, column in (("entity", "entity", "id"), *FLAGGABLE):
+        table = metadata.tables[table_name]
+        ids = connection.execute(
+            sa.select(table.c[column])
+            .where(table.c.workspace_id == workspace_id, typed.condition(table.c[column]))
+            .limit(lookup.SHOWN_CANDIDATES)
+        ).scalars()
+        found += [(object_type, object_id) for object_id in ids]
+    if not found:
+        raise NotFound(
+            f"nothing with id {typed.text!r} can be flagged in this workspace",
+            hint="give the id, a prefix or the short id of an entity, signal, fact, relation, "
+            "link or list",
+        )
+    if len(found) > 1:
+        raise lookup.ambiguous("object", typed.text, [f"{kind} {oid}" for kind, oid in found])
+    object_type, object_id = found[0]
+    if object_type == "entity":
+        object_id = canonical_ids(connection, workspace_id, [object_id])[object_id]
+    return object_type, object_id
 
 
 class Flags:
@@ -135,7 +142,7 @@ class Flags:
                 raise UsageError(f"the flag {name} must be 1 to 2000 characters, without NUL")
         with self._client.transaction(actor=actor) as conn:
             workspace_id = self._client.workspace_id_in(conn)
-            object_type, object_id = _find_object(conn, workspace_id, value)
+            object_type, object_id = find_object(conn, workspace_id, value)
             row = conn.execute(
                 flag.insert()
                 .values(
@@ -155,20 +162,17 @@ class Flags:
 
     def resolve(self, value: str | uuid.UUID, *, note: str | None, actor: str | None) -> Flag:
         """Close a flag with a note saying what was done."""
-        wanted = id_or_prefix(value, "flag")
         with self._client.transaction(actor=actor) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             query = sa.select(flag).where(flag.c.workspace_id == workspace_id)
-            rows = conn.execute(query.where(id_match(flag.c.id, wanted)).limit(2)).all()
-            if not rows:
-                raise NotFound(f"flag {value} does not exist", hint="see `signalgraph flags list`")
-            if len(rows) > 1:
-                raise UsageError(f"flag id prefix {value!r} is ambiguous")
-            if rows[0].resolved_at is not None:
-                raise UsageError(f"flag {rows[0].id} is already resolved")
+            found = lookup.find(
+                conn, query, flag.c.id, value, noun="flag", hint="see `signalgraph flags list`"
+            )
+            if found.resolved_at is not None:
+                raise UsageError(f"flag {found.id} is already resolved")
             row = conn.execute(
                 flag.update()
-                .where(flag.c.workspace_id == workspace_id, flag.c.id == rows[0].id)
+                .where(flag.c.workspace_id == workspace_id, flag.c.id == found.id)
                 .values(resolved_at=sa.func.now(), resolved_by=actor, resolution_note=note)
                 .returning(flag)
             ).one()

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import os
-import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from signalgraph.errors import UsageError
 
 _MAX_MS = (1 << 48) - 1
 
@@ -47,41 +43,6 @@ def uuid7_floor(at: datetime) -> uuid.UUID:
 def uuid7_time(value: uuid.UUID) -> datetime:
     """Return the time encoded in a UUIDv7."""
     return _EPOCH + (value.int >> 80) * _ONE_MS
-
-
-_PREFIX = re.compile(r"^[0-9a-f-]{4,36}$")
-
-
-def id_or_prefix(value: str | uuid.UUID, kind: str) -> uuid.UUID | str:
-    """Return a full UUID, or a lowercase prefix of one (at least 4 characters)."""
-    if isinstance(value, uuid.UUID):
-        return value
-    text = value.strip().lower()
-    if len(text) == 36:
-        try:
-            return uuid.UUID(text)
-        except ValueError:
-            pass
-    if not _PREFIX.match(text):
-        article = "an" if kind[:1] in "aeiou" else "a"
-        raise UsageError(
-            f"{value!r} is not {article} {kind} id",
-            hint="ids are hexadecimal: give the whole id, or its first 4 characters or more",
-        )
-    return text
-
-
-def id_match(column: Any, wanted: uuid.UUID | str) -> Any:
-    """Return the condition "column is this id" or "column starts with this prefix".
-
-    `wanted` is what `id_or_prefix` returned; select with `.limit(2)` to tell a unique
-    prefix from an ambiguous one.
-    """
-    import sqlalchemy as sa
-
-    if isinstance(wanted, uuid.UUID):
-        return column == wanted
-    return sa.cast(column, sa.Text).startswith(wanted)
 
 
 def utcnow() -> datetime:

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from signalgraph.errors import NotFound, UsageError
-from signalgraph.ids import id_match, id_or_prefix
+from signalgraph import lookup
+from signalgraph.errors import UsageError
 from signalgraph.schema import entity, review_item
 
 if TYPE_CHECKING:
@@ -63,16 +63,11 @@ class Review:
             return [dict(row) for row in rows]
 
     def _item(self, conn: Connection, workspace_id: uuid.UUID, value: str | uuid.UUID) -> Any:
-        wanted = id_or_prefix(value, "review item")
         query = sa.select(review_item).where(review_item.c.workspace_id == workspace_id)
-        rows = conn.execute(query.where(id_match(review_item.c.id, wanted)).limit(2)).all()
-        if not rows:
-            raise NotFound(
-                f"review item {value} does not exist", hint="see `signalgraph review list`"
-            )
-        if len(rows) > 1:
-            raise UsageError(f"review item prefix {value!r} is ambiguous")
-        return rows[0]
+        return lookup.find(
+            conn, query, review_item.c.id, value, noun="review item",
+            hint="see `signalgraph review list`",
+        )  # fmt: skip
 
     def show(self, value: str | uuid.UUID) -> dict[str, Any]:
         """Return one review item with the explanation of its pair."""

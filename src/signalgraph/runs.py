@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from signalgraph import lookup
 from signalgraph.db.engine import transaction
-from signalgraph.errors import NotFound, UsageError
-from signalgraph.ids import id_match, id_or_prefix, uuid7
+from signalgraph.errors import UsageError
+from signalgraph.ids import uuid7
 from signalgraph.schema import RUN_STATUSES, run, source
 
 if TYPE_CHECKING:
@@ -176,16 +177,11 @@ class Runs:
         with transaction(self._client.engine, connection) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             query = self._select().where(run.c.workspace_id == workspace_id)
-            wanted = id_or_prefix(run_id, "run")
-            rows = conn.execute(query.where(id_match(run.c.id, wanted)).limit(2)).all()
-        if not rows:
-            raise NotFound(
-                f"run {run_id} does not exist in workspace {self._client.workspace_name!r}",
+            found = lookup.find(
+                conn, query, run.c.id, run_id, noun="run",
                 hint=f"list runs with `signalgraph runs list{self._client.scope}`",
-            )
-        if len(rows) > 1:
-            raise UsageError(f"run id prefix {run_id!r} is ambiguous; give more characters")
-        return self._from_row(rows[0])
+            )  # fmt: skip
+        return self._from_row(found)
 
     # -- lifecycle (used by the commands that do work) --------------------------------
 

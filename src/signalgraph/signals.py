@@ -11,9 +11,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from signalgraph import lookup
 from signalgraph.db.engine import transaction
-from signalgraph.errors import NotFound, UsageError
-from signalgraph.ids import id_match, id_or_prefix
 from signalgraph.pages import Page
 from signalgraph.query.signals import LIST_COLUMNS
 from signalgraph.schema import mention, signal, signal_revision, source
@@ -194,13 +193,10 @@ class Signals:
             workspace_id = self._client.workspace_id_in(conn)
             query = self._joined(*_LIST_COLUMNS, signal.c.text, signal.c.metadata, signal.c.raw)
             query = query.where(signal.c.workspace_id == workspace_id)
-            wanted = id_or_prefix(signal_id, "signal")
-            rows = conn.execute(query.where(id_match(signal.c.id, wanted)).limit(2)).all()
-            if not rows:
-                raise NotFound(f"signal {signal_id} does not exist in this workspace")
-            if len(rows) > 1:
-                raise UsageError(f"signal id prefix {signal_id!r} is ambiguous")
-            row = rows[0]
+            row = lookup.find(
+                conn, query, signal.c.id, signal_id, noun="signal",
+                hint="see `signalgraph signals list`",
+            )  # fmt: skip
             mentions = conn.execute(
                 sa.select(mention)
                 .where(mention.c.workspace_id == workspace_id, mention.c.signal_id == row.id)

@@ -163,7 +163,7 @@ def test_fact_conditions_and_the_full_dossier(book: SignalGraph) -> None:
     events = book.audit.list(object_id=str(robotics)[:18])
     assert events.items
     assert {event.object_id for event in events.items} == {robotics}
-    with pytest.raises(UsageError, match="prefix"):
+    with pytest.raises(NotFound, match="object ffff does not exist in this workspace"):
         book.audit.list(object_id="ffff")
 
     book.lists.create("Targets")

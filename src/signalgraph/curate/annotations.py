@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
+from signalgraph import lookup
 from signalgraph.curate.fields import (
     BUILTIN_FIELDS,
     check_field_name,
@@ -26,7 +27,7 @@ from signalgraph.curate.fields import (
 )
 from signalgraph.curate.groups import group_paths
 from signalgraph.errors import AlreadyExists, NotFound, UsageError
-from signalgraph.ids import id_match, id_or_prefix, uuid7
+from signalgraph.ids import uuid7
 from signalgraph.resolve import decisions
 from signalgraph.schema import FIELD_TYPES, annotation, annotation_comment, annotation_field, entity
 
@@ -316,18 +317,14 @@ class Annotations:
 
     def _comment_id(self, conn: Connection, value: str | uuid.UUID) -> uuid.UUID:
         workspace_id = self._client.workspace_id_in(conn)
-        wanted = id_or_prefix(value, "comment")
         query = sa.select(annotation_comment.c.id).where(
             annotation_comment.c.workspace_id == workspace_id,
             annotation_comment.c.deleted_at.is_(None),
         )
-        query = query.where(id_match(annotation_comment.c.id, wanted))
-        rows = conn.execute(query.limit(2)).scalars().all()
-        if not rows:
-            raise NotFound(f"comment {value} does not exist (or was deleted)")
-        if len(rows) > 1:
-            raise UsageError(f"comment id prefix {value!r} is ambiguous")
-        found: uuid.UUID = rows[0]
+        found: uuid.UUID = lookup.find(
+            conn, query, annotation_comment.c.id, value, noun="comment",
+            hint="it may have been deleted; see `signalgraph annotations show ENTITY`",
+        ).id  # fmt: skip
         return found
 
     def annotate(

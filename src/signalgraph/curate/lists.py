@@ -21,6 +21,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from signalgraph import lookup
 from signalgraph.curate.fields import INT32, check_int, clean_text
 from signalgraph.curate.members import resolve_members
 from signalgraph.errors import AlreadyExists, NotFound, UsageError
@@ -177,24 +178,27 @@ class Lists:
         with self._client.transaction(connection) as conn:
             return _list(self._find(conn, name))
 
-    def _find(self, conn: Connection, name: str) -> Any:
-        if not isinstance(name, str) or "\x00" in name:
+    def _find(self, conn: Connection, name: str | uuid.UUID) -> Any:
+        """Return the live list with this name, else the one with this id (or short id)."""
+        if isinstance(name, str) and "\x00" in name:
             raise UsageError("a list name cannot contain a NUL byte")
         workspace_id = self._client.workspace_id_in(conn)
-        row = conn.execute(
-            sa.select(curated_list).where(
-                curated_list.c.workspace_id == workspace_id,
-                curated_list.c.name == name,
-                curated_list.c.deleted_at.is_(None),
-            )
-        ).one_or_none()
-        if row is None:
-            raise NotFound(
-                f"list {str(name)[:200]!r} does not exist",
-                hint=f"see `signalgraph lists{self._client.scope}`; "
-                "create it with `signalgraph lists create NAME`",
-            )
-        return row
+        live = sa.select(curated_list).where(
+            curated_list.c.workspace_id == workspace_id, curated_list.c.deleted_at.is_(None)
+        )
+        hint = (
+            f"see `signalgraph lists{self._client.scope}`; "
+            "create it with `signalgraph lists create NAME`"
+        )
+        if isinstance(name, str):
+            row = conn.execute(live.where(curated_list.c.name == name)).one_or_none()
+            if row is not None:
+                return row
+            try:
+                lookup.parse_id(name, "list")
+            except UsageError:
+                raise NotFound(f"list {name[:200]!r} does not exist", hint=hint) from None
+        return lookup.find(conn, live, curated_list.c.id, name, noun="list", hint=hint)
 
     def containing(
         self, value: str | uuid.UUID, *, connection: Connection | None = None

@@ -1,4 +1,5 @@
-"""Turn the ids an analyst typed into list members: entities (full, prefix or merged) or signals."""
+"""Turn the ids an analyst typed into list members: entities (by id, prefix, short
+id, merged id or identifier) or signals."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from signalgraph.errors import UsageError
-from signalgraph.ids import id_or_prefix
-from signalgraph.resolve.decisions import canonical_ids
+from signalgraph import lookup
+from signalgraph.errors import NotFound, UsageError
+from signalgraph.resolve.decisions import canonical_ids, resolve_entity_id
 from signalgraph.schema import entity, signal_key
 
 
@@ -30,20 +31,26 @@ def resolve_members(
     """Resolve typed ids in a few set-based queries (one per table for full ids and prefixes)."""
     found = ResolvedMembers()
     full: dict[str, uuid.UUID] = {}
-    prefixes: dict[str, str] = {}
+    partial: dict[str, lookup.TypedId] = {}
     for value in values:
         shown = str(value)
+        if isinstance(value, str) and ":" in value:  # an identifier, like domain:acme.ai
+            try:
+                found.entities[shown] = resolve_entity_id(connection, workspace_id, value)
+            except (NotFound, UsageError) as exc:
+                found.invalid[shown] = exc.message
+            continue
         try:
-            wanted = id_or_prefix(value, "entity or signal")
+            typed = lookup.parse_id(value, "entity or signal")
         except UsageError:
             found.invalid[shown] = "is not an entity or signal id"
             continue
-        if isinstance(wanted, uuid.UUID):
-            full[shown] = wanted
+        if typed.full is not None:
+            full[shown] = typed.full
         else:
-            prefixes[shown] = wanted
-    entity_hits: dict[str, set[uuid.UUID]] = {shown: set() for shown in [*full, *prefixes]}
-    signal_hits: dict[str, set[uuid.UUID]] = {shown: set() for shown in [*full, *prefixes]}
+            partial[shown] = typed
+    entity_hits: dict[str, set[uuid.UUID]] = {shown: set() for shown in [*full, *partial]}
+    signal_hits: dict[str, set[uuid.UUID]] = {shown: set() for shown in [*full, *partial]}
     if full:
         ids = list(set(full.values()))
         known_entities = set(
@@ -65,24 +72,20 @@ def resolve_members(
                 entity_hits[shown].add(wanted)
             if wanted in known_signals:
                 signal_hits[shown].add(wanted)
-    if prefixes:
-        patterns = [f"{prefix}%" for prefix in set(prefixes.values())]
+    # Prefixes and short ids are typed by hand, a few at a time: one query each.
+    for shown, typed in partial.items():
         for column, table_hits in (
             (entity.c.id, entity_hits),
             (signal_key.c.signal_id, signal_hits),
         ):
             table = column.table
-            rows = connection.execute(
-                sa.select(column).where(
-                    table.c.workspace_id == workspace_id,
-                    sa.cast(column, sa.Text).like(sa.any_(sa.cast(patterns, _TEXT_ARRAY))),
-                )
-            ).scalars()
-            for candidate in rows:
-                text = str(candidate)
-                for shown, prefix in prefixes.items():
-                    if text.startswith(prefix):
-                        table_hits[shown].add(candidate)
+            table_hits[shown].update(
+                connection.execute(
+                    sa.select(column)
+                    .where(table.c.workspace_id == workspace_id, typed.condition(column))
+                    .limit(lookup.SHOWN_CANDIDATES)
+                ).scalars()
+            )
     canonical = canonical_ids(
         connection, workspace_id, [i for hits in entity_hits.values() for i in hits]
     )
@@ -91,12 +94,9 @@ def resolve_members(
         if matches == 0:
             found.invalid[shown] = "does not exist in this workspace"
         elif matches > 1:
-            found.invalid[shown] = "is an ambiguous prefix; give more characters"
+            found.invalid[shown] = "matches several objects; give more characters or the full id"
         elif hits:
             found.entities[shown] = canonical[next(iter(hits))]
         else:
             found.signals[shown] = next(iter(signal_hits[shown]))
     return found
-
-
-_TEXT_ARRAY = sa.dialects.postgresql.ARRAY(sa.Text)

@@ -17,8 +17,8 @@ from typing import Any
 import orjson
 import psycopg
 
+from signalgraph import lookup
 from signalgraph.errors import UsageError
-from signalgraph.ids import id_or_prefix
 from signalgraph.ingest.records import Rejection, type_name
 from signalgraph.resolve.identifiers import InvalidIdentifier, normalize_identifier
 
@@ -65,12 +65,11 @@ def parse_ref(field: str, value: Any) -> EntityRef:
         if colon and given and scheme.replace("_", "").isalnum():  # "ticker:MRNA"
             return parse_ref(field, {scheme: given})
         try:
-            wanted = id_or_prefix(value, "entity")
+            typed = lookup.parse_id(value, "entity")
         except UsageError as exc:
             raise Rejection(field, f"{value[:80]!r} is not an entity id; {_REF_HINT}") from exc
-        if isinstance(wanted, str) and len(wanted.replace("-", "")) > 32:
-            raise Rejection(field, f"{value[:80]!r} is not an entity id; {_REF_HINT}")
-        return EntityRef("id", str(wanted))
+        # Statements in files name entities by full id or prefix (short ids are for typing).
+        return EntityRef("id", str(typed.full) if typed.full is not None else str(typed.prefix))
     if not isinstance(value, dict) or not value:
         raise Rejection(field, f"expected an id or an object, got {type_name(value)}")
     if "source" in value or "external_id" in value:

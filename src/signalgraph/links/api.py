@@ -11,10 +11,11 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import psycopg
+from psycopg import sql as psycopg_sql
 from psycopg.rows import dict_row
 
+from signalgraph import lookup
 from signalgraph.errors import NotFound, UsageError
-from signalgraph.ids import id_or_prefix
 from signalgraph.links.spec import (
     LinkError,
     LinkSpec,
@@ -90,6 +91,14 @@ SELECT k.signal_id, k.source_id, k.external_id FROM signal_key k
 WHERE k.workspace_id = %(ws)s
 """
 
+# {} is the id condition a typed id makes (signalgraph.lookup).
+_SIGNAL_BY_ID = """
+SELECT k.signal_id, k.source_id, k.external_id FROM signal_key k
+WHERE k.workspace_id = %s AND {} LIMIT %s
+"""
+
+_LINK_BY_ID = "SELECT id FROM signal_link WHERE workspace_id = %s AND {} LIMIT %s"
+
 _ANALYST_RESOLVES = """
 UPDATE signal_link SET status = 'resolved', target_signal_id = %(target)s,
     resolution = 'analyst', resolved_at = now(), updated_at = now(),
@@ -146,23 +155,19 @@ class Links:
                 return _key(found[0])
         if not isinstance(value, str | uuid.UUID):
             raise UsageError(f"{what}: expected a signal id, got {type(value).__name__}")
-        wanted = id_or_prefix(value, "signal")
-        if isinstance(wanted, uuid.UUID):
-            rows = pg.execute(
-                _SIGNAL_KEY + " AND k.signal_id = %(id)s", {"ws": ws, "id": wanted}
-            ).fetchall()
-        else:
-            rows = pg.execute(
-                _SIGNAL_KEY + " AND k.signal_id::text LIKE %(prefix)s LIMIT 2",
-                {"ws": ws, "prefix": wanted + "%"},
-            ).fetchall()
+        typed = lookup.parse_id(value, "signal")
+        condition, params = typed.sql("k", "signal_id")
+        rows = pg.execute(
+            psycopg_sql.SQL(_SIGNAL_BY_ID).format(condition),
+            [ws, *params, lookup.SHOWN_CANDIDATES],
+        ).fetchall()
         if not rows:
             raise NotFound(
-                f"{what}: signal {value} does not exist in this workspace",
+                f"{what}: signal {typed.text} does not exist in this workspace",
                 hint="see `signalgraph signals list`",
             )
         if len(rows) > 1:
-            raise UsageError(f"{what}: signal id prefix {value!r} is ambiguous")
+            raise lookup.ambiguous(f"{what}: signal", typed.text, [row[0] for row in rows])
         return _key(rows[0])
 
     def _source_id(self, pg: psycopg.Connection[Any], ws: uuid.UUID, name: str) -> uuid.UUID:
@@ -177,20 +182,19 @@ class Links:
         return uuid.UUID(str(row[0]))
 
     def _link_id(self, pg: psycopg.Connection[Any], ws: uuid.UUID, value: Any) -> uuid.UUID:
-        wanted = id_or_prefix(value, "link")
-        if isinstance(wanted, uuid.UUID):
-            rows = pg.execute(
-                "SELECT id FROM signal_link WHERE workspace_id = %s AND id = %s", (ws, wanted)
-            ).fetchall()
-        else:
-            rows = pg.execute(
-                "SELECT id FROM signal_link WHERE workspace_id = %s AND id::text LIKE %s LIMIT 2",
-                (ws, wanted + "%"),
-            ).fetchall()
+        typed = lookup.parse_id(value, "link")
+        condition, params = typed.sql("id")
+        rows = pg.execute(
+            psycopg_sql.SQL(_LINK_BY_ID).format(condition),
+            [ws, *params, lookup.SHOWN_CANDIDATES],
+        ).fetchall()
         if not rows:
-            raise NotFound(f"link {value} does not exist", hint="see `signalgraph links list`")
+            raise NotFound(
+                f"link {typed.text} does not exist in this workspace",
+                hint="see `signalgraph links list`",
+            )
         if len(rows) > 1:
-            raise UsageError(f"link id prefix {value!r} is ambiguous")
+            raise lookup.ambiguous("link", typed.text, [row[0] for row in rows])
         return uuid.UUID(str(rows[0][0]))
 
     def _fetch(

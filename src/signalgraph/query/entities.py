@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection
 
 from signalgraph.errors import UsageError
 from signalgraph.pages import Page, check_limit, decode_cursor, encode_cursor
-from signalgraph.resolve.identifiers import InvalidIdentifier, normalize_identifier
+from signalgraph.resolve.decisions import entity_ids_with_key
+from signalgraph.resolve.identifiers import InvalidIdentifier, identifier_key, normalize_identifier
 from signalgraph.resolve.names import fold, normalize_name
 from signalgraph.schema import entity, entity_record, entity_redirect, record_key
 
@@ -38,19 +39,6 @@ class EntityFilter:
     include_archived: bool = False
     # Selects of canonical entity ids each result must be in (lists, annotations, facts).
     within: Sequence[Any] = field(default_factory=tuple)
-
-
-def identifier_key(value: str) -> str:
-    """Return the record key of a "scheme:value" identifier, or raise UsageError."""
-    scheme, _, raw = value.partition(":")
-    if not raw or not scheme.replace("_", "").isalnum():
-        raise UsageError(
-            f"identifier {value!r} is not scheme:value", hint="for example ticker:MRNA"
-        )
-    try:
-        return normalize_identifier(scheme, raw).key
-    except InvalidIdentifier as exc:
-        raise UsageError(f"identifier {value!r}: {exc}") from exc
 
 
 def _name_conditions(text: str) -> tuple[list[str], list[sa.ColumnElement[bool]]]:
@@ -83,20 +71,7 @@ def _structural(workspace_id: uuid.UUID, where: EntityFilter) -> list[sa.ColumnE
         conditions.append(entity.c.archived_at.is_(None))
     if where.identifier is not None:
         conditions.append(
-            entity.c.id.in_(
-                sa.select(entity_record.c.entity_id)
-                .join(
-                    record_key,
-                    sa.and_(
-                        record_key.c.workspace_id == entity_record.c.workspace_id,
-                        record_key.c.record_id == entity_record.c.id,
-                    ),
-                )
-                .where(
-                    record_key.c.workspace_id == workspace_id,
-                    record_key.c.key == identifier_key(where.identifier),
-                )
-            )
+            entity.c.id.in_(entity_ids_with_key(workspace_id, identifier_key(where.identifier)))
         )
     conditions.extend(entity.c.id.in_(subquery) for subquery in where.within)
     return conditions

@@ -9,6 +9,7 @@ Nothing is deleted.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -18,10 +19,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from signalgraph import lookup
 from signalgraph.curate.groups import annotation_conflicts
 from signalgraph.errors import NotFound, SignalgraphError, UsageError
-from signalgraph.ids import id_match, id_or_prefix, uuid7
-from signalgraph.schema import JUDGEMENTS, entity, entity_record, entity_redirect, judgement, merge
+from signalgraph.ids import uuid7
+from signalgraph.schema import (
+    JUDGEMENTS,
+    entity,
+    entity_record,
+    entity_redirect,
+    judgement,
+    merge,
+    record_key,
+)
 
 
 @dataclass(frozen=True)
@@ -89,15 +99,54 @@ def canonical_ids(
 def resolve_entity_id(
     connection: Connection, workspace_id: uuid.UUID, value: str | uuid.UUID
 ) -> uuid.UUID:
-    """Return the canonical id of an entity given by id, prefix or redirected id."""
-    wanted = id_or_prefix(value, "entity")
+    """Return the canonical id of an entity given by id, prefix, short id, merged-away id
+    or identifier (`domain:acme.ai`, `ticker:MRNA`)."""
+    if isinstance(value, str) and _IDENTIFIER_REF.match(value.strip()):
+        return _entity_by_identifier(connection, workspace_id, value.strip())
     query = sa.select(entity.c.id).where(entity.c.workspace_id == workspace_id)
-    rows = connection.execute(query.where(id_match(entity.c.id, wanted)).limit(2)).scalars().all()
-    if not rows:
-        raise NotFound(f"entity {value} does not exist in this workspace")
-    if len(rows) > 1:
-        raise UsageError(f"entity id prefix {value!r} is ambiguous; give more characters")
-    return canonical_ids(connection, workspace_id, rows)[rows[0]]
+    found = lookup.find(
+        connection, query, entity.c.id, value, noun="entity",
+        hint="see `signalgraph entities list`, or name it by an identifier like domain:acme.ai",
+    )  # fmt: skip
+    return canonical_ids(connection, workspace_id, [found.id])[found.id]
+
+
+# "scheme:value" with a scheme of letters, digits and underscores; no UUID has a colon.
+_IDENTIFIER_REF = re.compile(r"^[A-Za-z][A-Za-z0-9_]*:\S")
+
+
+def _entity_by_identifier(connection: Connection, workspace_id: uuid.UUID, text: str) -> uuid.UUID:
+    from signalgraph.resolve.identifiers import identifier_key
+
+    rows = connection.execute(entity_ids_with_key(workspace_id, identifier_key(text))).scalars()
+    entity_ids = sorted(set(canonical_ids(connection, workspace_id, rows).values()))
+    if not entity_ids:
+        raise NotFound(
+            f"no entity has the identifier {text[:80]}",
+            hint="run `signalgraph resolve` if its record was ingested but not resolved yet",
+        )
+    if len(entity_ids) > 1:
+        raise lookup.ambiguous("entity", text, entity_ids)
+    return entity_ids[0]
+
+
+def entity_ids_with_key(workspace_id: uuid.UUID, key: str) -> sa.Select[Any]:
+    """Return a SELECT of the (not yet canonical) entity ids of the records holding a key."""
+    return (
+        sa.select(entity_record.c.entity_id)
+        .join(
+            record_key,
+            sa.and_(
+                record_key.c.workspace_id == entity_record.c.workspace_id,
+                record_key.c.record_id == entity_record.c.id,
+            ),
+        )
+        .where(
+            record_key.c.workspace_id == workspace_id,
+            record_key.c.key == key,
+            entity_record.c.entity_id.is_not(None),
+        )
+    )
 
 
 def members(
@@ -305,35 +354,29 @@ def find_merge(
     connection: Connection, workspace_id: uuid.UUID, value: str | uuid.UUID
 ) -> MergeRecord:
     """Return the merge named by its id, or the live merge that absorbed the given entity."""
-    wanted = id_or_prefix(value, "merge or entity")
+    typed = lookup.parse_id(value, "merge or entity")
     base = sa.select(merge).where(merge.c.workspace_id == workspace_id, merge.c.undone_at.is_(None))
-    if isinstance(wanted, uuid.UUID):
-        by_id = connection.execute(base.where(merge.c.id == wanted)).all()
-        by_entity = connection.execute(
-            base.where(merge.c.absorbed_id == wanted, merge.c.kind == "merge")
-            .order_by(merge.c.created_at.desc())
-            .limit(1)
-        ).all()
-    else:
-        by_id = connection.execute(
-            base.where(sa.cast(merge.c.id, sa.Text).startswith(wanted)).limit(2)
-        ).all()
-        by_entity = connection.execute(
-            base.where(
-                sa.cast(merge.c.absorbed_id, sa.Text).startswith(wanted), merge.c.kind == "merge"
-            )
-            .order_by(merge.c.created_at.desc())
-            .limit(2)
-        ).all()
+    by_id = connection.execute(
+        base.where(typed.condition(merge.c.id)).limit(lookup.SHOWN_CANDIDATES)
+    ).all()
+    # The newest live merge that absorbed each entity the text can name.
+    newest: dict[uuid.UUID, Any] = {}
+    for row in connection.execute(
+        base.where(typed.condition(merge.c.absorbed_id), merge.c.kind == "merge")
+        .order_by(merge.c.created_at.desc())
+        .limit(4 * lookup.SHOWN_CANDIDATES)
+    ):
+        newest.setdefault(row.absorbed_id, row)
+    by_entity = list(newest.values())
     found = by_id or by_entity
     if not found:
         raise NotFound(
-            f"no merge {value} to undo",
+            f"no merge {typed.text} to undo",
             hint="give a merge id, or the id of an entity that was merged into another "
             "(see `signalgraph entities show`)",
         )
     if len(found) > 1:
-        raise UsageError(f"{value!r} is ambiguous; give more characters")
+        raise lookup.ambiguous("merge", typed.text, [row.id for row in found])
     return _merge(found[0])
 
 

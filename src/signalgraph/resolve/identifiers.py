@@ -163,6 +163,21 @@ def normalize_identifier(scheme: str, value: Any) -> Identifier:
     return Identifier(name, normalizer(text))
 
 
+def identifier_key(value: str) -> str:
+    """Return the record key of a "scheme:value" identifier, or raise UsageError."""
+    from signalgraph.errors import UsageError
+
+    scheme, _, raw = value.partition(":")
+    if not raw or not scheme.replace("_", "").isalnum():
+        raise UsageError(
+            f"identifier {value[:80]!r} is not scheme:value", hint="for example ticker:MRNA"
+        )
+    try:
+        return normalize_identifier(scheme, raw).key
+    except InvalidIdentifier as exc:
+        raise UsageError(f"identifier {value[:80]!r}: {exc}") from exc
+
+
 def normalize_identifiers(
     raw: Mapping[str, Any],
 ) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
