@@ -102,14 +102,20 @@ _GROUPED = ("rows", "bytes", "tuples", "scans", "seen", "inserted", "updated", "
             "records", "sources", "runs")  # fmt: skip
 
 
-def format_cell(value: Any, key: str = "") -> str:
-    """Render one value for a table cell (thousands separators only for counts)."""
+def format_cell(value: Any, key: str = "", *, full_ids: bool = False) -> str:
+    """Render one value for a table cell (thousands separators only for counts; short ids
+    unless `full_ids`)."""
     if value is None:
         return "-"
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, uuid.UUID):
-        return str(value)
+        if full_ids:
+            return str(value)
+        # Tables show the short id (every command accepts it); --json has full ids.
+        from signalgraph.lookup import short_id
+
+        return short_id(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
@@ -148,7 +154,7 @@ def print_record(record: Mapping[str, Any], *, title: str | None = None) -> None
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for key, value in record.items():
-        table.add_row(key.replace("_", " "), format_cell(value, key))
+        table.add_row(key.replace("_", " "), format_cell(value, key, full_ids=True))
     stdout.print(table)
 
 
