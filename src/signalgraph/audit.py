@@ -6,6 +6,7 @@ every change to an audited table is recorded in the statement that makes it.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -45,6 +46,41 @@ class AuditEvent:
     def as_dict(self) -> dict[str, Any]:
         """Return the event as a plain dict."""
         return asdict(self)
+
+    def summary(self, width: int = 160) -> str:
+        """Return what changed on one line: `field: old → new` (values shortened)."""
+        return describe_change(self.action, self.before, self.after, width=width)
+
+
+# Bookkeeping fields that every inserted row has and no reader needs in a summary.
+_UNSUMMARISED = frozenset({"id", "created_at", "updated_at", "first_seen", "last_seen"})
+_VALUE_CHARS = 40
+
+
+def describe_change(
+    action: str, before: dict[str, Any] | None, after: dict[str, Any] | None, *, width: int = 160
+) -> str:
+    """Return a change on one line: `field: old → new` for updates, `field=value` otherwise."""
+    before, after = before or {}, after or {}
+    if action == "update":
+        parts = [
+            f"{key}: {_shown(before.get(key))} → {_shown(after.get(key))}"
+            for key in sorted(before.keys() | after.keys())
+        ]
+    else:
+        values = after if action == "insert" else before
+        parts = [f"{key}={_shown(value)}" for key, value in values.items()
+                 if key not in _UNSUMMARISED]  # fmt: skip
+    text = "; ".join(parts)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "-"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= _VALUE_CHARS else text[: _VALUE_CHARS - 1] + "…"
 
 
 def _month_start(year: int, month: int) -> datetime:

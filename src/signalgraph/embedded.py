@@ -44,7 +44,9 @@ class ServerStatus:
     keep_running: bool
     pid: int | None = None
     socket_dir: str | None = None
+    # A TCP port only when the server listens on TCP; a Unix socket is named in `listening`.
     port: int | None = None
+    listening: str | None = None
     version: int | None = None
     url: str | None = None
 
@@ -77,7 +79,8 @@ class EmbeddedServer:
             keep_running=self.marker.exists(),
             pid=info.pid if running and info else None,
             socket_dir=str(info.socket_dir) if running and info and info.socket_dir else None,
-            port=info.port if running and info else None,
+            port=info.port if running and info and info.hostname else None,
+            listening=_listening(info) if running and info else None,
             version=int(version_file.read_text().strip()) if version_file.exists() else None,
             url=self._url(info) if running and info else None,
         )
@@ -193,6 +196,16 @@ class EmbeddedServer:
             port = f"&port={info.port}" if info.port and info.port != 5432 else ""
             return f"postgresql://postgres@/{database}?host={info.socket_dir}{port}"
         return f"postgresql://postgres@{info.hostname}:{info.port}/{database}"
+
+
+def _listening(info: Any) -> str:
+    """Return where the server accepts connections: its TCP address and/or its Unix socket."""
+    places = []
+    if info.hostname:
+        places.append(f"{info.hostname}:{info.port}")
+    if info.socket_dir is not None:
+        places.append(f"unix socket {info.socket_dir}/.s.PGSQL.{info.port or 5432}")
+    return " and ".join(places) or "nowhere"
 
 
 def _system_user() -> str | None:

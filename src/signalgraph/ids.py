@@ -45,6 +45,18 @@ def uuid7_time(value: uuid.UUID) -> datetime:
     return _EPOCH + (value.int >> 80) * _ONE_MS
 
 
+# Tables print the last characters of ids: the first ones of a UUIDv7 are a time that
+# ids made on the same day share (see signalgraph.lookup for how ids are typed back).
+SHORT_ID_CHARS = 8
+
+
+def short_id(value: uuid.UUID | str | None) -> str:
+    """Return the short form of an id printed in tables (its last 8 characters)."""
+    if value is None:
+        return "-"
+    return str(value)[-SHORT_ID_CHARS:]
+
+
 def utcnow() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(UTC)

@@ -22,20 +22,12 @@ from sqlalchemy.engine import Connection, Row
 
 from signalgraph.errors import NotFound, UsageError
 
-SHORT_ID_CHARS = 8
 MIN_TYPED_CHARS = 4
 # A suffix can only be the last group of a UUID (12 characters, no dash).
 MAX_SUFFIX_CHARS = 12
 SHOWN_CANDIDATES = 5
 _HEX = re.compile(r"^[0-9a-f]+$")
 _DASHES = frozenset({8, 13, 18, 23})
-
-
-def short_id(value: uuid.UUID | str | None) -> str:
-    """Return the short form of an id printed in tables (its last 8 characters)."""
-    if value is None:
-        return "-"
-    return str(value)[-SHORT_ID_CHARS:]
 
 
 @dataclass(frozen=True, slots=True)

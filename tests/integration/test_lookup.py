@@ -9,7 +9,7 @@ import pytest
 
 from signalgraph.client import SignalGraph
 from signalgraph.errors import NotFound, UsageError
-from signalgraph.lookup import short_id
+from signalgraph.ids import short_id
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_identifiers_name_entities_wherever_an_entity_is_expected(loaded: Signal
     assert [(m["kind"], m["id"]) for m in members] == [("entity", _entity(loaded, "zeta.com"))]
     raised = loaded.flags.add("domain:acme.ai", kind="check", message="look")
     assert (raised.object_type, raised.object_id) == ("entity", acme)
-    with pytest.raises(NotFound, match=r"no entity has the identifier domain:nowhere\.org"):
+    with pytest.raises(NotFound, match=r"no entity has the identifier 'domain:nowhere\.org'"):
         loaded.entities.show("domain:nowhere.org")
 
 

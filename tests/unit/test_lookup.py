@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from signalgraph.errors import UsageError
-from signalgraph.lookup import parse_id, short_id
+from signalgraph.ids import short_id
+from signalgraph.lookup import parse_id
 
 ID = uuid.UUID("019ad3f2-1c4e-7a21-9b3c-4f2a9c1b7d0e")
 

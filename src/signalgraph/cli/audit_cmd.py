@@ -15,6 +15,7 @@ from signalgraph.cli.output import (
     print_table,
 )
 from signalgraph.cli.state import get_state
+from signalgraph.ids import short_id
 
 app = typer.Typer(help="Read the audit trail of every change.", no_args_is_help=True)
 
@@ -56,19 +57,19 @@ def list_events(
             cursor=cursor,
         )
     )
-    events = [event.as_dict() for event in page.items]
     if json:
+        events = [event.as_dict() for event in page.items]
         print_json({"events": events, "next_cursor": page.next_cursor})
         return
     rows = [
         {
-            "created_at": e["created_at"],
-            "actor": e["actor"],
-            "action": e["action"],
-            "object": f"{e['object_type']} {e['object_id'] or ''}".strip(),
-            "changed": ", ".join(sorted((e["after"] or e["before"] or {}).keys())),
+            "created_at": event.created_at,
+            "actor": event.actor,
+            "action": event.action,
+            "object": f"{event.object_type} {short_id(event.object_id)}",
+            "changed": event.summary(),
         }
-        for e in events
+        for event in page.items
     ]
     print_table(rows, ["created_at", "actor", "action", "object", "changed"], empty="no events")
     if page.next_cursor:

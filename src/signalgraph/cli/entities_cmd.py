@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from signalgraph.cli.evidence_view import print_evidence
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
@@ -233,11 +234,7 @@ def explain(
         }
     print_record(summary, title="explanation")
     if best:
-        rows = [
-            {"field": name, "level": best["levels"].get(name), "weight": weight}
-            for name, weight in best["weights"].items()
-        ]
-        print_table(rows, ["field", "level", "weight"], title="evidence")
+        print_evidence(best)
     print_table(
         report["judgements"],
         ["decision", "actor", "reason", "created_at"],

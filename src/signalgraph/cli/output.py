@@ -113,7 +113,7 @@ def format_cell(value: Any, key: str = "", *, full_ids: bool = False) -> str:
         if full_ids:
             return str(value)
         # Tables show the short id (every command accepts it); --json has full ids.
-        from signalgraph.lookup import short_id
+        from signalgraph.ids import short_id
 
         return short_id(value)
     if isinstance(value, bool):

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from signalgraph.cli.entities_cmd import ActorOption, ReasonOption
+from signalgraph.cli.evidence_view import print_evidence
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
@@ -60,11 +61,7 @@ def review_show(
         },
         title="review item",
     )
-    rows = [
-        {"field": name, "level": best.get("levels", {}).get(name), "weight": weight}
-        for name, weight in best.get("weights", {}).items()
-    ]
-    print_table(rows, ["field", "level", "weight"], title="evidence")
+    print_evidence(best)
 
 
 @review_app.command("decide")

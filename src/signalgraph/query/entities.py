@@ -71,7 +71,7 @@ def _structural(workspace_id: uuid.UUID, where: EntityFilter) -> list[sa.ColumnE
         conditions.append(entity.c.archived_at.is_(None))
     if where.identifier is not None:
         conditions.append(
-            entity.c.id.in_(entity_ids_with_key(workspace_id, identifier_key(where.identifier)))
+            entity.c.id.in_(entity_ids_with_key(workspace_id, [identifier_key(where.identifier)]))
         )
     conditions.extend(entity.c.id.in_(subquery) for subquery in where.within)
     return conditions

@@ -48,6 +48,27 @@ LEVELS = {
     "handle": 2,
     "other": 2,
 }
+# What each level means, lowest first (fields not named here have two: different, same).
+LEVEL_NAMES = {
+    "name": ("different", "weakly alike", "alike", "nearly the same", "same"),
+    "first_name": ("different", "weakly alike", "nearly the same", "same"),
+    "last_name": ("different", "weakly alike", "nearly the same", "same"),
+    "birth_date": ("different", "same year", "one digit or day/month apart", "same"),
+    "postcode": ("different", "one character apart", "same"),
+    "city": ("different", "nearly the same", "same"),
+    "address": ("different", "alike", "same"),
+}
+_TWO_LEVELS = ("different", "same")
+
+
+def level_name(field: str, level: int | None) -> str:
+    """Return what a field's comparison level means ("missing" when either side lacks it)."""
+    if level is None:
+        return "missing"
+    names = LEVEL_NAMES.get(field, _TWO_LEVELS)
+    return names[level] if 0 <= level < len(names) else str(level)
+
+
 STANDARD_PROPERTIES = frozenset(
     {"first_name", "last_name", "birth_date", "email", "phone", "address", "city", "postcode",
      "region", "country", "employer", "website", "industry", "founded"}

@@ -72,7 +72,7 @@ def validate_entity_record(
         raise Rejection(
             "type",
             f"unknown entity type {kind!r}; known: {', '.join(sorted(types))} "
-            "(add one with `signalgraph entities types add NAME`)",
+            "(add one with `signalgraph entities types --add NAME`)",
         )
     name = text_field("name", value.get("name"), limits, max_chars=MAX_NAME_CHARS)
     if name is None or not name.strip():
