@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -152,9 +153,7 @@ class Audit:
             workspace_id = self._client.workspace_id_in(conn)
             query = sa.select(audit_event).where(audit_event.c.workspace_id == workspace_id)
             if object_id is not None:
-                query = query.where(
-                    audit_event.c.object_id == _object_id(conn, workspace_id, object_id)
-                )
+                query = query.where(about(_object_ids(conn, workspace_id, object_id)))
             if actor is not None:
                 query = query.where(audit_event.c.actor == actor)
             if since is not None:
@@ -202,6 +201,24 @@ class Audit:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def about(object_ids: Iterable[uuid.UUID]) -> sa.ColumnElement[bool]:
+    """Return the condition "the event changed one of these objects, or a row about one"."""
+    wanted = sorted(set(object_ids))
+    return sa.or_(audit_event.c.object_id.in_(wanted), audit_event.c.subject_id.in_(wanted))
+
+
+def _object_ids(
+    connection: Any, workspace_id: uuid.UUID, value: str | uuid.UUID
+) -> list[uuid.UUID]:
+    """Return the ids whose history is asked for: an entity's own and its merged-away ids,
+    or the one object a typed id names."""
+    from signalgraph.resolve.decisions import canonical_ids, members
+
+    object_id = _object_id(connection, workspace_id, value)
+    canonical = canonical_ids(connection, workspace_id, [object_id])[object_id]
+    return sorted(members(connection, workspace_id, canonical) | {object_id})
 
 
 def _object_id(connection: Any, workspace_id: uuid.UUID, value: str | uuid.UUID) -> uuid.UUID:

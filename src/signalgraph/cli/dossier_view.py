@@ -90,7 +90,7 @@ def print_dossier(dossier: dict[str, Any]) -> None:
         empty="",
     )
     print_table(
-        [event | {"changed": ", ".join(event["changed"])} for event in dossier["audit"]],
+        dossier["audit"],
         ["at", "actor", "action", "object", "changed"],
         title="last changes",
         empty="",

@@ -170,16 +170,11 @@ def _open_flags(
 def _last_events(
     connection: Connection, workspace_id: uuid.UUID, object_ids: set[uuid.UUID], recent: int
 ) -> list[dict[str, Any]]:
+    from signalgraph.audit import about, describe_change
+
     rows = connection.execute(
-        sa.select(
-            audit_event.c.created_at,
-            audit_event.c.actor,
-            audit_event.c.action,
-            audit_event.c.object_type,
-            audit_event.c.object_id,
-            audit_event.c.after,
-        )
-        .where(audit_event.c.workspace_id == workspace_id, audit_event.c.object_id.in_(object_ids))
+        sa.select(audit_event)
+        .where(audit_event.c.workspace_id == workspace_id, about(object_ids))
         .order_by(audit_event.c.id.desc())
         .limit(recent)
     ).mappings()
@@ -189,7 +184,7 @@ def _last_events(
             "actor": item["actor"],
             "action": item["action"],
             "object": f"{item['object_type']} {item['object_id']}",
-            "changed": sorted((item["after"] or {}).keys()),
+            "changed": describe_change(item["action"], item["before"], item["after"]),
         }
         for item in rows
     ]

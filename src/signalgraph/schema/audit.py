@@ -23,6 +23,9 @@ audit_event = sa.Table(
     # The table changed, and the id of the changed row (NULL for rows keyed by a name).
     sa.Column("object_type", sa.Text, nullable=False),
     sa.Column("object_id", sa.Uuid),
+    # The entity (or object) the changed row is about: a membership's, a comment's, a
+    # fact's entity, a flag's object (migration 0013).
+    sa.Column("subject_id", sa.Uuid),
     # Only the fields that changed: before (update, delete) and after (insert, update).
     sa.Column("before", JSONB),
     sa.Column("after", JSONB),
@@ -32,6 +35,14 @@ audit_event = sa.Table(
     sa.CheckConstraint("action IN ('insert', 'update', 'delete')", name="action_known"),
     # `audit list --object ID`: the history of one object, newest first.
     sa.Index("ix_audit_event_workspace_id_object_id_id", "workspace_id", "object_id", "id"),
+    # `audit list --object ENTITY`: everything about one entity, newest first.
+    sa.Index(
+        "ix_audit_event_workspace_id_subject_id_id",
+        "workspace_id",
+        "subject_id",
+        "id",
+        postgresql_where=sa.text("subject_id IS NOT NULL"),
+    ),
     # `audit list --actor A`: what one person did, newest first.
     sa.Index("ix_audit_event_workspace_id_actor_id", "workspace_id", "actor", "id"),
     postgresql_partition_by="RANGE (id)",
