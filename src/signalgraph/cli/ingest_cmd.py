@@ -21,52 +21,83 @@ if TYPE_CHECKING:
     from signalgraph.ingest import IngestProgress, IngestResult
 
 
-class _ProgressBar:
-    """A live bar on stderr: records, records/s, rejects, and bytes of the current file."""
+class ProgressBar:
+    """A live line on stderr: file, bar, records written, records/s, rejects, bytes, time.
 
-    def __init__(self) -> None:
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
+    Everything shown is what is written (committed), not what is read ahead; it fits in
+    80 columns, and the clock runs until the run ends.
+    """
+
+    NAME_CHARS = 14
+
+    def __init__(self, console: Any = None) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TextColumn("{task.fields[records]:>12,} records"),
-            TextColumn("{task.fields[rate]:>9,.0f}/s"),
-            TextColumn("[red]{task.fields[rejected]:,} rejected"),
+            TextColumn("{task.fields[name]}"),
+            BarColumn(bar_width=10),
+            TextColumn("{task.fields[records]:>10,} rec"),
+            TextColumn("{task.fields[rate]:>6,.0f}/s"),
+            TextColumn("[red]{task.fields[rejected]}"),
+            TextColumn("[dim]{task.fields[size]}"),
             TimeElapsedColumn(),
-            console=stderr,
+            console=console or stderr,
             transient=False,
+            expand=False,
         )
         self.task: Any = None
         self.name: str | None = None
 
-    def __enter__(self) -> _ProgressBar:
+    def __enter__(self) -> ProgressBar:
         self.progress.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if self.task is not None:
+            if kind is None:  # everything written: the bar ends full
+                total = self.progress.tasks[-1].total
+                if total:
+                    self.progress.update(self.task, completed=total)
+            self.progress.stop_task(self.task)
         self.progress.__exit__(None, None, None)
 
     def update(self, snapshot: IngestProgress) -> None:
+        """Show a snapshot of the run (called after each written batch)."""
         counters = snapshot.counters
+        seen = counters.get("seen", 0)
+        rejected = counters.get("rejected", 0)
         fields: dict[str, Any] = {
-            "records": counters.get("seen", 0),
-            "rate": counters.get("seen", 0) / snapshot.elapsed_s if snapshot.elapsed_s else 0,
-            "rejected": counters.get("rejected", 0),
+            "records": seen,
+            "rate": seen / snapshot.elapsed_s if snapshot.elapsed_s else 0,
+            "rejected": f"{rejected:,} rej" if rejected else "",
+            "size": _size(snapshot.bytes_read, snapshot.bytes_total),
         }
         if self.task is None or snapshot.input_name != self.name:
+            if self.task is not None:
+                self.progress.stop_task(self.task)
             self.name = snapshot.input_name
+            label = Path(self.name or "input").name
+            if len(label) > self.NAME_CHARS:
+                label = label[: self.NAME_CHARS - 1] + "…"
+            # No total for standard input: the bar pulses instead of filling.
             self.task = self.progress.add_task(
-                Path(self.name or "input").name, total=snapshot.bytes_total, **fields
+                "", total=snapshot.bytes_total, name=f"{label:<{self.NAME_CHARS}}", **fields
             )
-        self.progress.update(self.task, completed=snapshot.bytes_read, **fields)
+        # The bar never reaches its end before the run does, so the clock keeps running.
+        done = snapshot.bytes_read
+        if snapshot.bytes_total:
+            done = min(done, snapshot.bytes_total - 1)
+        self.progress.update(self.task, completed=done, **fields)
+
+
+def _size(done: int, total: int | None) -> str:
+    """Return "12/80 MB": bytes of the input written so far, out of its size."""
+    unit, scale = ("GB", 1e9) if (total or done) >= 1e9 else ("MB", 1e6)
+    shown = f"{done / scale:,.0f}" if scale == 1e6 else f"{done / scale:,.1f}"
+    if total is None:
+        return f"{shown} {unit}"
+    whole = f"{total / scale:,.0f}" if scale == 1e6 else f"{total / scale:,.1f}"
+    return f"{shown}/{whole} {unit}"
 
 
 def ingest(
@@ -125,7 +156,7 @@ def run_ingest(
 ) -> None:
     """Run an ingest (signals or entity records) with a progress bar, report, exit."""
     if not json and stderr.is_terminal:
-        with _ProgressBar() as bar:
+        with ProgressBar() as bar:
             result = load(files, source=source, progress=bar.update, **options)
     else:
         result = load(files, source=source, **options)

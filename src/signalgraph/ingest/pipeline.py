@@ -132,7 +132,12 @@ class SignalLoader:
 
 @dataclass
 class IngestProgress:
-    """A snapshot of a running ingest, for progress bars."""
+    """A snapshot of a running ingest, for progress bars: what is written so far.
+
+    `bytes_read` is how far into `input_name` the written records reach (the reader runs
+    a batch or so ahead of that), out of `bytes_total` (the file's size, compressed or
+    not; None for standard input).
+    """
 
     counters: dict[str, int]
     input_name: str | None
@@ -238,6 +243,8 @@ class Ingest:
         self._started = 0.0
         self._input_name: str | None = None
         self._counter: CountingReader | None = None
+        # Where the last committed batch ends: input name, byte position, input size.
+        self._written: tuple[str | None, int, int | None] = (None, 0, None)
         self._input_size: int | None = None
 
     # -- entry point -------------------------------------------------------------------
@@ -444,7 +451,7 @@ class Ingest:
                 else:
                     if signal.external_id in keys:
                         # A key twice in one batch: write what came before it first.
-                        yield batch
+                        yield self._closed(batch)
                         batch, keys = Batch(), set()
                     keys.add(signal.external_id)
                     seq += 1
@@ -459,10 +466,19 @@ class Ingest:
                         )
                     )
             if batch.seen >= self.batch_size or batch.bytes >= self.settings.batch_max_bytes:
-                yield batch
+                yield self._closed(batch)
                 batch, keys = Batch(), set()
         if batch.seen:
-            yield batch
+            yield self._closed(batch)
+
+    def _closed(self, batch: Batch) -> Batch:
+        """Note where in its input a batch ends, for progress once it is written."""
+        batch.input_end = (
+            self._input_name,
+            self._counter.count if self._counter else 0,
+            self._input_size,
+        )
+        return batch
 
     def _consume(
         self,
@@ -549,7 +565,7 @@ class Ingest:
                     "bytes": batch.bytes,
                     "nul_stripped": batch.nul_stripped,
                 }
-                progress = self._snapshot(counts)
+                progress = self._snapshot(counts, batch.input_end)
                 conn.execute(
                     RECORD_SQL,
                     record_params(
@@ -573,17 +589,23 @@ class Ingest:
             )
         for name, value in counts.items():
             self.counters[name] = self.counters.get(name, 0) + value
+        self._written = batch.input_end
         if self.progress is not None:
             self.progress(self._snapshot({}))
 
-    def _snapshot(self, pending: dict[str, int]) -> IngestProgress:
+    def _snapshot(
+        self,
+        pending: dict[str, int],
+        written: tuple[str | None, int, int | None] | None = None,
+    ) -> IngestProgress:
         names = dict.fromkeys([*COUNTER_NAMES, *self.counters, *pending])
         counters = {k: self.counters.get(k, 0) + pending.get(k, 0) for k in names}
+        name, position, size = written or self._written
         return IngestProgress(
             counters=counters,
-            input_name=self._input_name,
-            bytes_read=self._counter.count if self._counter else 0,
-            bytes_total=self._input_size,
+            input_name=name,
+            bytes_read=position,
+            bytes_total=size,
             elapsed_s=round(time.perf_counter() - self._started, 3),
         )
 

@@ -85,6 +85,8 @@ class Batch:
     rejects: list[RejectRow] = field(default_factory=list)
     bytes: int = 0
     nul_stripped: int = 0
+    # Where the batch ends in its input (name, byte position, input size), for progress.
+    input_end: tuple[str | None, int, int | None] = (None, 0, None)
 
     @property
     def seen(self) -> int:
