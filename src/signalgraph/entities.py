@@ -356,6 +356,7 @@ class Entities:
         actor: str | None = None,
     ) -> dict[str, Any]:
         """Record a judgement; 'same' merges the two, 'different' keeps them apart for good."""
+        decisions.check_decision(decision)
         with self._client.transaction(actor=actor) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             a = decisions.resolve_entity_id(conn, workspace_id, first)

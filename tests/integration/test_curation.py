@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +125,16 @@ def test_signals_are_members_too_and_pages_do_not_skip(
         assert set(conn.execute(list_signal_ids(ws, list_id)).scalars()) == set(signal_ids)
         assert len(set(conn.execute(list_entity_ids(ws, list_id)).scalars())) == 3
     assert sg.lists.export("mixed", tmp_path / "mixed.csv") == 6
-    assert (tmp_path / "mixed.csv").read_text().splitlines()[0].startswith("kind,id,name")
+    exported = list(csv.DictReader((tmp_path / "mixed.csv").read_text().splitlines()))
+    assert list(exported[0])[:3] == ["kind", "id", "name"]
+    # Booleans and times are written as every CSV reader expects them.
+    assert {row["archived"] for row in exported} == {"false"}
+    for row in exported:
+        assert datetime.fromisoformat(row["added_at"]).tzinfo is not None
+        assert row["added_at"].endswith("Z"), row["added_at"]
+    with pytest.raises(UsageError, match=r"cannot write 'mixed\.xlsx'.*\.csv, \.ndjson"):
+        sg.lists.export("mixed", tmp_path / "mixed.xlsx")
+    assert not (tmp_path / "mixed.xlsx").exists()
     assert sg.lists.export("mixed", tmp_path / "mixed.ndjson") == 6
     lines = (tmp_path / "mixed.ndjson").read_text().splitlines()
     assert orjson.loads(lines[0])["kind"] in {"signal", "entity"}

@@ -16,8 +16,9 @@ def test_each_snapshot_reaches_only_as_far_as_the_written_records(
 ) -> None:
     sg.sources.add("wire")
     lines = [
-        json.dumps({"external_id": f"n{i}", "title": f"Story {i}", "text": f"{i} " + "x" * 900})
-        .encode()
+        json.dumps(
+            {"external_id": f"n{i}", "title": f"Story {i}", "text": f"{i} " + "x" * 900}
+        ).encode()
         for i in range(3000)
     ]
     path = tmp_path / "news.ndjson"

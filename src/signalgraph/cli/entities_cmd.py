@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from typing import Annotated, Any
 
@@ -15,7 +14,6 @@ from signalgraph.cli.output import (
     note,
     parse_assignments,
     print_json,
-    print_ndjson_line,
     print_record,
     print_result,
     print_table,
@@ -189,19 +187,13 @@ def clusters(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Write one line per source record: source, external_id, entity_id (to stdout)."""
-    from signalgraph.errors import UsageError
+    from signalgraph.export import format_of, write_rows
 
-    if fmt not in {"ndjson", "csv"}:
-        raise UsageError(f"unknown format {fmt!r}", hint="expected ndjson or csv")
     rows = get_state(ctx).client(workspace).entities.clusters(source_name=source)
-    if fmt == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerow(["source", "external_id", "entity_id"])
-        for row in rows:
-            writer.writerow([row["source"], row["external_id"], row["entity_id"]])
-    else:
-        for row in rows:
-            print_ndjson_line(row)
+    write_rows(
+        rows, sys.stdout, format_of(None, fmt, command="entities clusters"),
+        ["source", "external_id", "entity_id"],
+    )  # fmt: skip
     sys.stdout.flush()
 
 

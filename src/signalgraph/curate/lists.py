@@ -11,13 +11,11 @@ changes nothing and names every such id.
 from __future__ import annotations
 
 import builtins
-import csv
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -25,6 +23,7 @@ from signalgraph import lookup
 from signalgraph.curate.fields import INT32, check_int, clean_text
 from signalgraph.curate.members import resolve_members
 from signalgraph.errors import AlreadyExists, NotFound, UsageError
+from signalgraph.export import format_of, write_rows
 from signalgraph.ids import uuid7
 from signalgraph.pages import Page, check_limit, decode_cursor, encode_cursor
 from signalgraph.schema import curated_list, entity_redirect, list_member
@@ -356,34 +355,17 @@ class Lists:
 
     def export(self, name: str, target: str | Path | IO[str], *, fmt: str | None = None) -> int:
         """Write a list's members to a CSV or NDJSON file (format from the suffix); count them."""
-        if fmt is None:
-            suffix = Path(str(target)).suffix.lower() if isinstance(target, str | Path) else ""
-            fmt = "csv" if suffix == ".csv" else "ndjson"
-        if fmt not in ("csv", "ndjson"):
-            raise UsageError(f"unknown export format {fmt!r}", hint="expected csv or ndjson")
+        path = target if isinstance(target, str | Path) else None
+        fmt = format_of(path, fmt, command="lists export")
         self.get(name)  # fail before creating the file
-        if isinstance(target, str | Path):
+        if path is not None:
             try:
-                with open(target, "w", encoding="utf-8", newline="") as handle:
-                    return _write(self.members(name), handle, fmt)
+                with open(path, "w", encoding="utf-8", newline="") as handle:
+                    return write_rows(self.members(name), handle, fmt, EXPORT_COLUMNS)
             except OSError as exc:
-                raise UsageError(f"cannot write {target}: {exc.strerror}") from exc
-        return _write(self.members(name), target, fmt)
-
-
-def _write(rows: Iterator[dict[str, Any]], handle: IO[str], fmt: str) -> int:
-    count = 0
-    if fmt == "csv":
-        writer = csv.DictWriter(handle, fieldnames=EXPORT_COLUMNS, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in EXPORT_COLUMNS})
-            count += 1
-        return count
-    for row in rows:
-        handle.write(orjson.dumps(row, option=orjson.OPT_UTC_Z).decode() + "\n")
-        count += 1
-    return count
+                raise UsageError(f"cannot write {path}: {exc.strerror}") from exc
+        assert not isinstance(target, str | Path)
+        return write_rows(self.members(name), target, fmt, EXPORT_COLUMNS)
 
 
 def _refuse_invalid(invalid: dict[str, str], list_name: str | None) -> None:

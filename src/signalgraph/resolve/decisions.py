@@ -238,6 +238,14 @@ def _judgement(row: Any) -> Judgement:
     )  # fmt: skip
 
 
+def check_decision(decision: str) -> None:
+    """Raise UsageError unless `decision` is a judgement (same, different, unsure)."""
+    if decision not in JUDGEMENTS:
+        raise UsageError(
+            f"unknown judgement {decision!r}", hint="expected same, different or unsure"
+        )
+
+
 def record_judgement(
     connection: Connection,
     workspace_id: uuid.UUID,
@@ -250,10 +258,7 @@ def record_judgement(
     origin: str = "user",
 ) -> Judgement:
     """Append a judgement about two (distinct) entity ids."""
-    if decision not in JUDGEMENTS:
-        raise UsageError(
-            f"unknown judgement {decision!r}", hint="expected same, different or unsure"
-        )
+    check_decision(decision)
     if a == b:
         raise UsageError("an entity cannot be judged against itself")
     first, second = _pair(a, b)
