@@ -11,22 +11,17 @@ import pytest
 import sqlalchemy as sa
 
 from signalgraph.client import SignalGraph
+from tests.corpus import one_company
 
 
 @pytest.fixture
 def acme(sg: SignalGraph) -> uuid.UUID:
     """One resolved company, with integer, number and money properties defined."""
-    sg.sources.add("harmonic")
-    sg.entities.ingest(
-        [{"external_id": "h1", "type": "company", "name": "Acme", "identifiers": {"ticker": "AC"}}],
-        source="harmonic",
-    )
-    sg.resolve()
+    company: uuid.UUID = one_company(sg)
     sg.facts.define("headcount", "integer")
     sg.facts.define("score", "number")
     sg.facts.define("revenue", "money", unit="USD")
-    (cluster,) = sg.entities.clusters(source_name="harmonic")
-    return cluster["entity_id"]
+    return company
 
 
 def statements_file(path: Path, cases: list[tuple[str, str]]) -> Path:

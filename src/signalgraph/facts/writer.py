@@ -134,7 +134,8 @@ class _StatementWriter:
 
 
 def _reject(row: Row, field: str | None, reason: str) -> RejectRow:
-    return RejectRow(row.file, row.line, field, reason, row.record.raw)
+    assert row.raw is not None, "the statement loaders keep every row's input bytes"
+    return RejectRow(row.file, row.line, field, reason, row.raw)
 
 
 def _written(ref: EntityRef, entity_id: uuid.UUID) -> Any:
