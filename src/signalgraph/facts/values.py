@@ -197,6 +197,19 @@ def typed_value(prop_type: str | None, value: Any, unit: str | None) -> TypedVal
     raise ValueProblem(f"unknown property type {prop_type!r}")
 
 
+def typed_columns(typed: TypedValue, unit: str | None) -> dict[str, Any]:
+    """Return a typed value as the fact columns it is stored in (JSON-ready)."""
+    return {
+        "value_type": typed.value_type,
+        "value": typed.value,
+        "value_num": None if typed.num is None else format(typed.num, "f"),
+        "value_text": typed.text,
+        "value_date": typed.day.isoformat() if typed.day else None,
+        "currency": typed.currency,
+        "unit": None if typed.value_type == "money" else unit,
+    }
+
+
 def problem_reason(prop: str, prop_type: str | None, problem: ValueProblem) -> str:
     """Return a reject reason: the property, the type it expects, and what is wrong."""
     if prop_type is None:

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any, ClassVar
 
 import psycopg
 
 from signalgraph.facts.refs import EntityRef, resolve_refs
+from signalgraph.facts.registry import LOCK_SHARED_SQL
 from signalgraph.facts.statements import FactIn, RelationIn, digest
 from signalgraph.facts.values import (
     STORED_VALUE_SQL,
     TypedValue,
     ValueProblem,
     problem_reason,
+    typed_columns,
     typed_value,
 )
 from signalgraph.ids import uuid7
@@ -144,10 +145,6 @@ def _written(ref: EntityRef, entity_id: uuid.UUID) -> Any:
     return str(entity_id) if ref.kind == "id" else ref.key
 
 
-def _num(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
-
-
 class FactWriter(_StatementWriter):
     """Writes batches of fact statements."""
 
@@ -163,12 +160,14 @@ class FactWriter(_StatementWriter):
 
     def write(self, batch: Batch) -> WriteResult:
         """Resolve the batch's references, reject what does not resolve, store the rest."""
+        names = sorted({r.record.property for r in batch.rows})
+        self.conn.execute(LOCK_SHARED_SQL, (self.workspace_id, names))
         registry = {
             name: (kind, unit)
             for name, kind, unit in self.conn.execute(
                 "SELECT name, type, unit FROM fact_property WHERE workspace_id = %s "
                 "AND name = ANY(%s)",
-                (self.workspace_id, sorted({r.record.property for r in batch.rows})),
+                (self.workspace_id, names),
             )
         }
         entities = resolve_refs(self.conn, self.workspace_id, (r.record.entity for r in batch.rows))
@@ -207,13 +206,7 @@ class FactWriter(_StatementWriter):
                     "entity_id": str(entity_id),
                     "entity_ref": fact.entity.written,
                     "property": fact.property,
-                    "value_type": typed.value_type,
-                    "value": typed.value,
-                    "value_num": _num(typed.num),
-                    "value_text": typed.text,
-                    "value_date": typed.day.isoformat() if typed.day else None,
-                    "currency": typed.currency,
-                    "unit": None if typed.value_type == "money" else unit,
+                    **typed_columns(typed, unit),
                     "as_of": as_of.isoformat(),
                     "dated": fact.as_of is not None,
                     "source_id": str(source_id),
