@@ -57,7 +57,7 @@ def test_money_statements_stored_before_define_match_conditions_after_it(
     assert sg.facts.add(statements, source="harmonic").counters["unknown_properties"] == 4
     assert sg.facts.matching("revenue > 10M") == []
 
-    defined = sg.facts.define("revenue", "money", unit="USD")
+    defined = sg.facts.define("revenue", "money", unit="USD", actor="ana")
     retyped = defined["retyped"]
     assert {k: retyped[k] for k in ("seen", "updated", "rejected")} == {
         "seen": 4,
@@ -73,6 +73,14 @@ def test_money_statements_stored_before_define_match_conditions_after_it(
     assert sg.facts.matching("revenue > 10M") == [acme]
     assert sg.facts.current(acme)["revenue"]["value_type"] == "money"
     no_drift(sg)
+    with sg.engine.connect() as conn:
+        events = conn.execute(
+            sa.text(
+                "SELECT actor, before ->> 'value_type', after ->> 'value_type' FROM audit_event "
+                "WHERE object_type = 'fact' AND action = 'update'"
+            )
+        ).all()
+    assert [tuple(e) for e in events] == [("ana", "string", "money")] * 3
 
     run = sg.runs.get(retyped["run_id"])
     assert (run.kind, run.status) == ("facts-retype", "succeeded")
