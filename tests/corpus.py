@@ -87,3 +87,13 @@ def write_ndjson(path: Path, records: list[Any], extra_lines: list[bytes] | None
     lines += extra_lines or []
     path.write_bytes(b"\n".join(lines) + b"\n")
     return path
+
+
+def one_company(sg: Any, *, ticker: str = "AC") -> Any:
+    """Add source harmonic and one resolved company with the ticker; return its entity id."""
+    sg.sources.add("harmonic")
+    company = {"external_id": "h1", "type": "company", "name": "Acme"}
+    sg.entities.ingest([company | {"identifiers": {"ticker": ticker}}], source="harmonic")
+    sg.resolve()
+    (cluster,) = sg.entities.clusters(source_name="harmonic")
+    return cluster["entity_id"]

@@ -138,3 +138,44 @@ def test_company_metrics_biotech_scores_and_relations(
     ]
     assert ok(cli(*base, "relations", "list", entity, "--as-of", "2021-01-01", "--json")) == []
     assert cli(*base, "relations", "list", entity).exit_code == 0
+
+
+def test_define_after_ingest_retypes_stored_statements(
+    cli: Cli, database_url: str, tmp_path: Path
+) -> None:
+    base = ["--database-url", database_url]
+    assert cli(*base, "source", "add", "harmonic").exit_code == 0
+    companies = tmp_path / "companies.ndjson"
+    companies.write_bytes(
+        b'{"external_id": "h1", "type": "company", "name": "Acme", '
+        b'"identifiers": {"ticker": "AC"}}\n'
+    )
+    assert cli(*base, "entities", "ingest", str(companies), "-s", "harmonic").exit_code == 0
+    assert cli(*base, "resolve").exit_code == 0
+    metrics = tmp_path / "metrics.ndjson"
+    metrics.write_bytes(
+        b'{"entity": "ticker:AC", "property": "revenue", "value": {"amount": 12000000, '
+        b'"currency": "USD"}, "as_of": "2024-01-01"}\n'
+        b'{"entity": "ticker:AC", "property": "revenue", "value": "unknown", '
+        b'"as_of": "2023-01-01"}\n'
+    )
+    ingested = cli(*base, "facts", "ingest", str(metrics), "-s", "harmonic")
+    assert ingested.exit_code == 0, ingested.stderr
+    said = " ".join(ingested.stderr.split())
+    assert "2 statement(s) name properties that are not defined" in said
+    assert ": revenue. Give each its type with `signalgraph facts define NAME --type …`" in said
+    assert cli(*base, "facts", "match", "revenue > 10M", "--json").stdout.strip() == "[]"
+
+    defined = cli(*base, "facts", "define", "revenue", "--type", "money", "--unit", "USD")
+    assert defined.exit_code == 3, defined.stderr
+    said = " ".join(defined.stderr.split())
+    assert "re-typed 1 stored statement(s) as money" in said
+    assert "1 statement(s) do not convert to money" in said
+    matched = ok(cli(*base, "entities", "search", "--where", "revenue > 10M", "--json"))
+    (entity,) = [found["id"] for found in matched["entities"]]
+    assert ok(cli(*base, "facts", "match", "revenue >= 12M", "--json")) == [entity]
+    shown = ok(cli(*base, "facts", "show", entity, "--json"))
+    assert shown["revenue"]["value_type"] == "money"
+    assert shown["revenue"]["value"] == {"amount": 12000000, "currency": "USD"}
+    again = ok(cli(*base, "facts", "ingest", str(metrics), "-s", "harmonic", "--json"), code=3)
+    assert (again["counters"]["unchanged"], again["counters"]["rejected"]) == (1, 1)

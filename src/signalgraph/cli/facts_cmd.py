@@ -62,7 +62,26 @@ def _ingest(
 
     client = get_state(ctx).client(workspace)
     load = client.facts.ingest if area == "facts" else client.relations.ingest
-    run_ingest(load, files, source, options, json=json, workspace=client.workspace_name)
+    results: list[Any] = []
+
+    def load_and_keep(*args: Any, **kwargs: Any) -> Any:
+        results.append(load(*args, **kwargs))
+        return results[-1]
+
+    name = client.workspace_name
+    try:
+        run_ingest(load_and_keep, files, source, options, json=json, workspace=name)
+    finally:
+        unknown = results[0].counters.get("unknown_properties", 0) if results else 0
+        if unknown and not json:
+            names = [p["name"] for p in client.facts.properties(unknown=True)]
+            note(
+                f"{unknown} statement(s) name properties that are not defined (kept as "
+                f"strings; numbers stay comparable): {', '.join(names[:10])}"
+                f"{', …' if len(names) > 10 else ''}. Give each its type with "
+                f"`signalgraph facts define NAME --type …{client.scope}`; stored statements "
+                "are re-typed."
+            )
 
 
 def _truncated(rows: list[Any], limit: int) -> None:
@@ -115,15 +134,28 @@ def define(
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Register a property with its type (values of another type are then rejected)."""
+    """Register a property with its type; stored statements are re-typed to it."""
     state = get_state(ctx)
-    defined = state.client(workspace).facts.define(
-        name, kind, description, unit, actor=state.acting()
-    )
+    client = state.client(workspace)
+    defined = client.facts.define(name, kind, description, unit, actor=state.acting())
+    retyped = defined["retyped"]
     if json:
         print_json(defined)
     else:
-        print_record(defined, title=f"property {defined['name']}")
+        shown = {key: value for key, value in defined.items() if key != "retyped"}
+        print_record(shown, title=f"property {defined['name']}")
+    if retyped is None:
+        return
+    run = retyped["run_id"]
+    note(f"re-typed {retyped['updated']} stored statement(s) as {defined['type']} (run {run})")
+    if retyped["rejected"]:
+        note(
+            f"{retyped['rejected']} statement(s) do not convert to {defined['type']} and keep "
+            f"their typing: `signalgraph rejects list --run {run}{client.scope}` shows why, "
+            f"`signalgraph rejects export --run {run}{client.scope} FILE` writes them out "
+            "to fix and ingest again"
+        )
+        raise typer.Exit(3)
 
 
 @facts_app.command("properties")

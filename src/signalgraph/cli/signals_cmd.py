@@ -264,7 +264,7 @@ def export_rejects(
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
-    """Write a run's rejected records out exactly as they arrived, to fix and re-ingest."""
+    """Write a run's rejected records out exactly as they arrived, one file per format."""
     client = get_state(ctx).client(workspace)
     if target == "-":
         report = client.rejects.export(run, sys.stdout.buffer)
@@ -273,4 +273,8 @@ def export_rejects(
     if json:
         print_json(report)
     elif target != "-":
-        note(f"wrote {report['written']} rejected record(s) to {target} ({report['format']})")
+        for written in report["files"]:
+            note(
+                f"wrote {written['written']} rejected record(s) to {written['path']} "
+                f"({written['format']}, as they came in)"
+            )

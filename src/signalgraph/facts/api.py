@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.selectable import TextualSelect
 
-from signalgraph.facts import reads, registry
+from signalgraph.facts import reads, registry, retype
 from signalgraph.facts.relations import relations_of
 from signalgraph.resolve import decisions
 
@@ -68,12 +68,30 @@ class Facts:
         *,
         actor: str | None = None,
     ) -> dict[str, Any]:
-        """Register a property: type number, integer, string, date, money, boolean or json."""
+        """Register a property (number, integer, string, date, money, boolean or json).
+
+        Stored statements not typed as the property says are re-typed in the same
+        transaction, as a run (`retyped`: its id and counters, or None when none were);
+        those that do not convert keep their typing and are the run's rejects.
+        """
+        runs = self._client.runs
         with self._client.transaction(actor=actor) as conn:
             workspace_id = self._client.workspace_id_in(conn)
-            return registry.define(
+            defined = registry.define(
                 conn, workspace_id, name, type, description=description, unit=unit
             )
+            prop, kind = defined["name"], defined["type"]
+            stale = retype.pending(conn, workspace_id, prop, kind)
+            if not stale:
+                return defined | {"retyped": None}
+            params = {"property": prop, "type": kind, "unit": unit, "statements": stale}
+            run_id = runs.start("facts-retype", params=params, actor=actor, connection=conn)
+            counters = retype.retype(
+                conn, workspace_id, run_id, prop=prop, prop_type=kind, unit=defined["unit"]
+            )
+            runs.record(run_id, conn, counters=counters)
+            runs.finish(run_id, "succeeded", connection=conn)
+        return defined | {"retyped": {"run_id": run_id, **counters}}
 
     def properties(self, *, unknown: bool = False) -> list[dict[str, Any]]:
         """Return the registered properties (or, with unknown, the unregistered ones in use)."""

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 class _StatementLoader:
     run_kind = "statements-ingest"
+    # References, sources and types are checked by the writer: keep each row's bytes.
+    rejects_in_writer = True
 
     def before_batch(self, client: SignalGraph, batch: Batch) -> list[str]:
         """Nothing to prepare."""

@@ -2,6 +2,8 @@
 
 A property not in the registry is still accepted (as a string, numbers kept comparable)
 and reported: runs count such statements, `facts properties --unknown` lists them.
+Defining a property, or changing its type, re-types its stored statements
+(signalgraph.facts.retype).
 """
 
 from __future__ import annotations
@@ -16,6 +18,18 @@ from sqlalchemy.engine import Connection
 from signalgraph.errors import UsageError
 from signalgraph.facts.statements import PROPERTY_NAME
 from signalgraph.schema import PROPERTY_TYPES, fact, fact_property
+
+# A fact batch holds its properties' locks shared and define holds one exclusively, each
+# until its transaction ends: a batch never types statements by a registry entry that is
+# being changed, and define re-types every statement committed before it.
+LOCK_SHARED_SQL = """
+SELECT pg_advisory_xact_lock_shared(hashtextextended('fact_property:' || %s::text || ':' || p, 0))
+FROM (SELECT DISTINCT p FROM unnest(%s::text[]) AS p ORDER BY p) AS each_property
+"""
+_LOCK_SQL = (
+    "SELECT pg_advisory_xact_lock(hashtextextended("
+    "'fact_property:' || CAST(:ws AS text) || ':' || :name, 0))"
+)
 
 
 def define(
@@ -38,6 +52,7 @@ def define(
         raise UsageError(
             f"unknown property type {kind!r}", hint=f"expected {', '.join(PROPERTY_TYPES)}"
         )
+    conn.execute(sa.text(_LOCK_SQL), {"ws": workspace_id, "name": name})
     values = {"type": kind, "description": description, "unit": unit}
     row = conn.execute(
         insert(fact_property)

@@ -109,7 +109,6 @@ class FactIn:
     source: str | None
     confidence: float | None
     signal: uuid.UUID | None
-    raw: bytes
     nul_stripped: bool = False
 
 
@@ -127,7 +126,6 @@ class RelationIn:
     confidence: float | None
     signal: uuid.UUID | None
     properties: dict[str, Any]
-    raw: bytes
     nul_stripped: bool = False
 
 
@@ -164,7 +162,6 @@ def validate_fact(value: dict[str, Any], *, observed_at: datetime, limits: Limit
         source=source,
         confidence=_confidence(value.get("confidence")),
         signal=_signal(value.get("signal")),
-        raw=canonical,
         nul_stripped=nul_stripped,
     )
 
@@ -212,6 +209,5 @@ def validate_relation(value: dict[str, Any], *, limits: Limits) -> RelationIn:
         confidence=_confidence(value.get("confidence")),
         signal=_signal(value.get("signal")),
         properties=properties,
-        raw=canonical,
         nul_stripped=nul_stripped,
     )

@@ -11,13 +11,17 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 MAX_DIGITS = 1000
+RANGE = f"at most {MAX_DIGITS} digits before and {MAX_DIGITS} after the decimal point"
 SUFFIXES = {"k": 10**3, "m": 10**6, "mm": 10**6, "b": 10**9, "bn": 10**9, "t": 10**12}
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]{0,2})\s*$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+# Exact arithmetic for every number in range (the default context keeps 28 digits, so
+# 10**30 could not even be rounded to an integer there).
+_EXACT = Context(prec=2 * MAX_DIGITS + 10, Emax=4 * MAX_DIGITS, Emin=-4 * MAX_DIGITS)
 
 
 class ValueProblem(ValueError):
@@ -36,47 +40,62 @@ class TypedValue:
     currency: str | None = None
 
 
+def _shown(value: Any) -> str:
+    text = value if isinstance(value, str) else str(value)
+    return repr(text if len(text) <= 40 else text[:40] + "…")
+
+
 def parse_number(text: str, *, suffixes: bool = True) -> Decimal:
-    """Return the number in text ("12.5", "10M", "3bn"), or raise ValueProblem."""
+    """Return the number in text ("12.5", "10M", "3bn") exactly, or raise ValueProblem."""
     found = _NUMBER.match(text.replace("_", "").replace(",", "")) if text else None
-    if found is None:
-        raise ValueProblem(f"{text!r} is not a number")
+    if found is None or (found.group(2) and not suffixes):
+        try:
+            finite = Decimal(text.strip()).is_finite()
+        except (InvalidOperation, AttributeError):
+            finite = True
+        raise ValueProblem(f"{_shown(text)} is not {'a number' if finite else 'a finite number'}")
     digits, suffix = found.groups()
-    if suffix and not suffixes:
-        raise ValueProblem(f"{text!r} is not a number")
     factor = SUFFIXES.get(suffix.lower()) if suffix else 1
     if factor is None:
-        raise ValueProblem(f"{text!r}: unknown suffix {suffix!r} (use k, M, B or T)")
-    number = Decimal(digits) * factor
-    return _bounded(number, text)
+        raise ValueProblem(f"{_shown(text)}: unknown suffix {suffix!r} (use k, M, B or T)")
+    number = _bounded(Decimal(digits), text)
+    return _bounded(_EXACT.multiply(number, Decimal(factor)), text)
 
 
 def _bounded(number: Decimal, shown: Any) -> Decimal:
+    """Return the number if it is finite and in range (zero without sign or exponent)."""
     if not number.is_finite():
-        raise ValueProblem(f"{shown!r} is not a finite number")
-    if number != 0 and abs(number.adjusted()) > MAX_DIGITS:
-        raise ValueProblem(f"{str(shown)[:40]!r}… has more than {MAX_DIGITS} digits")
+        raise ValueProblem(f"{_shown(shown)} is not a finite number")
+    if not number:
+        return Decimal(0)
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if number.adjusted() >= MAX_DIGITS or exponent < -MAX_DIGITS:
+        raise ValueProblem(f"{_shown(shown)} is out of range ({RANGE})")
     return number
 
 
-def _number(value: Any) -> Decimal | None:
-    """Return a JSON number (or numeric string) as Decimal; None when it is not one."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        if value.bit_length() > MAX_DIGITS * 4:
-            raise ValueProblem(f"the number has more than {MAX_DIGITS} digits")
-        return _bounded(Decimal(value), value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueProblem(f"{value} is not a finite number")
-        return Decimal(repr(value))
+def to_number(value: Any) -> Decimal:
+    """Return a JSON number or numeric string as an exact Decimal, or raise ValueProblem."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueProblem(f"expected a number, got {_type(value)}")
     if isinstance(value, str):
-        try:
-            return parse_number(value, suffixes=False)
-        except (ValueProblem, InvalidOperation):
-            return None
-    return None
+        return parse_number(value, suffixes=False)
+    if isinstance(value, int):
+        if value.bit_length() > MAX_DIGITS * 4:  # before printing thousands of digits
+            raise ValueProblem(f"a number of {value.bit_length():,} bits is out of range ({RANGE})")
+        return _bounded(Decimal(value), value)
+    if not math.isfinite(value):
+        raise ValueProblem(f"{value} is not a finite number")
+    return _bounded(Decimal(repr(value)), value)
+
+
+def _number(value: Any) -> Decimal | None:
+    """Return a value's number for comparisons, when it is one (json values)."""
+    try:
+        return to_number(value)
+    except ValueProblem:
+        return None
 
 
 def parse_time(value: Any) -> datetime:
@@ -104,15 +123,19 @@ def _date(value: Any) -> date:
 
 def _money(value: Any, unit: str | None) -> tuple[Decimal, str]:
     if isinstance(value, dict):
-        amount, currency = value.get("amount"), value.get("currency", unit)
         extra = set(value) - {"amount", "currency"}
         if extra:
             raise ValueProblem(f"unexpected keys {sorted(extra)}; expected amount and currency")
-    else:
+        if value.get("amount") is None:
+            raise ValueProblem("expected {amount: number, currency: 'USD'}")
+        amount, currency = value["amount"], value.get("currency", unit)
+    elif isinstance(value, int | float | str) and not isinstance(value, bool):
         amount, currency = value, unit
-    number = _number(amount)
-    if number is None:
-        raise ValueProblem("expected {amount: number, currency: 'USD'}")
+    else:
+        raise ValueProblem(
+            f"expected {{amount: number, currency: 'USD'}} or a number, got {_type(value)}"
+        )
+    number = to_number(amount)
     if not isinstance(currency, str) or not _CURRENCY.match(currency.strip().upper()):
         raise ValueProblem(
             "needs a currency: give {amount, currency} or a unit such as USD (3 letters)"
@@ -120,28 +143,38 @@ def _money(value: Any, unit: str | None) -> tuple[Decimal, str]:
     return number, currency.strip().upper()
 
 
+# The JSON form of a number is made in SQL from its exact copy (`value_num`), so the two
+# never disagree: through a float, 1e400 would become infinity and -1e-400 zero. `{t}`
+# is the alias of the row holding value_type, value, value_num and currency.
+STORED_VALUE_SQL = (
+    "CASE WHEN {t}.value_type IN ('number', 'integer') THEN to_jsonb({t}.value_num) "
+    "WHEN {t}.value_type = 'money' "
+    "THEN jsonb_build_object('amount', {t}.value_num, 'currency', {t}.currency) "
+    "ELSE {t}.value END"
+)
+
+
 def typed_value(prop_type: str | None, value: Any, unit: str | None) -> TypedValue:
-    """Return the value typed for its property (None: an unknown property, kept as a string)."""
+    """Return the value typed for its property (None: an unknown property, kept as a string).
+
+    Numbers (number, integer, money) carry no JSON form here: it is made from `num` when
+    stored (STORED_VALUE_SQL).
+    """
     if value is None:
         raise ValueProblem("is missing")
     if prop_type is None:
         # Unknown properties are accepted as strings; numbers stay comparable.
         text = value if isinstance(value, str) else _json_text(value)
-        num = _number(value) if not isinstance(value, str) else None
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        num = to_number(value) if numeric else None
         return TypedValue("string", value, num=num, text=text)
     if prop_type in ("number", "integer"):
-        number = _number(value)
-        if number is None:
-            raise ValueProblem(f"expected {'an integer' if prop_type == 'integer' else 'a number'}")
+        number = to_number(value)
         if prop_type == "integer":
-            if number != number.to_integral_value():
-                raise ValueProblem("expected an integer")
-            number = number.quantize(Decimal(1))
-            return TypedValue("integer", int(number), num=number)
-        stored: Any = value if isinstance(value, int | float) else float(number)
-        if isinstance(value, str) and number == number.to_integral_value() and abs(number) < 2**63:
-            stored = int(number)
-        return TypedValue("number", stored, num=number)
+            if number != number.to_integral_value(context=_EXACT):
+                raise ValueProblem(f"{_shown(value)} is not an integer")
+            return TypedValue("integer", None, num=number.quantize(Decimal(1), context=_EXACT))
+        return TypedValue("number", None, num=number)
     if prop_type == "string":
         if isinstance(value, dict | list | bool):
             raise ValueProblem("expected a string")
@@ -158,13 +191,39 @@ def typed_value(prop_type: str | None, value: Any, unit: str | None) -> TypedVal
         return TypedValue("date", day.isoformat(), day=day, text=day.isoformat())
     if prop_type == "money":
         amount, currency = _money(value, unit)
-        shown: Any = int(amount) if amount == amount.to_integral_value() else float(amount)
-        return TypedValue(
-            "money", {"amount": shown, "currency": currency}, num=amount, currency=currency
-        )
+        return TypedValue("money", None, num=amount, currency=currency)
     if prop_type == "json":
         return TypedValue("json", value, num=_number(value), text=_json_text(value))
     raise ValueProblem(f"unknown property type {prop_type!r}")
+
+
+def typed_columns(typed: TypedValue, unit: str | None) -> dict[str, Any]:
+    """Return a typed value as the fact columns it is stored in (JSON-ready)."""
+    return {
+        "value_type": typed.value_type,
+        "value": typed.value,
+        "value_num": None if typed.num is None else format(typed.num, "f"),
+        "value_text": typed.text,
+        "value_date": typed.day.isoformat() if typed.day else None,
+        "currency": typed.currency,
+        "unit": None if typed.value_type == "money" else unit,
+    }
+
+
+def problem_reason(prop: str, prop_type: str | None, problem: ValueProblem) -> str:
+    """Return a reject reason: the property, the type it expects, and what is wrong."""
+    if prop_type is None:
+        return (
+            f"property {prop!r} is not defined: {problem}; give it a type with "
+            f"`signalgraph facts define {prop} --type …`"
+        )
+    return f"property {prop!r} expects {prop_type}: {problem}"
+
+
+def _type(value: Any) -> str:
+    from signalgraph.ingest.records import type_name
+
+    return type_name(value)
 
 
 def _json_text(value: Any) -> str:

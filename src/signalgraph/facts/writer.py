@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import psycopg
 
 from signalgraph.facts.refs import EntityRef, resolve_refs
+from signalgraph.facts.registry import LOCK_SHARED_SQL
 from signalgraph.facts.statements import FactIn, RelationIn, digest
-from signalgraph.facts.values import TypedValue, ValueProblem, typed_value
+from signalgraph.facts.values import (
+    STORED_VALUE_SQL,
+    TypedValue,
+    ValueProblem,
+    problem_reason,
+    typed_columns,
+    typed_value,
+)
 from signalgraph.ids import uuid7
 from signalgraph.ingest.records import Rejection, canonical_json
 from signalgraph.ingest.writer import Batch, RejectRow, RetryBatch, Row, WriteResult, copy_rejects
@@ -28,6 +35,8 @@ class _StatementWriter:
 
     table = ""
     columns: tuple[tuple[str, str], ...] = ()
+    # Columns stored from an expression over the input row `d` instead of as given.
+    expressions: ClassVar[dict[str, str]] = {}
 
     def __init__(
         self,
@@ -88,11 +97,12 @@ class _StatementWriter:
             return 0
         payload.sort(key=lambda p: p["hash"])  # one lock order for concurrent writers
         names = ", ".join(name for name, _ in self.columns)
+        values = ", ".join(self.expressions.get(name, f"d.{name}") for name, _ in self.columns)
         typed = ", ".join(f"{name} {kind}" for name, kind in self.columns)
         # Table and column names come from the class, never from input.
         statement = (
             f"INSERT INTO {self.table} (workspace_id, id, run_id, statement_hash, {names}) "
-            f"SELECT %(ws)s, d.id, %(run)s, decode(d.hash, 'hex'), {names} "
+            f"SELECT %(ws)s, d.id, %(run)s, decode(d.hash, 'hex'), {values} "
             f"FROM jsonb_to_recordset(%(rows)s::jsonb) AS d(id uuid, hash text, {typed}) "
             f"ON CONFLICT ON CONSTRAINT uq_{self.table}_workspace_id_statement_hash "
             f"DO UPDATE SET last_seen = now() RETURNING (xmax = 0)"
@@ -125,17 +135,14 @@ class _StatementWriter:
 
 
 def _reject(row: Row, field: str | None, reason: str) -> RejectRow:
-    return RejectRow(row.file, row.line, field, reason, row.record.raw)
+    assert row.raw is not None, "the statement loaders keep every row's input bytes"
+    return RejectRow(row.file, row.line, field, reason, row.raw)
 
 
 def _written(ref: EntityRef, entity_id: uuid.UUID) -> Any:
     # An id is hashed as the full id it names (a prefix and the full id are one statement);
     # identifiers in their normalised form.
     return str(entity_id) if ref.kind == "id" else ref.key
-
-
-def _num(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
 
 
 class FactWriter(_StatementWriter):
@@ -149,15 +156,18 @@ class FactWriter(_StatementWriter):
         ("as_of", "timestamptz"), ("dated", "boolean"), ("source_id", "uuid"),
         ("signal_id", "uuid"), ("confidence", "float8"),
     )  # fmt: skip
+    expressions: ClassVar[dict[str, str]] = {"value": STORED_VALUE_SQL.format(t="d")}
 
     def write(self, batch: Batch) -> WriteResult:
         """Resolve the batch's references, reject what does not resolve, store the rest."""
+        names = sorted({r.record.property for r in batch.rows})
+        self.conn.execute(LOCK_SHARED_SQL, (self.workspace_id, names))
         registry = {
             name: (kind, unit)
             for name, kind, unit in self.conn.execute(
                 "SELECT name, type, unit FROM fact_property WHERE workspace_id = %s "
                 "AND name = ANY(%s)",
-                (self.workspace_id, sorted({r.record.property for r in batch.rows})),
+                (self.workspace_id, names),
             )
         }
         entities = resolve_refs(self.conn, self.workspace_id, (r.record.entity for r in batch.rows))
@@ -178,10 +188,7 @@ class FactWriter(_StatementWriter):
                 try:
                     typed: TypedValue = typed_value(kind, fact.value, unit)
                 except ValueProblem as exc:
-                    expected = f"expects {kind}" if kind else "is unknown"
-                    raise Rejection(
-                        "value", f"property {fact.property!r} {expected}: {exc}"
-                    ) from exc
+                    raise Rejection("value", problem_reason(fact.property, kind, exc)) from exc
             except Rejection as rejection:
                 rejects.append(_reject(row, rejection.field, rejection.reason))
                 continue
@@ -199,13 +206,7 @@ class FactWriter(_StatementWriter):
                     "entity_id": str(entity_id),
                     "entity_ref": fact.entity.written,
                     "property": fact.property,
-                    "value_type": typed.value_type,
-                    "value": typed.value,
-                    "value_num": _num(typed.num),
-                    "value_text": typed.text,
-                    "value_date": typed.day.isoformat() if typed.day else None,
-                    "currency": typed.currency,
-                    "unit": None if typed.value_type == "money" else unit,
+                    **typed_columns(typed, unit),
                     "as_of": as_of.isoformat(),
                     "dated": fact.as_of is not None,
                     "source_id": str(source_id),

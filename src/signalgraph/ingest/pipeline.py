@@ -427,6 +427,8 @@ class Ingest:
         batch = Batch()
         keys: set[str] = set()
         seq = 0
+        # A writer that may still reject any row needs every row's input bytes.
+        keep_raw: bool = getattr(self.loader, "rejects_in_writer", False)
         for record, from_csv in records:
             if stop is not None and stop.is_set():
                 return
@@ -462,7 +464,7 @@ class Ingest:
                             file=record.file,
                             line=record.line,
                             record=signal,
-                            raw=record.raw if needs_lookup(signal) else None,
+                            raw=record.raw if keep_raw or needs_lookup(signal) else None,
                         )
                     )
             if batch.seen >= self.batch_size or batch.bytes >= self.settings.batch_max_bytes:

@@ -383,8 +383,6 @@ def read_csv(stream: IO[bytes], info: InputInfo, *, max_record_bytes: int) -> It
             hint=f"the first line is: {_shorten(delimiter.join(header))}",
         )
     info.csv_header = header
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=delimiter, lineterminator="")
     while True:
         lines.start_record()
         first_line = lines.number + 1
@@ -405,19 +403,22 @@ def read_csv(stream: IO[bytes], info: InputInfo, *, max_record_bytes: int) -> It
             yield InputRecord(info.name, first_line, raw, reason=reason)
             rows = reader()
             continue
-        record = _csv_record(info, header, row, lines.number, out, writer)
+        record = _csv_record(info, header, row, lines.number, _record_bytes(lines.consumed))
         if record is not None:
             yield record
 
 
+def _record_bytes(lines: list[str]) -> bytes:
+    """Return a CSV record's input bytes, as they arrived, without its line end."""
+    text = "".join(lines)
+    text = text[:-2] if text.endswith("\r\n") else text[:-1] if text[-1:] in "\r\n" else text
+    return text.encode("utf-8", "surrogateescape")
+
+
 def _csv_record(
-    info: InputInfo, header: list[str], row: list[str], line: int, out: io.StringIO, writer: Any
+    info: InputInfo, header: list[str], row: list[str], line: int, raw: bytes
 ) -> InputRecord | None:
     """Turn one parsed CSV row into a record (None for a blank row)."""
-    out.seek(0)
-    out.truncate()
-    writer.writerow(row)
-    raw = out.getvalue().encode("utf-8", "surrogateescape")
     if not row or (len(row) == 1 and not row[0].strip()):
         return None
     if len(row) != len(header):
