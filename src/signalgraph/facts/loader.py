@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 class _StatementLoader:
     run_kind = "statements-ingest"
+    counter_names: tuple[str, ...] = ()
     # References, sources and types are checked by the writer: keep each row's bytes.
     rejects_in_writer = True
 
@@ -35,6 +36,7 @@ class FactLoader(_StatementLoader):
     """Fact statements for the ingest pipeline."""
 
     run_kind = "facts-ingest"
+    counter_names: tuple[str, ...] = ("unknown_properties",)
 
     def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
         """Return the validated statement."""
@@ -57,6 +59,7 @@ class RelationLoader(_StatementLoader):
     """Relation statements for the ingest pipeline."""
 
     run_kind = "relations-ingest"
+    counter_names: tuple[str, ...] = ()
 
     def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
         """Return the validated statement."""

@@ -46,16 +46,8 @@ if TYPE_CHECKING:
 MAX_RETRIES = 8
 READER_GRACE_S = 5.0
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-COUNTER_NAMES = (
-    "seen",
-    "inserted",
-    "updated",
-    "unchanged",
-    "duplicates",
-    "near_duplicates",
-    "rejected",
-    "bytes",
-)
+# Every ingest run counts these; each kind of record adds its own (Loader.counter_names).
+COUNTER_NAMES = ("seen", "inserted", "updated", "unchanged", "rejected", "nul_stripped", "bytes")
 
 
 class Writer(Protocol):
@@ -76,6 +68,8 @@ class Loader(Protocol):
     """What one kind of record needs from the ingest pipeline."""
 
     run_kind: str
+    # Counters of this kind of record beside the common ones (shown with zeros too).
+    counter_names: tuple[str, ...]
 
     def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
         """Return the record to store (with .external_id), or raise Rejection."""
@@ -99,6 +93,7 @@ class SignalLoader:
     """Signals: validated by the record format, written with fingerprints and partitions."""
 
     run_kind = "ingest"
+    counter_names: tuple[str, ...] = ("duplicates", "near_duplicates")
 
     def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
         """Return the validated signal record."""
@@ -238,7 +233,9 @@ class Ingest:
         )
         self.progress = progress
         self.actor = actor
-        self.counters = dict.fromkeys(COUNTER_NAMES, 0)
+        self.counters = dict.fromkeys(
+            [*COUNTER_NAMES[:4], *self.loader.counter_names, *COUNTER_NAMES[4:]], 0
+        )
         self.partitions_created: list[str] = []
         self._started = 0.0
         self._input_name: str | None = None
@@ -562,11 +559,12 @@ class Ingest:
         for _attempt in range(MAX_RETRIES):
             try:
                 result = writer.write(batch)
-                counts = result.counters() | {
-                    "seen": batch.seen,
-                    "bytes": batch.bytes,
-                    "nul_stripped": batch.nul_stripped,
-                }
+                # A kind's counters, and whatever else its writer counted (links…).
+                counts = {
+                    name: value
+                    for name, value in result.counters().items()
+                    if name in self.counters or name in result.extra
+                } | {"seen": batch.seen, "bytes": batch.bytes, "nul_stripped": batch.nul_stripped}
                 progress = self._snapshot(counts, batch.input_end)
                 conn.execute(
                     RECORD_SQL,
@@ -600,7 +598,7 @@ class Ingest:
         pending: dict[str, int],
         written: tuple[str | None, int, int | None] | None = None,
     ) -> IngestProgress:
-        names = dict.fromkeys([*COUNTER_NAMES, *self.counters, *pending])
+        names = dict.fromkeys([*self.counters, *pending])
         counters = {k: self.counters.get(k, 0) + pending.get(k, 0) for k in names}
         name, position, size = written or self._written
         return IngestProgress(

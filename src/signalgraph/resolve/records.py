@@ -113,6 +113,7 @@ class EntityRecordLoader:
     """Entity records for the ingest pipeline."""
 
     run_kind = "entities-ingest"
+    counter_names: tuple[str, ...] = ("invalid_identifiers",)
 
     def __init__(self, types: frozenset[str]) -> None:
         self.types = types
