@@ -7,6 +7,7 @@ every change to an audited table is recorded in the statement that makes it.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
@@ -76,10 +77,16 @@ def describe_change(
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+_UUID_TEXT = re.compile(
+    r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-([0-9a-f]{4})([0-9a-f]{8})\b"
+)
+
+
 def _shown(value: Any) -> str:
     if value is None:
         return "-"
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = _UUID_TEXT.sub(r"\2", text)  # ids as their short form, as tables print them
     text = " ".join(text.split())
     return text if len(text) <= _VALUE_CHARS else text[: _VALUE_CHARS - 1] + "…"
 

@@ -19,6 +19,7 @@ from signalgraph.cli.output import (
     stdout,
 )
 from signalgraph.cli.state import get_state
+from signalgraph.ids import short_id
 
 signals_app = typer.Typer(
     help="List and inspect stored signals and duplicates.", no_args_is_help=True
@@ -249,7 +250,7 @@ def list_rejects(
         return
     for row in rows:
         row["raw"] = row["raw"][:60] + ("…" if len(row["raw"]) > 60 else "")
-        row["run"] = str(row["run_id"])[:13]
+        row["run"] = short_id(row["run_id"])
     columns = ["file", "line", "field", "reason", "raw"]
     print_table(rows, columns if run else ["run", *columns], empty="no rejected records")
 

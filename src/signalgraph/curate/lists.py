@@ -374,7 +374,8 @@ def _refuse_invalid(invalid: dict[str, str], list_name: str | None) -> None:
         where = f"list {list_name!r} unchanged: " if list_name else ""
         raise NotFound(
             f"{where}{listed}",
-            hint="members are entity ids (full, prefix or merged) or signal ids",
+            hint="members are entities (an id, short id, identifier like domain:acme.ai, or "
+            "name) or signals (an id or short id)",
         )
 
 

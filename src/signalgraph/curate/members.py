@@ -34,16 +34,16 @@ def resolve_members(
     partial: dict[str, lookup.TypedId] = {}
     for value in values:
         shown = str(value)
-        if isinstance(value, str) and ":" in value:  # an identifier, like domain:acme.ai
+        try:
+            typed = lookup.parse_id(value, "entity or signal")
+        except UsageError:
+            typed = None
+        if typed is None or (isinstance(value, str) and ":" in value):
+            # Not an id: an entity's identifier (domain:acme.ai) or its name.
             try:
                 found.entities[shown] = resolve_entity_id(connection, workspace_id, value)
             except (NotFound, UsageError) as exc:
                 found.invalid[shown] = exc.message
-            continue
-        try:
-            typed = lookup.parse_id(value, "entity or signal")
-        except UsageError:
-            found.invalid[shown] = "is not an entity or signal id"
             continue
         if typed.full is not None:
             full[shown] = typed.full

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from signalgraph.ids import short_id
 from signalgraph.resolve import decisions
 from signalgraph.schema import (
     audit_event,
@@ -183,7 +184,7 @@ def _last_events(
             "at": item["created_at"],
             "actor": item["actor"],
             "action": item["action"],
-            "object": f"{item['object_type']} {item['object_id']}",
+            "object": f"{item['object_type']} {short_id(item['object_id'])}",
             "changed": describe_change(item["action"], item["before"], item["after"]),
         }
         for item in rows
