@@ -148,4 +148,3 @@ def test_runnable_examples_of_the_docs_run_as_written(
     _prepare(database_url)
     env = _environment(SIGNALGRAPH_DATABASE_URL=database_url, SIGNALGRAPH_HOME=str(tmp_path))
     _run_block(block, _workdir(tmp_path), env)
-
