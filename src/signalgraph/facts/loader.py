@@ -14,7 +14,7 @@ import psycopg
 
 from signalgraph.facts.statements import validate_fact, validate_relation
 from signalgraph.facts.writer import FactWriter, RelationWriter
-from signalgraph.ingest.records import Limits
+from signalgraph.ingest.records import CsvColumns, Limits
 from signalgraph.ingest.writer import Batch
 
 if TYPE_CHECKING:
@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 class _StatementLoader:
     run_kind = "statements-ingest"
+    csv_columns = CsvColumns()
+    keeps_repeated_keys = False  # a statement says one thing: a repeated key is ambiguous
 
     def before_batch(self, client: SignalGraph, batch: Batch) -> list[str]:
         """Nothing to prepare."""
@@ -33,6 +35,7 @@ class FactLoader(_StatementLoader):
     """Fact statements for the ingest pipeline."""
 
     run_kind = "facts-ingest"
+    csv_columns = CsvColumns(times=("as_of",))
 
     def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
         """Return the validated statement."""
@@ -55,6 +58,7 @@ class RelationLoader(_StatementLoader):
     """Relation statements for the ingest pipeline."""
 
     run_kind = "relations-ingest"
+    csv_columns = CsvColumns(json=("properties",), times=("valid_from", "valid_to"))
 
     def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
         """Return the validated statement."""
