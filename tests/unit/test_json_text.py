@@ -118,6 +118,15 @@ def test_every_line_end_ends_a_record(end: bytes) -> None:
     assert str(found[2][2]).startswith("invalid JSON")
 
 
+def test_line_ends_mixed_and_across_reads_all_end_lines() -> None:
+    records = [b'{"external_id": "%d", "text": "%s"}' % (i, b"z" * 700) for i in range(300)]
+    ends = [b"\r", b"\r\n", b"\n"]
+    data = b"".join(line + ends[i % 3] for i, line in enumerate(records))
+    assert len(data) > 3 * 65_536
+    found = lines(data)
+    assert [line for line, _, reason in found if reason is None] == list(range(1, 301))
+
+
 def test_crlf_split_across_reads_is_one_line_end() -> None:
     first = b'{"external_id": "' + b"x" * (65_536 - 20) + b'"}\r'
     assert len(first) == 65_536

@@ -260,9 +260,7 @@ def _lines(stream: IO[bytes], limit: int) -> Iterator[tuple[bytes, int]]:
             chunk, carry = b"\n", b""
         else:
             break
-        if b"\r" in chunk:
-            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        *complete, rest = chunk.split(b"\n")
+        complete, rest = _split_lines(chunk)
         for piece in complete:
             line = piece
             if parts:  # the line began in an earlier chunk
@@ -282,6 +280,23 @@ def _lines(stream: IO[bytes], limit: int) -> Iterator[tuple[bytes, int]]:
     if parts:
         line = b"".join(parts)
         yield (line[:limit] if size > limit else line), size
+
+
+def _split_lines(chunk: bytes) -> tuple[list[bytes], bytes]:
+    """Split a chunk at LF, CRLF and lone CR: its complete lines and the unfinished rest."""
+    pieces = chunk.split(b"\n")
+    rest = pieces.pop()
+    if b"\r" not in chunk:
+        return pieces, rest
+    complete: list[bytes] = []
+    for piece in pieces:
+        line = piece[:-1] if piece.endswith(b"\r") else piece
+        if b"\r" in line:
+            complete.extend(line.split(b"\r"))
+        else:
+            complete.append(line)
+    *more, rest = rest.split(b"\r")
+    return [*complete, *more], rest
 
 
 def parse_json_record(record: bytes, name: str | None, line: int) -> InputRecord:
