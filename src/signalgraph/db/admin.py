@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
+from psycopg.pq import ExecStatus
 from sqlalchemy.engine import Connection, Engine
 
 from signalgraph.db.errors import translate_statement_error
@@ -294,8 +295,8 @@ def read_only_query(
 ) -> dict[str, Any]:
     """Run one statement in a read-only transaction and return its columns and rows."""
     statement = statement.strip().rstrip(";").strip()
-    if not statement:
-        raise UsageError("the query is empty")
+    if not statement.replace(";", "").strip():
+        raise _no_statement()
     with engine.connect() as connection:
         driver = connection.connection.driver_connection
         assert driver is not None
@@ -305,6 +306,8 @@ def read_only_query(
                 cursor.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
                 # prepare=True sends one extended-protocol statement: no "COMMIT; DELETE ..."
                 cursor.execute(statement, prepare=True)
+                result = cursor.pgresult
+                empty = result is not None and result.status == ExecStatus.EMPTY_QUERY
                 columns = [d.name for d in cursor.description or []]
                 rows = cursor.fetchmany(limit + 1) if cursor.description else []
                 status = cursor.statusmessage
@@ -327,12 +330,21 @@ def read_only_query(
             raise
         finally:
             driver.rollback()
+    if empty:  # only comments or semicolons: the server ran nothing
+        raise _no_statement()
     return {
         "columns": columns,
         "rows": [[_jsonable(value) for value in row] for row in rows[:limit]],
         "truncated": len(rows) > limit,
         "status": status,
     }
+
+
+def _no_statement() -> UsageError:
+    return UsageError(
+        "the query is empty: there is no statement to run",
+        hint='give one SQL statement, for example: signalgraph db query "SELECT 1"',
+    )
 
 
 def _one_line(text: str) -> str:

@@ -14,7 +14,7 @@ import psycopg
 
 from signalgraph.facts.statements import validate_fact, validate_relation
 from signalgraph.facts.writer import FactWriter, RelationWriter
-from signalgraph.ingest.records import Limits
+from signalgraph.ingest.records import CsvColumns, Limits
 from signalgraph.ingest.writer import Batch
 
 if TYPE_CHECKING:
@@ -26,6 +26,8 @@ class _StatementLoader:
     counter_names: tuple[str, ...] = ()
     # References, sources and types are checked by the writer: keep each row's bytes.
     rejects_in_writer = True
+    csv_columns = CsvColumns()
+    keeps_repeated_keys = False  # a statement says one thing: a repeated key is ambiguous
 
     def before_batch(self, client: SignalGraph, batch: Batch) -> list[str]:
         """Nothing to prepare."""
@@ -37,6 +39,7 @@ class FactLoader(_StatementLoader):
 
     run_kind = "facts-ingest"
     counter_names: tuple[str, ...] = ("unknown_properties",)
+    csv_columns = CsvColumns(times=("as_of",))
 
     def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
         """Return the validated statement."""
@@ -60,6 +63,7 @@ class RelationLoader(_StatementLoader):
 
     run_kind = "relations-ingest"
     counter_names: tuple[str, ...] = ()
+    csv_columns = CsvColumns(json=("properties",), times=("valid_from", "valid_to"))
 
     def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
         """Return the validated statement."""

@@ -18,7 +18,9 @@ import orjson
 import psycopg
 
 from signalgraph import lookup
+from signalgraph.blank import is_blank
 from signalgraph.errors import UsageError
+from signalgraph.ingest.json_text import REPEATED_KEY_REASON, JsonProblem, parse_cell
 from signalgraph.ingest.records import Rejection, type_name
 from signalgraph.resolve.identifiers import InvalidIdentifier, normalize_identifier
 
@@ -58,9 +60,12 @@ def parse_ref(field: str, value: Any) -> EntityRef:
         text = value.strip()
         if text.startswith("{"):  # a reference object in a CSV cell
             try:
-                return parse_ref(field, orjson.loads(text))
-            except orjson.JSONDecodeError as exc:
-                raise Rejection(field, f"is not valid JSON: {exc}") from exc
+                parsed = parse_cell(text)
+            except JsonProblem as problem:
+                raise Rejection(field, problem.reason) from problem
+            if parsed.repeated_key is not None:
+                raise Rejection(f"{field}.{parsed.repeated_key}", REPEATED_KEY_REASON)
+            return parse_ref(field, parsed.value)
         scheme, colon, given = text.partition(":")
         if colon and given and scheme.replace("_", "").isalnum():  # "ticker:MRNA"
             return parse_ref(field, {scheme: given})
@@ -78,9 +83,9 @@ def parse_ref(field: str, value: Any) -> EntityRef:
             raise Rejection(field, "a source record reference has exactly source and external_id")
         if isinstance(external_id, int) and not isinstance(external_id, bool):
             external_id = str(external_id)
-        if not isinstance(source, str) or not source.strip():
+        if not isinstance(source, str) or is_blank(source):
             raise Rejection(field, "source must be a source name")
-        if not isinstance(external_id, str) or not external_id.strip():
+        if not isinstance(external_id, str) or is_blank(external_id):
             raise Rejection(field, "external_id must be a non-empty string")
         written = {"source": source, "external_id": external_id}
         return EntityRef(

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
-
 from signalgraph.facts.refs import EntityRef, parse_ref
 from signalgraph.facts.values import ValueProblem, parse_time
+from signalgraph.ingest.json_text import REPEATED_KEY_REASON, JsonProblem, parse_cell
 from signalgraph.ingest.records import (
     Limits,
     Rejection,
@@ -184,9 +183,12 @@ def validate_relation(value: dict[str, Any], *, limits: Limits) -> RelationIn:
     properties = _blank(value.get("properties")) or {}
     if isinstance(properties, str):  # a JSON object in a CSV cell
         try:
-            properties = orjson.loads(properties)
-        except orjson.JSONDecodeError as exc:
-            raise Rejection("properties", f"is not valid JSON: {exc}") from exc
+            parsed = parse_cell(properties)
+        except JsonProblem as problem:
+            raise Rejection("properties", problem.reason) from problem
+        if parsed.repeated_key is not None:
+            raise Rejection(f"properties.{parsed.repeated_key}", REPEATED_KEY_REASON)
+        properties = parsed.value
     if not isinstance(properties, dict):
         raise Rejection("properties", f"expected an object, got {type_name(properties)}")
     if len(canonical) > limits.max_field_bytes:

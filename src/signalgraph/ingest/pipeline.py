@@ -28,9 +28,11 @@ from signalgraph.ingest.readers import (
 )
 from signalgraph.ingest.records import (
     RECORD_FORMAT_VERSION,
+    SIGNAL_CSV,
+    CsvColumns,
     Limits,
     Rejection,
-    coerce_csv_value,
+    input_value,
     validate,
 )
 from signalgraph.ingest.writer import Batch, BatchWriter, RejectRow, RetryBatch, Row, WriteResult
@@ -70,6 +72,8 @@ class Loader(Protocol):
     run_kind: str
     # Counters of this kind of record beside the common ones (shown with zeros too).
     counter_names: tuple[str, ...]
+    csv_columns: CsvColumns  # which CSV cells hold JSON or epoch times
+    keeps_repeated_keys: bool  # a repeated JSON key: kept verbatim (True) or a reject
 
     def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
         """Return the record to store (with .external_id), or raise Rejection."""
@@ -94,6 +98,8 @@ class SignalLoader:
 
     run_kind = "ingest"
     counter_names: tuple[str, ...] = ("duplicates", "near_duplicates")
+    csv_columns = SIGNAL_CSV
+    keeps_repeated_keys = True  # `raw` keeps the source's payload, all of it
 
     def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
         """Return the validated signal record."""
@@ -249,7 +255,7 @@ class Ingest:
     def run(self, inputs: Any) -> IngestResult:
         """Ingest every input; return the run's result (rejects do not raise)."""
         paths, objects = _as_inputs(inputs)
-        infos = [describe_input(path) for path in paths] if paths is not None else []
+        infos = [describe_input(path, self.fmt) for path in paths] if paths is not None else []
         if paths is not None and paths.count("-") > 1:
             raise UsageError("standard input (-) can be given only once")
         source_id: uuid.UUID | None
@@ -437,7 +443,13 @@ class Ingest:
             else:
                 assert record.value is not None
                 try:
-                    value = coerce_csv_value(record.value) if from_csv else record.value
+                    value = input_value(
+                        record.value,
+                        repeated=record.repeated_key,
+                        raw=record.raw,
+                        csv=self.loader.csv_columns if from_csv else None,
+                        keep_repeated=self.loader.keeps_repeated_keys,
+                    )
                     signal = self.loader.validate(
                         value, observed_at=observed_at, limits=self.limits
                     )

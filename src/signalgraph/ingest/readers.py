@@ -7,11 +7,8 @@ why it could not be parsed).
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
-import json
-import math
 import shutil
 import sys
 import tempfile
@@ -25,6 +22,7 @@ from typing import IO, Any
 import orjson
 
 from signalgraph.errors import InputError, UsageError
+from signalgraph.ingest.json_text import JsonProblem, ParsedJson, check_depth, parse_json
 
 FORMATS = ("auto", "ndjson", "csv", "parquet")
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -52,6 +50,7 @@ class InputRecord:
     value: dict[str, Any] | None = None
     field: str | None = None
     reason: str | None = None
+    repeated_key: str | None = None  # where an object of the record held a key twice
 
 
 @dataclass
@@ -95,10 +94,14 @@ class CountingReader(io.RawIOBase):
         return size
 
 
-def _looks_binary(head: bytes) -> bool:
-    """Return True when the first bytes are not text (NUL bytes, or mostly undecodable)."""
+def _looks_binary(head: bytes, *, any_nul: bool) -> bool:
+    """Return True when the first bytes are not text (mostly undecodable or control bytes).
+
+    When the content alone decides the format (`any_nul`), one NUL byte is enough; a
+    file named .ndjson or .csv may hold a stray NUL, rejected or stripped with its record.
+    """
     sample = head[:4096]
-    if b"\x00" in sample:
+    if any_nul and b"\x00" in sample:
         return True
     text = sample.decode("utf-8", errors="replace")
     odd = sum(1 for char in text if char == "\ufffd" or (char < " " and char not in "\t\n\r"))
@@ -122,7 +125,7 @@ def _sniff(name: str, head: bytes) -> str:
     stripped = text.lstrip()
     if not stripped:
         raise InputError(f"{name} is empty")
-    if _looks_binary(text):
+    if _looks_binary(text, any_nul=True):
         raise InputError(
             f"{name} does not look like NDJSON, CSV or Parquet (it holds binary data)",
             hint="give --format if the file name does not say what it is",
@@ -137,10 +140,13 @@ def _sniff(name: str, head: bytes) -> str:
     return "csv"
 
 
-def describe_input(path: str) -> InputInfo:
-    """Check an input exists and is readable, and work out its format, without reading it all."""
+def describe_input(path: str, fmt: str = "auto") -> InputInfo:
+    """Check an input exists and is readable, and work out its format, without reading it all.
+
+    A format given (`fmt` other than auto) is taken as said: the content is not sniffed.
+    """
     if path == "-":
-        return InputInfo(name="<stdin>", format="auto", compressed=False, size=None)
+        return InputInfo(name="<stdin>", format=fmt, compressed=False, size=None)
     file = Path(path)
     if not file.exists():
         raise InputError(f"{path}: no such file")
@@ -164,13 +170,13 @@ def describe_input(path: str) -> InputInfo:
             raise InputError(f"{path} is empty (after decompression)")
     info = InputInfo(
         name=path,
-        format=_format_for(path, head, compressed),
+        format=fmt if fmt != "auto" else _format_for(path, head, compressed),
         compressed=compressed,
         size=file.stat().st_size,
     )
-    if info.format in {"ndjson", "csv"}:
+    if info.format in {"ndjson", "csv"} and fmt == "auto":
         stripped = head[len(_BOM) :] if head.startswith(_BOM) else head
-        if _looks_binary(stripped):
+        if _looks_binary(stripped, any_nul=False):
             raise InputError(
                 f"{path} does not look like {info.format.upper()} (it holds binary data)",
                 hint="give --format if the file name does not say what it is",
@@ -181,21 +187,12 @@ def describe_input(path: str) -> InputInfo:
     return info
 
 
-def _delimiter(name: str) -> str:
-    return "\t" if name.lower().removesuffix(".gz").endswith(".tsv") else ","
-
-
 def _check_columns(file: Path, info: InputInfo, head: bytes) -> None:
     """Refuse, before anything is written, a table input without an external_id column."""
     if info.format == "csv":
-        first = head[len(_BOM) :] if head.startswith(_BOM) else head
-        line = first.split(b"\n", 1)[0].decode("utf-8", "replace")
-        header = next(csv.reader([line], delimiter=_delimiter(info.name)), [])
-        if "external_id" not in [column.strip() for column in header]:
-            raise InputError(
-                f"{info.name}: the CSV header has no external_id column",
-                hint=f"the first line is: {_shorten(line)}",
-            )
+        from signalgraph.ingest.csv_input import check_head
+
+        check_head(info.name, head[len(_BOM) :] if head.startswith(_BOM) else head)
     elif info.format == "parquet" and not info.compressed:
         for _ in read_parquet(file, info.name, batch_rows=1, schema_only=True):
             pass
@@ -227,222 +224,107 @@ def open_input(path: str, info: InputInfo) -> Iterator[tuple[IO[bytes], Counting
 
 def read_ndjson(stream: IO[bytes], name: str, *, max_record_bytes: int) -> Iterator[InputRecord]:
     """Yield one record per non-blank line; a line is parsed as one JSON object."""
-    line_number = 0
-    while True:
-        line = stream.readline(max_record_bytes + 1)
-        if not line:
-            return
-        line_number += 1
-        if len(line) > max_record_bytes and not line.endswith(b"\n"):
-            size = len(line)
-            while True:  # skip the rest of the oversized line without keeping it
-                rest = stream.readline(1 << 20)
-                size += len(rest)
-                if not rest or rest.endswith(b"\n"):
-                    break
+    for line_number, (text, size) in enumerate(_lines(stream, max_record_bytes), start=1):
+        if size > max_record_bytes:
             yield InputRecord(
                 name,
                 line_number,
-                line[:max_record_bytes],
+                text,
                 reason=f"record is {size:,} bytes; the limit is {max_record_bytes:,} "
                 "(max_record_bytes); the first bytes are kept here",
             )
             continue
-        if line_number == 1 and line.startswith(_BOM):
-            line = line[len(_BOM) :]
-        record = line.rstrip(b"\r\n")
-        if not record.strip():
+        line = text[len(_BOM) :] if line_number == 1 and text.startswith(_BOM) else text
+        if not line.strip():
             continue
-        yield parse_json_record(record, name, line_number)
+        yield parse_json_record(line, name, line_number)
 
 
-# orjson turns integers beyond 64 bits into floats (losing digits). A parsed float that
-# large sends the line to the standard library parser, which keeps integers exact.
-_HUGE = float(2**63)
+def _lines(stream: IO[bytes], limit: int) -> Iterator[tuple[bytes, int]]:
+    """Yield each line without its end and its size; a line over `limit` is cut to it.
+
+    A line ends with LF, CRLF or a lone CR (old Mac files). A CR cannot be inside a
+    JSON line: in strings it must be escaped, between tokens no writer puts one.
+    """
+    read = getattr(stream, "read1", stream.read)
+    parts: list[bytes] = []  # the start of the current line, at most limit + 1 bytes
+    kept = size = 0
+    carry = b""
+    while True:
+        chunk = read(1 << 16)
+        if chunk:
+            chunk, carry = carry + chunk, b""
+            if chunk.endswith(b"\r"):  # its LF may be the next chunk's first byte
+                chunk, carry = chunk[:-1], b"\r"
+        elif carry:
+            chunk, carry = b"\n", b""
+        else:
+            break
+        complete, rest = _split_lines(chunk)
+        for piece in complete:
+            line = piece
+            if parts:  # the line began in an earlier chunk
+                size += len(piece)
+                parts.append(piece[: max(limit + 1 - kept, 0)])
+                line = b"".join(parts)
+                parts, kept = [], 0
+            else:
+                size = len(piece)
+            yield (line[:limit] if size > limit else line), size
+            size = 0
+        if rest:
+            size += len(rest)
+            if kept <= limit:
+                parts.append(rest[: limit + 1 - kept])
+                kept += len(parts[-1])
+    if parts:
+        line = b"".join(parts)
+        yield (line[:limit] if size > limit else line), size
 
 
-def _has_huge_float(value: Any) -> bool:
-    if isinstance(value, float):
-        return abs(value) >= _HUGE
-    if isinstance(value, dict):
-        return any(_has_huge_float(item) for item in value.values() if not isinstance(item, str))
-    if isinstance(value, list):
-        return any(_has_huge_float(item) for item in value if not isinstance(item, str))
-    return False
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text} is out of range")
-    return value
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+def _split_lines(chunk: bytes) -> tuple[list[bytes], bytes]:
+    """Split a chunk at LF, CRLF and lone CR: its complete lines and the unfinished rest."""
+    pieces = chunk.split(b"\n")
+    rest = pieces.pop()
+    if b"\r" not in chunk:
+        return pieces, rest
+    complete: list[bytes] = []
+    for piece in pieces:
+        line = piece[:-1] if piece.endswith(b"\r") else piece
+        if b"\r" in line:
+            complete.extend(line.split(b"\r"))
+        else:
+            complete.append(line)
+    *more, rest = rest.split(b"\r")
+    return [*complete, *more], rest
 
 
 def parse_json_record(record: bytes, name: str | None, line: int) -> InputRecord:
     """Parse one JSON object from bytes into an InputRecord (or explain why not)."""
     try:
-        value = orjson.loads(record)
-        if _has_huge_float(value):
-            value = json.loads(
-                record.decode("utf-8"), parse_float=_finite, parse_constant=_no_constants
-            )
-    except UnicodeDecodeError as bad:
-        return InputRecord(name, line, record, reason=f"invalid UTF-8 at byte {bad.start + 1}")
-    except orjson.JSONDecodeError as exc:
-        return InputRecord(name, line, record, reason=_json_problem(record, exc))
-    except ValueError as exc:
-        return InputRecord(name, line, record, reason=f"invalid JSON: {exc}")
+        parsed = _parse_line(record)
+    except JsonProblem as problem:
+        return InputRecord(name, line, record, field=problem.field, reason=problem.reason)
+    value = parsed.value
     if not isinstance(value, dict):
         kind = type(value).__name__
         kind = {"list": "an array", "str": "a string", "NoneType": "null"}.get(kind, f"a {kind}")
         return InputRecord(name, line, record, reason=f"expected a JSON object, got {kind}")
-    return InputRecord(name, line, record, value=value)
+    return InputRecord(name, line, record, value=value, repeated_key=parsed.repeated_key)
 
 
-def _json_problem(record: bytes, exc: orjson.JSONDecodeError) -> str:
-    try:
-        record.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        return f"invalid UTF-8 at byte {bad.start + 1}"
-    detail = str(exc).split(": line", 1)[0]
-    return f"invalid JSON: {detail} (column {exc.colno})"
+def _parse_line(record: bytes) -> ParsedJson:
+    """Parse a line, reading a raw NUL byte as the escape \\u0000.
 
-
-class _Lines:
-    """The text lines of a CSV input, with push-back and a record of the lines consumed."""
-
-    def __init__(self, text: IO[str]) -> None:
-        self._text = text
-        self._pending: list[str] = []
-        self.consumed: list[str] = []
-        self.consumed_chars = 0
-        self.number = 0  # physical lines read so far
-
-    def __iter__(self) -> _Lines:
-        return self
-
-    def __next__(self) -> str:
-        line = self._pending.pop() if self._pending else self._text.readline()
-        if not line:
-            raise StopIteration
-        self.number += 1
-        self.consumed.append(line)
-        self.consumed_chars += len(line)
-        return line
-
-    def start_record(self) -> None:
-        self.consumed = []
-        self.consumed_chars = 0
-
-    def push_back(self, lines: list[str]) -> None:
-        self.number -= len(lines)
-        self._pending.extend(reversed(lines))
-
-
-class _RunawayRecord(Exception):
-    """A quoted field ran past the record size limit: a quote was never closed."""
-
-
-def read_csv(stream: IO[bytes], info: InputInfo, *, max_record_bytes: int) -> Iterator[InputRecord]:
-    """Yield one record per CSV row, mapping columns by the header's names.
-
-    An unbalanced quote would swallow the rest of the file into one field; when a record
-    runs past max_record_bytes (or the end of the input) inside quotes, its first line
-    is rejected and reading starts again on the line after it.
+    A raw NUL is not JSON; as the escape it meets the --nul policy like any NUL
+    character, and the reject names the field holding it.
     """
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline="")
-    delimiter = _delimiter(info.name)
-    info.csv_delimiter = delimiter
-    csv.field_size_limit(max(max_record_bytes, 131_072))
-    lines = _Lines(text)
-
-    def guarded() -> Iterator[str]:
-        for line in lines:
-            if lines.consumed_chars > max_record_bytes:
-                raise _RunawayRecord
-            yield line
-
-    def reader() -> Iterator[list[str]]:
-        return csv.reader(guarded(), delimiter=delimiter, strict=True)
-
-    rows = reader()
+    if b"\x00" not in record or b"\\\x00" in record:
+        return parse_json(record)
     try:
-        header = next(rows)
-    except StopIteration:
-        raise InputError(f"{info.name} is empty") from None
-    except (csv.Error, _RunawayRecord) as exc:
-        raise InputError(f"{info.name}: the CSV header cannot be read: {exc}") from exc
-    header = [column.strip() for column in header]
-    if "external_id" not in header:
-        raise InputError(
-            f"{info.name}: the CSV header has no external_id column",
-            hint=f"the first line is: {_shorten(delimiter.join(header))}",
-        )
-    info.csv_header = header
-    while True:
-        lines.start_record()
-        first_line = lines.number + 1
-        try:
-            row = next(rows)
-        except StopIteration:
-            return
-        except (csv.Error, _RunawayRecord) as exc:
-            consumed = list(lines.consumed)
-            if len(consumed) > 1:
-                lines.push_back(consumed[1:])
-            raw = consumed[0].rstrip("\r\n").encode("utf-8", "surrogateescape") if consumed else b""
-            reason = (
-                "a quoted field is never closed"
-                if isinstance(exc, _RunawayRecord) or len(consumed) > 1
-                else f"malformed CSV: {exc}"
-            )
-            yield InputRecord(info.name, first_line, raw, reason=reason)
-            rows = reader()
-            continue
-        record = _csv_record(info, header, row, lines.number, _record_bytes(lines.consumed))
-        if record is not None:
-            yield record
-
-
-def _record_bytes(lines: list[str]) -> bytes:
-    """Return a CSV record's input bytes, as they arrived, without its line end."""
-    text = "".join(lines)
-    text = text[:-2] if text.endswith("\r\n") else text[:-1] if text[-1:] in "\r\n" else text
-    return text.encode("utf-8", "surrogateescape")
-
-
-def _csv_record(
-    info: InputInfo, header: list[str], row: list[str], line: int, raw: bytes
-) -> InputRecord | None:
-    """Turn one parsed CSV row into a record (None for a blank row)."""
-    if not row or (len(row) == 1 and not row[0].strip()):
-        return None
-    if len(row) != len(header):
-        return InputRecord(
-            info.name, line, raw, reason=f"row has {len(row)} fields, the header has {len(header)}"
-        )
-    value: dict[str, Any] = {}
-    for column, cell in zip(header, row, strict=True):
-        if _has_surrogates(cell):
-            return InputRecord(info.name, line, raw, field=column, reason="invalid UTF-8")
-        value[column] = cell if cell != "" else None
-    return InputRecord(info.name, line, raw, value=value)
-
-
-def _shorten(text: str, limit: int = 120) -> str:
-    """Return printable text of at most `limit` characters, for messages."""
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace").strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _has_surrogates(text: str) -> bool:
-    if text.isascii():
-        return False
-    return any("\udc80" <= char <= "\udcff" for char in text)
+        return parse_json(record.replace(b"\x00", b"\\u0000"))
+    except JsonProblem:
+        return parse_json(record)  # raises the input's own error, not the escaped text's
 
 
 def read_parquet(
@@ -467,8 +349,21 @@ def read_parquet(
     for batch in parquet.iter_batches(batch_size=batch_rows):
         for value in batch.to_pylist():
             row += 1
+            too_deep = _too_deep(name, row, value)
+            if too_deep is not None:
+                yield too_deep
+                continue
             raw = orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS)
             yield InputRecord(name, row, raw, value=value)
+
+
+def _too_deep(name: str | None, position: int, value: Any) -> InputRecord | None:
+    """Return a reject for a value nested past the limit (it cannot be written as JSON)."""
+    try:
+        check_depth(value)
+    except JsonProblem as problem:
+        return InputRecord(name, position, b"", field=problem.field, reason=problem.reason)
+    return None
 
 
 def _json_default(value: Any) -> Any:
@@ -480,6 +375,10 @@ def _json_default(value: Any) -> Any:
 def read_objects(objects: Iterable[Any]) -> Iterator[InputRecord]:
     """Yield one record per Python object (dicts are records; anything else is rejected)."""
     for index, value in enumerate(objects, start=1):
+        too_deep = _too_deep(None, index, value)
+        if too_deep is not None:
+            yield too_deep
+            continue
         try:
             raw = orjson.dumps(value, default=repr, option=orjson.OPT_NON_STR_KEYS)
         except TypeError as exc:
@@ -541,6 +440,8 @@ def _read_opened(
             for record in read_ndjson(stream, info.name, max_record_bytes=max_record_bytes):
                 yield record, counter
         elif chosen == "csv":
+            from signalgraph.ingest.csv_input import read_csv
+
             for record in read_csv(stream, info, max_record_bytes=max_record_bytes):
                 yield record, counter
         elif path != "-" and not info.compressed:

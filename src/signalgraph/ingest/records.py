@@ -15,6 +15,13 @@ from typing import Any
 
 import orjson
 
+from signalgraph.blank import is_blank
+from signalgraph.ingest.json_text import (
+    REPEATED_KEY_REASON,
+    JsonProblem,
+    parse_cell,
+    too_deep_reason,
+)
 from signalgraph.links.spec import LinkError, LinkSpec, parse_links
 
 RECORD_FORMAT_VERSION = 2
@@ -40,6 +47,8 @@ MAX_KEY_CHARS = 1000
 MAX_SHORT_CHARS = 200
 MAX_MENTIONS = 10_000
 UNKNOWN_FIELDS_KEY = "_unknown_fields"
+# Where a record whose JSON repeats a key keeps its input as it arrived (see docs/ingest.md).
+VERBATIM_KEY = "_verbatim"
 # Epoch numbers above this are milliseconds, not seconds (10**11 s is the year 5138).
 EPOCH_MILLIS_ABOVE = 10**11
 _NUL_JSON = b"\\u0000"
@@ -172,13 +181,30 @@ def parse_published_at(value: Any, observed_at: datetime) -> datetime:
     except (OverflowError, OSError) as exc:
         raise Rejection("published_at", f"{value!r} is out of range") from exc
     except ValueError as exc:
-        raise Rejection("published_at", f"{value!r} is not an ISO 8601 time: {exc}") from exc
+        if not isinstance(value, str):  # an epoch number beyond the years 1 to 9999
+            raise Rejection("published_at", f"{value!r} is out of range") from exc
+        raise Rejection("published_at", _time_problem(value, exc)) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:
         return moment.astimezone(UTC)
     except (OverflowError, ValueError) as exc:
         raise Rejection("published_at", f"{value!r} is out of range") from exc
+
+
+_TIME_PARTS = ("year", "month", "day", "hour", "minute", "second")
+
+
+def _time_problem(value: str, exc: ValueError) -> str:
+    """Say what is wrong with a time text in its terms, not the datetime module's."""
+    shown = repr(value[:80])
+    detail = str(exc)
+    if detail.startswith("offset"):
+        return f"{shown} has a time zone offset out of range (it must be under 24 hours)"
+    part = next((name for name in _TIME_PARTS if detail.startswith(name)), None)
+    if part is not None:
+        return f"{shown} is not a valid time: {part} out of range"
+    return f"{shown} is not an ISO 8601 time"
 
 
 def _mentions(value: Any) -> list[Mention]:
@@ -243,29 +269,52 @@ def canonical_json(value: Any) -> bytes:
     except TypeError as exc:
         if "surrogate" in str(exc):
             raise Rejection(None, "contains invalid Unicode (a lone surrogate)") from exc
+        if "Recursion limit" in str(exc):  # the readers refuse these first; callers may not
+            raise Rejection(None, too_deep_reason()) from exc
         return json.dumps(
             value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
         ).encode("utf-8", "surrogatepass")
 
 
 def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
-    if isinstance(value, dict):
-        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    # Iterative: a recursive walk would exhaust the stack on deeply nested input.
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return True
+        elif isinstance(node, dict):
+            stack.extend(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
     return False
 
 
 def _strip_nul(value: Any) -> Any:
+    """Return a copy of a JSON value without NUL characters in its strings and keys."""
     if isinstance(value, str):
         return value.replace("\x00", "")
-    if isinstance(value, list):
-        return [_strip_nul(item) for item in value]
-    if isinstance(value, dict):
-        return {_strip_nul(key): _strip_nul(item) for key, item in value.items()}
-    return value
+    if not isinstance(value, (dict, list)):
+        return value
+    result: Any = {} if isinstance(value, dict) else []
+    stack: list[tuple[Any, Any]] = [(value, result)]
+    while stack:
+        source, target = stack.pop()
+        items = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, item in items:
+            copy: Any = item
+            if isinstance(item, str):
+                copy = item.replace("\x00", "")
+            elif isinstance(item, (dict, list)):
+                copy = {} if isinstance(item, dict) else []
+                stack.append((item, copy))
+            if isinstance(target, dict):
+                target[key.replace("\x00", "") if isinstance(key, str) else key] = copy
+            else:
+                target.append(copy)
+    return result
 
 
 def _nul_field(value: dict[str, Any]) -> str:
@@ -284,13 +333,20 @@ def require_external_id(value: dict[str, Any]) -> str:
         raise Rejection(
             "external_id", f"expected a non-empty string, got {_type_name(external_id)}"
         )
-    if not external_id.strip():
-        raise Rejection("external_id", "is empty")
+    if is_blank(external_id):
+        raise Rejection("external_id", blank_reason(external_id))
     if len(external_id) > MAX_KEY_CHARS:
         raise Rejection(
             "external_id", f"is {len(external_id):,} characters; the limit is {MAX_KEY_CHARS:,}"
         )
     return external_id
+
+
+def blank_reason(text: str) -> str:
+    """Return the reject reason for a blank key (empty, spaces or invisible characters)."""
+    if not text:
+        return "is empty"
+    return "is empty: it holds only spaces or invisible (zero-width) characters"
 
 
 def canonical_without_nul(
@@ -377,20 +433,65 @@ def validate(value: dict[str, Any], *, observed_at: datetime, limits: Limits) ->
     )
 
 
-def coerce_csv_value(value: dict[str, Any]) -> dict[str, Any]:
-    """Turn CSV cells into record values: JSON text for metadata, mentions, links and raw."""
+@dataclass(frozen=True, slots=True)
+class CsvColumns:
+    """How one kind of record reads CSV cells: which hold JSON, which may be epoch times."""
+
+    json: tuple[str, ...] = ()
+    # JSON when the cell starts with "[", else one plain value (an aliases cell "Helix Tx").
+    json_or_text: tuple[str, ...] = ()
+    times: tuple[str, ...] = ()
+
+
+SIGNAL_CSV = CsvColumns(json=("metadata", "mentions", "links", "raw"), times=("published_at",))
+
+
+def coerce_csv_value(
+    value: dict[str, Any], columns: CsvColumns = SIGNAL_CSV
+) -> tuple[dict[str, Any], str | None]:
+    """Turn CSV cells into record values; return them and where a JSON cell repeats a key."""
     coerced = dict(value)
-    for name in ("metadata", "mentions", "links", "raw"):
+    repeated: str | None = None
+    for name in (*columns.json, *columns.json_or_text):
         cell = coerced.get(name)
-        if isinstance(cell, str):
-            try:
-                coerced[name] = orjson.loads(cell)
-            except orjson.JSONDecodeError as exc:
-                raise Rejection(name, f"is not valid JSON: {exc}") from exc
-    published = coerced.get("published_at")
-    # Epoch seconds have 9+ digits; 8 digits is a compact date (20260304).
-    if isinstance(published, str) and published.strip().lstrip("-").isdigit():
-        digits = published.strip().lstrip("-")
-        if len(digits) >= 9:
-            coerced["published_at"] = int(published.strip())
-    return coerced
+        if not isinstance(cell, str):
+            continue
+        if name in columns.json_or_text and not cell.lstrip().startswith("["):
+            continue
+        try:
+            parsed = parse_cell(cell)
+        except JsonProblem as problem:
+            raise Rejection(name, problem.reason) from problem
+        coerced[name] = parsed.value
+        if parsed.repeated_key is not None and repeated is None:
+            repeated = f"{name}.{parsed.repeated_key}"
+    for name in columns.times:
+        cell = coerced.get(name)
+        digits = cell.strip().lstrip("-") if isinstance(cell, str) else ""
+        # Epoch seconds have 9+ digits; 8 digits is a compact date (20260304).
+        if len(digits) >= 9 and digits.isdigit():
+            coerced[name] = int(str(cell).strip())
+    return coerced, repeated
+
+
+def input_value(
+    value: dict[str, Any],
+    *,
+    repeated: str | None,
+    raw: bytes,
+    csv: CsvColumns | None,
+    keep_repeated: bool,
+) -> dict[str, Any]:
+    """Return a read record's value to validate: CSV cells read, a repeated key settled.
+
+    A JSON parser keeps one value of a repeated key; with `keep_repeated` the input as
+    it arrived is added under VERBATIM_KEY so the other value is not lost, else the
+    record is rejected naming the key.
+    """
+    if csv is not None:
+        value, repeated = coerce_csv_value(value, csv)
+    if repeated is None:
+        return value
+    if not keep_repeated:
+        raise Rejection(repeated, REPEATED_KEY_REASON)
+    return {**value, VERBATIM_KEY: raw.decode("utf-8", "replace")}

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from signalgraph.blank import is_blank
 from signalgraph.schema.links import LINK_TYPES
 
 MAX_LINKS = 1000
@@ -173,8 +174,8 @@ def find_date(text: str) -> tuple[date | None, tuple[int, int] | None]:
     month = int(values["m"]) if "m" in values else _MONTHS[values["month"].lower()]
     try:
         return date(int(values["y"]), month, int(values["d"])), (start, end)
-    except ValueError as exc:
-        raise ValueError(f"{text[start:end]!r} is not a date ({exc})") from exc
+    except ValueError as exc:  # the datetime module's words are not the input's
+        raise ValueError(f"{text[start:end]!r} is not a date") from exc
 
 
 def parse_reference(text: str) -> Reference:
@@ -210,7 +211,7 @@ def parse_link_type(value: Any, field: str) -> str:
 def _text(value: Any, field: str, limit: int) -> str:
     if not isinstance(value, str):
         raise LinkError(field, f"expected a non-empty string, got {_json_type(value)}")
-    if not value.strip():
+    if is_blank(value):
         raise LinkError(field, "is empty")
     if len(value) > limit:
         raise LinkError(field, f"is {len(value):,} characters; the limit is {limit:,}")

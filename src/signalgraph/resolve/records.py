@@ -18,8 +18,10 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import psycopg
 
+from signalgraph.blank import is_blank
 from signalgraph.ids import uuid7
 from signalgraph.ingest.records import (
+    CsvColumns,
     Limits,
     Rejection,
     canonical_without_nul,
@@ -75,14 +77,14 @@ def validate_entity_record(
             "(add one with `signalgraph entities types --add NAME`)",
         )
     name = text_field("name", value.get("name"), limits, max_chars=MAX_NAME_CHARS)
-    if name is None or not name.strip():
+    if name is None or is_blank(name):
         raise Rejection("name", "is missing or empty")
     aliases_in = value.get("aliases") or []
     if isinstance(aliases_in, str):
         aliases_in = [aliases_in]
     if not isinstance(aliases_in, list) or not all(isinstance(a, str) for a in aliases_in):
         raise Rejection("aliases", "expected an array of strings")
-    aliases = [a.strip() for a in aliases_in if a.strip() and a.strip() != name.strip()]
+    aliases = [a.strip() for a in aliases_in if not is_blank(a) and a.strip() != name.strip()]
     identifiers_in = value.get("identifiers") or {}
     if not isinstance(identifiers_in, dict):
         raise Rejection("identifiers", f"expected an object, got {type_name(identifiers_in)}")
@@ -114,6 +116,9 @@ class EntityRecordLoader:
 
     run_kind = "entities-ingest"
     counter_names: tuple[str, ...] = ("invalid_identifiers",)
+    # docs/resolution.md: in CSV these columns hold JSON; an aliases cell may be one name.
+    csv_columns = CsvColumns(json=("identifiers", "properties"), json_or_text=("aliases",))
+    keeps_repeated_keys = False  # no raw payload: a repeated key would lose a value
 
     def __init__(self, types: frozenset[str]) -> None:
         self.types = types
