@@ -80,6 +80,18 @@ TRAIN_SAMPLE = 3000
 # ambiguous record ("Acadia" between Acadia Realty and Acadia Pharmaceuticals) stop here.
 VETO = 0.05
 TF_SMOOTHING = 2000  # records' worth of weight given to the model's average frequency
+# What a run counts, every one reported (zero included) in this order.
+COUNTERS = (
+    "mentions",  # mentions grouped into records
+    "records",  # records decided
+    "linked_by_identifier",
+    "linked_by_score",
+    "new_entities",
+    "review",  # pairs sent to review
+    "conflicts",  # records whose unique identifiers disagree with a likely match
+    "models_trained",
+    "merged_concurrent",  # entities merged into their twin from a concurrent run
+)
 
 # How many records hold each key, counted only so far: a name word up to WORD_COUNT_LIMIT
 # (beyond it a word is common whatever its exact count), any other key just past the
@@ -159,7 +171,7 @@ class Resolver:
         self.progress = progress
         self.link = self.settings.resolve_link_threshold
         self.review = self.settings.resolve_review_threshold
-        self.counters: dict[str, int] = defaultdict(int)
+        self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.models: dict[str, Model] = {}
         self.created: list[uuid.UUID] = []
         self.workspace_id = client.workspace_id
