@@ -44,6 +44,7 @@ from signalgraph.resolve.compare import (
 from signalgraph.resolve.identifiers import normalize_identifiers
 from signalgraph.resolve.model import TF_FIELDS, Model, probability, train
 from signalgraph.resolve.names import PERSON_TYPES, normalize_name
+from signalgraph.resolve.review_queue import RAISE, settle_moot
 from signalgraph.runs import RECORD_SQL, record_params
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ COUNTERS = (
     "conflicts",  # records whose unique identifiers disagree with a likely match
     "models_trained",
     "merged_concurrent",  # entities merged into their twin from a concurrent run
+    "reviews_settled",  # pending review items found at the end already one entity
 )
 
 # How many records hold each key, counted only so far: a name word up to WORD_COUNT_LIMIT
@@ -203,6 +205,7 @@ class Resolver:
                 while self._resolve_batch(conn, entity_type, model, population):
                     pass
             self._reconcile(conn)
+            self._settle_reviews()
         except BaseException as exc:
             conn.rollback()
             status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
@@ -223,6 +226,12 @@ class Resolver:
             },
             error=error,
         )
+
+    def _settle_reviews(self) -> None:
+        """Settle review items whose pair became one entity while items were being raised."""
+        with self.client.transaction(actor=self.actor) as connection:
+            settled = settle_moot(connection, self.workspace_id, decided_by=self.actor or "resolve")
+        self.counters["reviews_settled"] += settled
 
     def _record(self, conn: psycopg.Connection[Any], counts: dict[str, int]) -> None:
         conn.execute(
@@ -605,7 +614,7 @@ class Resolver:
         conn.execute(queries.ASSIGN, (orjson.dumps(assignments).decode(), self.workspace_id))
         if reviews:
             conn.execute(
-                queries.REVIEW,
+                RAISE,
                 {
                     "ws": self.workspace_id,
                     "run": self.run_id,

@@ -59,19 +59,6 @@ FROM jsonb_to_recordset(%s::jsonb) AS d(id uuid, entity_id uuid, resolution json
 WHERE r.workspace_id = %s AND r.id = d.id
 """
 
-REVIEW = """
-INSERT INTO review_item (workspace_id, id, entity_a, entity_b, probability, weight, features,
-    priority, run_id)
-SELECT %(ws)s, d.id, d.a, d.b, d.probability, d.weight, d.features,
-    d.uncertainty * (1 + (SELECT count(*) FROM entity_record r
-                          WHERE r.workspace_id = %(ws)s AND r.entity_id IN (d.a, d.b))),
-    %(run)s
-FROM jsonb_to_recordset(%(rows)s::jsonb)
-    AS d(id uuid, a uuid, b uuid, probability float8, weight float8, features jsonb,
-         uncertainty float8)
-ON CONFLICT (workspace_id, entity_a, entity_b) WHERE status = 'pending' DO NOTHING
-"""
-
 FLAG = """
 INSERT INTO flag (workspace_id, id, kind, severity, object_type, object_id, message, details,
     run_id)
