@@ -354,10 +354,11 @@ class Entities:
         *,
         reason: str | None = None,
         actor: str | None = None,
+        connection: Connection | None = None,
     ) -> dict[str, Any]:
         """Record a judgement; 'same' merges the two, 'different' keeps them apart for good."""
         decisions.check_decision(decision)
-        with self._client.transaction(actor=actor) as conn:
+        with self._client.transaction(connection, actor=actor) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             a = decisions.resolve_entity_id(conn, workspace_id, first)
             b = decisions.resolve_entity_id(conn, workspace_id, second)
@@ -371,7 +372,7 @@ class Entities:
             verdict = decisions.record_judgement(
                 conn, workspace_id, a, b, decision, actor=actor, reason=reason
             )
-            self._close_reviews(conn, workspace_id, a, b, verdict.id)
+            self._close_reviews(conn, workspace_id, a, b, verdict.id, actor)
             merged = None
             if decision == "same":
                 merged = decisions.merge_entities(
@@ -397,10 +398,9 @@ class Entities:
             survivor = canonical[0]
             merges = []
             for other in canonical[1:]:
-                merged = decisions.merge_entities(
+                merged = decisions.merge_entities(  # settles the pair's review items too
                     conn, workspace_id, survivor, other, actor=actor, reason=reason
                 )
-                self._close_reviews(conn, workspace_id, survivor, other, None)
                 merges.append(merged.as_dict())
             return {"survivor": survivor, "merges": merges}
 
@@ -452,7 +452,8 @@ class Entities:
         workspace_id: uuid.UUID,
         a: uuid.UUID,
         b: uuid.UUID,
-        judgement_id: uuid.UUID | None,
+        judgement_id: uuid.UUID,
+        actor: str | None,
     ) -> None:
         first, second = (a, b) if a < b else (b, a)
         conn.execute(
@@ -463,7 +464,13 @@ class Entities:
                 review_item.c.entity_a == first,
                 review_item.c.entity_b == second,
             )
-            .values(status="decided", decided_at=sa.func.now(), judgement_id=judgement_id)
+            .values(
+                status="decided",
+                resolution="judged",
+                decided_by=actor,
+                decided_at=sa.func.now(),
+                judgement_id=judgement_id,
+            )
         )
 
     def resolve(self, **options: Any) -> ResolveResult:

@@ -1,4 +1,8 @@
-"""The review queue: entity pairs the resolver was unsure about, and their decisions."""
+"""The review queue: entity pairs the resolver was unsure about, and their decisions.
+
+An item whose pair became one entity some other way is settled, not decided (see
+resolve/review_queue.py); listing the queue settles any that a concurrent merge left.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from sqlalchemy.engine import Connection
 
 from signalgraph import lookup
 from signalgraph.errors import UsageError
+from signalgraph.resolve.decisions import canonical_ids, check_decision
+from signalgraph.resolve.review_queue import settle_moot
 from signalgraph.schema import entity, review_item
 
 if TYPE_CHECKING:
@@ -26,6 +32,7 @@ class Review:
         """Return pending pairs, the ones a decision would change most first."""
         with self._client.transaction() as conn:
             workspace_id = self._client.workspace_id_in(conn)
+            settle_moot(conn, workspace_id, decided_by="review list")
             a = entity.alias("a")
             b = entity.alias("b")
             rows = conn.execute(
@@ -70,7 +77,7 @@ class Review:
         )  # fmt: skip
 
     def show(self, value: str | uuid.UUID) -> dict[str, Any]:
-        """Return one review item with the explanation of its pair."""
+        """Return one review item with the explanation of its pair (and how it was settled)."""
         with self._client.transaction() as conn:
             item = self._item(conn, self._client.workspace_id_in(conn), value)
         explained = self._client.entities.explain(item.entity_a, item.entity_b)
@@ -79,6 +86,7 @@ class Review:
             "status": item.status,
             "probability": item.probability,
             "priority": item.priority,
+            **_outcome(item),
             "explanation": explained,
         }
 
@@ -90,18 +98,53 @@ class Review:
         reason: str | None = None,
         actor: str | None = None,
     ) -> dict[str, Any]:
-        """Decide a review item: the decision is a judgement and takes effect at once."""
-        with self._client.transaction() as conn:
-            item = self._item(conn, self._client.workspace_id_in(conn), value)
-        if item.status != "pending":
-            raise UsageError(f"review item {item.id} is already {item.status}")
-        result = self._client.entities.judge(
-            item.entity_a, item.entity_b, decision, reason=reason, actor=actor
-        )
+        """Decide a review item: the decision is a judgement and takes effect at once.
+
+        An item whose pair is one entity already was settled automatically (or is now):
+        the result says so under `settled` and nothing is judged.
+        """
+        check_decision(decision)
         with self._client.transaction(actor=actor) as conn:
+            workspace_id = self._client.workspace_id_in(conn)
+            item = self._item(conn, workspace_id, value)
+            if item.status == "pending" and settle_moot(
+                conn, workspace_id, decided_by=actor or "review decide", item=item.id
+            ):
+                item = self._item(conn, workspace_id, item.id)
+            if item.status in {"settled", "obsolete"}:
+                both = canonical_ids(conn, workspace_id, [item.entity_a, item.entity_b])
+                return {
+                    "judgement": None,
+                    "merge": None,
+                    "entity": both[item.entity_a] if len(set(both.values())) == 1 else None,
+                    "settled": {"id": item.id, "status": item.status, **_outcome(item)},
+                }
+            if item.status != "pending":
+                raise UsageError(f"review item {item.id} is already {item.status}")
+            result = self._client.entities.judge(
+                item.entity_a, item.entity_b, decision, reason=reason, actor=actor, connection=conn
+            )
+            verdict = result["judgement"]
             conn.execute(
                 review_item.update()
-                .where(review_item.c.workspace_id == item.workspace_id, review_item.c.id == item.id)
-                .values(status="decided", decided_at=sa.func.now())
+                .where(review_item.c.workspace_id == workspace_id, review_item.c.id == item.id)
+                .values(
+                    status="decided",
+                    resolution="judged",
+                    decided_by=actor,
+                    judgement_id=verdict["id"] if verdict else None,
+                    decided_at=sa.func.now(),
+                )
             )
-        return result
+            return result | {"settled": None}
+
+
+def _outcome(item: Any) -> dict[str, Any]:
+    """Return why and when an item left the queue, and who or what took it out."""
+    return {
+        "resolution": item.resolution,
+        "decided_by": item.decided_by,
+        "decided_at": item.decided_at,
+        "merge_id": item.merge_id,
+        "judgement_id": item.judgement_id,
+    }

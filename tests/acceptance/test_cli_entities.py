@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from signalgraph.resolve.funnel import COUNTERS
 from tests.conftest import CliResult
 
 Cli = Callable[..., CliResult]
@@ -133,6 +134,25 @@ def test_ingest_resolve_review_and_undo(cli: Cli, database_url: str, tmp_path: P
     listed = cli(*base, "entities", "list")
     assert listed.exit_code == 0
     assert "Acme Robotics" in listed.stdout
+
+
+def test_a_second_resolve_reports_every_counter_at_zero(
+    cli: Cli, database_url: str, tmp_path: Path
+) -> None:
+    base = ["--database-url", database_url]
+    assert cli(*base, "source", "add", "vendor").exit_code == 0
+    vendor = write(tmp_path / "vendor.ndjson", [company("v1", "Acme Robotics")])
+    assert cli(*base, "entities", "ingest", str(vendor), "--source", "vendor").exit_code == 0
+    first = cli(*base, "resolve", "--json").json()
+    assert first["counters"]["records"] == 1  # type: ignore[index]
+    again = cli(*base, "resolve", "--json")
+    assert again.exit_code == 0, again.stderr
+    assert again.json()["counters"] == dict.fromkeys(COUNTERS, 0)  # type: ignore[index]
+    assert list(again.json()["counters"]) == list(COUNTERS)  # type: ignore[index]
+    table = cli(*base, "resolve")
+    assert table.exit_code == 0, table.stderr
+    for name in COUNTERS:
+        assert f"{name.replace('_', ' ')} " in table.stdout
 
 
 def test_entity_command_errors(cli: Cli, database_url: str, tmp_path: Path) -> None:

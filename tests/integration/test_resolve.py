@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -10,6 +9,7 @@ import signalgraph
 from signalgraph.client import SignalGraph
 from signalgraph.errors import UsageError
 from signalgraph.resolve.decisions import JudgedDifferent
+from tests.concurrency import at_once
 
 LEI_A = "5493001KJTIIGC8Y1R12"
 LEI_B = "529900T8BM49AURSDO55"
@@ -410,23 +410,7 @@ def test_two_resolvers_at_once_make_no_duplicate_entities(database_url: str) -> 
             )
     setup.entities.ingest(records, source="vendor")
     setup.close()
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        client = signalgraph.connect(url=database_url)
-        try:
-            client.resolve(batch_size=40)
-        except BaseException as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            client.close()
-
-    threads = [threading.Thread(target=work) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    at_once(database_url, lambda client: client.resolve(batch_size=40))
     check = signalgraph.connect(url=database_url)
     with check.engine.connect() as conn:
         live = conn.execute(

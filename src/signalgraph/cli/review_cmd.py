@@ -52,15 +52,13 @@ def review_show(
         print_json(report)
         return
     best = report["explanation"]["best_pair"] or {}
-    print_record(
-        {
-            "id": report["id"],
-            "status": report["status"],
-            "probability": report["probability"],
-            "names": " | ".join(best.get("names", [])),
-        },
-        title="review item",
-    )
+    shown = {"id": report["id"], "status": report["status"]}
+    if report["status"] != "pending":
+        shown |= {key: report[key] for key in ("resolution", "decided_by", "decided_at")}
+        shown["merge"] = report["merge_id"]
+    shown["one_entity_now"] = report["explanation"]["same_entity"]
+    shown |= {"probability": report["probability"], "names": " | ".join(best.get("names", []))}
+    print_record(shown, title="review item")
     print_evidence(best)
 
 
@@ -80,12 +78,20 @@ def review_decide(
         .client(workspace)
         .review.decide(item, decision, reason=reason, actor=get_state(ctx).acting(actor))
     )
-    print_result(
-        result,
-        json=json,
-        message=f"decided {decision}"
-        + (f"; merged into {result['entity']}" if result["merge"] else ""),
-    )
+    settled = result["settled"]
+    if settled is not None:
+        message = (
+            f"review item {settled['id']} was settled automatically: its two entities were "
+            f"made one ({settled['resolution']}, by {settled['decided_by'] or 'unknown'}); "
+            "nothing to decide"
+        )
+        if decision == "different":
+            message += "; if they are different, undo that merge (`signalgraph entities unmerge`)"
+    else:
+        message = f"decided {decision}" + (
+            f"; merged into {result['entity']}" if result["merge"] else ""
+        )
+    print_result(result, json=json, message=message)
 
 
 @flags_app.command("list")

@@ -3,8 +3,9 @@
 A merge keeps the older entity (UUIDv7 ids sort by creation) and moves the other's
 records to it; the absorbed id redirects to the survivor, and redirects that pointed at
 the absorbed id are re-pointed so every redirect names a live entity. The merge row
-records exactly which records and redirects moved, so an unmerge puts them back.
-Nothing is deleted.
+records exactly which records and redirects moved, so an unmerge puts them back; pending
+review items inside the merged cluster are settled in the same transaction. Nothing is
+deleted.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from signalgraph.curate.groups import annotation_conflicts
 from signalgraph.errors import NotFound, SignalgraphError, UsageError
 from signalgraph.ids import uuid7
 from signalgraph.resolve.identifiers import identifier_key
+from signalgraph.resolve.review_queue import settle_cluster
 from signalgraph.schema import (
     JUDGEMENTS,
     entity,
@@ -374,6 +376,8 @@ def merge_entities(
         .where(entity.c.workspace_id == workspace_id, entity.c.id == survivor)
         .values(updated_at=sa.func.now())
     )
+    # Whoever merges, the questions this merge answered leave the review queue with it.
+    settle_cluster(connection, workspace_id, survivor, merge_id=merge_id, decided_by=actor)
     return _merge(row)
 
 

@@ -29,6 +29,7 @@ from psycopg.types.json import Jsonb, set_json_loads
 from signalgraph.db.engine import act_for_run, dedicated_connection
 from signalgraph.ids import uuid7
 from signalgraph.ingest.writer import json_list
+from signalgraph.resolve import queries
 from signalgraph.resolve.compare import (
     Profile,
     blocking_keys,
@@ -43,6 +44,7 @@ from signalgraph.resolve.compare import (
 from signalgraph.resolve.identifiers import normalize_identifiers
 from signalgraph.resolve.model import TF_FIELDS, Model, probability, train
 from signalgraph.resolve.names import PERSON_TYPES, normalize_name
+from signalgraph.resolve.review_queue import RAISE, settle_moot
 from signalgraph.runs import RECORD_SQL, record_params
 
 if TYPE_CHECKING:
@@ -79,84 +81,25 @@ TRAIN_SAMPLE = 3000
 # ambiguous record ("Acadia" between Acadia Realty and Acadia Pharmaceuticals) stop here.
 VETO = 0.05
 TF_SMOOTHING = 2000  # records' worth of weight given to the model's average frequency
-
-_CLAIM = """
-SELECT id, source_id, external_id, type, name, aliases, identifiers, properties, created_at
-FROM entity_record
-WHERE workspace_id = %(ws)s AND entity_id IS NULL AND type = %(type)s
-  AND (%(source)s::uuid IS NULL OR source_id = %(source)s::uuid)
-ORDER BY created_at, id
-LIMIT %(limit)s
-FOR UPDATE SKIP LOCKED
-"""
+# What a run counts, every one reported (zero included) in this order.
+COUNTERS = (
+    "mentions",  # mentions grouped into records
+    "records",  # records decided
+    "linked_by_identifier",
+    "linked_by_score",
+    "new_entities",
+    "review",  # pairs sent to review
+    "conflicts",  # records whose unique identifiers disagree with a likely match
+    "models_trained",
+    "merged_concurrent",  # entities merged into their twin from a concurrent run
+    "reviews_settled",  # pending review items found at the end already one entity
+)
 
 # How many records hold each key, counted only so far: a name word up to WORD_COUNT_LIMIT
 # (beyond it a word is common whatever its exact count), any other key just past the
 # blocking cap. Counting a word held by half the workspace would cost a long index scan
 # per batch.
 WORD_COUNT_LIMIT = 2000
-_FREQ = """
-SELECT k.key, (SELECT count(*) FROM (SELECT 1 FROM record_key r
-                                     WHERE r.workspace_id = %s AND r.key = k.key
-                                     LIMIT CASE WHEN k.key LIKE 't:%%' THEN %s
-                                                ELSE %s END) AS held)
-FROM jsonb_array_elements_text(%s::jsonb) AS k(key)
-"""
-
-# Each record's candidates: the records sharing its keys, best first by the summed
-# rarity of the keys they share, at most MAX_CANDIDATES each.
-_RANKED = """
-SELECT r, record_id FROM (
-    SELECT w.r, k.record_id,
-        row_number() OVER (PARTITION BY w.r ORDER BY sum(w.w) DESC, k.record_id) AS rank
-    FROM jsonb_to_recordset(%s::jsonb) AS w(r uuid, k text, w float8)
-    JOIN record_key k ON k.workspace_id = %s AND k.key = w.k
-    WHERE k.record_id <> w.r
-    GROUP BY w.r, k.record_id
-) AS ranked
-WHERE rank <= %s
-ORDER BY r, rank
-"""
-
-_RECORDS = """
-SELECT id, entity_id, type, name, aliases, identifiers, properties, created_at
-FROM entity_record
-WHERE workspace_id = %s AND id IN (SELECT (jsonb_array_elements_text(%s::jsonb))::uuid)
-"""
-
-_NEW_ENTITIES = """
-INSERT INTO entity (workspace_id, id, type, name)
-SELECT %s, d.id, d.type, d.name
-FROM jsonb_to_recordset(%s::jsonb) AS d(id uuid, type text, name text)
-"""
-
-_ASSIGN = """
-UPDATE entity_record r SET entity_id = d.entity_id, resolution = d.resolution,
-    resolved_at = now(), updated_at = now()
-FROM jsonb_to_recordset(%s::jsonb) AS d(id uuid, entity_id uuid, resolution jsonb)
-WHERE r.workspace_id = %s AND r.id = d.id
-"""
-
-_REVIEW = """
-INSERT INTO review_item (workspace_id, id, entity_a, entity_b, probability, weight, features,
-    priority, run_id)
-SELECT %(ws)s, d.id, d.a, d.b, d.probability, d.weight, d.features,
-    d.uncertainty * (1 + (SELECT count(*) FROM entity_record r
-                          WHERE r.workspace_id = %(ws)s AND r.entity_id IN (d.a, d.b))),
-    %(run)s
-FROM jsonb_to_recordset(%(rows)s::jsonb)
-    AS d(id uuid, a uuid, b uuid, probability float8, weight float8, features jsonb,
-         uncertainty float8)
-ON CONFLICT (workspace_id, entity_a, entity_b) WHERE status = 'pending' DO NOTHING
-"""
-
-_FLAG = """
-INSERT INTO flag (workspace_id, id, kind, severity, object_type, object_id, message, details,
-    run_id)
-SELECT %(ws)s, d.id, d.kind, 'warning', d.object_type, d.object_id, d.message, d.details, %(run)s
-FROM jsonb_to_recordset(%(rows)s::jsonb)
-    AS d(id uuid, kind text, object_type text, object_id uuid, message text, details jsonb)
-"""
 
 
 @dataclass
@@ -230,7 +173,7 @@ class Resolver:
         self.progress = progress
         self.link = self.settings.resolve_link_threshold
         self.review = self.settings.resolve_review_threshold
-        self.counters: dict[str, int] = defaultdict(int)
+        self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.models: dict[str, Model] = {}
         self.created: list[uuid.UUID] = []
         self.workspace_id = client.workspace_id
@@ -262,6 +205,7 @@ class Resolver:
                 while self._resolve_batch(conn, entity_type, model, population):
                     pass
             self._reconcile(conn)
+            self._settle_reviews()
         except BaseException as exc:
             conn.rollback()
             status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
@@ -282,6 +226,12 @@ class Resolver:
             },
             error=error,
         )
+
+    def _settle_reviews(self) -> None:
+        """Settle review items whose pair became one entity while items were being raised."""
+        with self.client.transaction(actor=self.actor) as connection:
+            settled = settle_moot(connection, self.workspace_id, decided_by=self.actor or "resolve")
+        self.counters["reviews_settled"] += settled
 
     def _record(self, conn: psycopg.Connection[Any], counts: dict[str, int]) -> None:
         conn.execute(
@@ -489,7 +439,7 @@ class Resolver:
         cap = min(max(int(population * KEY_CAP_SHARE), KEY_CAP_MIN), KEY_CAP_MAX)
         self.frequency = dict(
             conn.execute(
-                _FREQ, (self.workspace_id, WORD_COUNT_LIMIT, cap + 1, json_list(all_keys))
+                queries.FREQ, (self.workspace_id, WORD_COUNT_LIMIT, cap + 1, json_list(all_keys))
             ).fetchall()
         )
         usable = {
@@ -510,14 +460,14 @@ class Resolver:
         ]
         candidates: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
         for record_id, other in conn.execute(
-            _RANKED, (orjson.dumps(pairs).decode(), self.workspace_id, MAX_CANDIDATES)
+            queries.RANKED, (orjson.dumps(pairs).decode(), self.workspace_id, MAX_CANDIDATES)
         ).fetchall():
             candidates[record_id].append(other)
         needed = {other for ranked in candidates.values() for other in ranked} - batch
         lookup: dict[uuid.UUID, Profile] = {}
         if needed:
             for row in conn.execute(
-                _RECORDS, (self.workspace_id, json_list(str(r) for r in needed))
+                queries.RECORDS, (self.workspace_id, json_list(str(r) for r in needed))
             ).fetchall():
                 record_id, entity_id, kind, name, aliases, identifiers, properties, created = row
                 lookup[record_id] = make_profile(
@@ -541,7 +491,7 @@ class Resolver:
         if missing:
             self.frequency.update(
                 conn.execute(
-                    _FREQ,
+                    queries.FREQ,
                     (
                         self.workspace_id,
                         WORD_COUNT_LIMIT,
@@ -614,7 +564,7 @@ class Resolver:
         self, conn: psycopg.Connection[Any], entity_type: str, model: Model, population: int
     ) -> bool:
         rows = conn.execute(
-            _CLAIM,
+            queries.CLAIM,
             {
                 "ws": self.workspace_id,
                 "type": entity_type,
@@ -658,11 +608,13 @@ class Resolver:
                 {"id": str(profile.record_id), "entity_id": str(entity_id), "resolution": evidence}
             )
         if new_entities:
-            conn.execute(_NEW_ENTITIES, (self.workspace_id, orjson.dumps(new_entities).decode()))
-        conn.execute(_ASSIGN, (orjson.dumps(assignments).decode(), self.workspace_id))
+            conn.execute(
+                queries.NEW_ENTITIES, (self.workspace_id, orjson.dumps(new_entities).decode())
+            )
+        conn.execute(queries.ASSIGN, (orjson.dumps(assignments).decode(), self.workspace_id))
         if reviews:
             conn.execute(
-                _REVIEW,
+                RAISE,
                 {
                     "ws": self.workspace_id,
                     "run": self.run_id,
@@ -671,7 +623,7 @@ class Resolver:
             )
         if flags:
             conn.execute(
-                _FLAG,
+                queries.FLAG,
                 {"ws": self.workspace_id, "run": self.run_id, "rows": orjson.dumps(flags).decode()},
             )
         counts["records"] += len(profiles)

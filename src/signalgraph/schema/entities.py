@@ -206,13 +206,21 @@ review_item = sa.Table(
     jsonb_column("features"),
     # How much a decision would change: records and mentions involved, times uncertainty.
     sa.Column("priority", sa.Float, nullable=False),
+    # pending; decided (someone judged the pair); settled (the pair became one entity
+    # some other way, see resolution and merge_id); obsolete (before 0014: the same).
     sa.Column("status", sa.Text, nullable=False, server_default="pending"),
     sa.Column("judgement_id", sa.Uuid),
     sa.Column("run_id", sa.Uuid),
     created_at_column(),
     sa.Column("decided_at", sa.DateTime(timezone=True)),
+    # Why it left the queue (judged, merged), who or what took it out, and the merge.
+    sa.Column("resolution", sa.Text),
+    sa.Column("decided_by", sa.Text),
+    sa.Column("merge_id", sa.Uuid),
     sa.PrimaryKeyConstraint("workspace_id", "id"),
-    sa.CheckConstraint("status IN ('pending', 'decided', 'obsolete')", name="status_known"),
+    sa.CheckConstraint(
+        "status IN ('pending', 'decided', 'settled', 'obsolete')", name="status_known"
+    ),
     # One pending item per pair.
     sa.Index(
         "uq_review_item_pending_pair",
