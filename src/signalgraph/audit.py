@@ -40,6 +40,8 @@ class AuditEvent:
     action: str
     object_type: str
     object_id: uuid.UUID | None
+    # The entity (or object) the changed row is about, if it is about one.
+    subject_id: uuid.UUID | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     run_id: uuid.UUID | None
@@ -184,6 +186,7 @@ class Audit:
                 action=row.action,
                 object_type=row.object_type,
                 object_id=row.object_id,
+                subject_id=row.subject_id,
                 before=row.before,
                 after=row.after,
                 run_id=row.run_id,
