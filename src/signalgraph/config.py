@@ -18,6 +18,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from signalgraph.bounds import BATCH_SIZE, STATEMENT_TIMEOUT_MS
 from signalgraph.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -73,13 +74,19 @@ class Settings(BaseSettings):
         default=10, ge=1, le=600, description="Seconds to wait when opening a connection."
     )
     statement_timeout_ms: int = Field(
-        default=0, ge=0, description="Per-statement time limit in milliseconds (0: none)."
+        default=0,
+        ge=0,
+        le=STATEMENT_TIMEOUT_MS[1],
+        description="Per-statement time limit in milliseconds (0: none).",
     )
     application_name: str = Field(
         default="signalgraph", description="Name shown in pg_stat_activity."
     )
     batch_size: int = Field(
-        default=5000, ge=1, le=1_000_000, description="Records written per transaction."
+        default=5000,
+        ge=BATCH_SIZE[0],
+        le=BATCH_SIZE[1],
+        description="Records written per transaction.",
     )
     batch_max_bytes: int = Field(
         default=16 << 20, ge=1 << 16, description="Input bytes after which a batch is written."

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from signalgraph.bounds import INT32, check_int
 from signalgraph.errors import AlreadyExists, NotFound, UsageError
 from signalgraph.ids import id_match, id_or_prefix
 from signalgraph.pages import Page
@@ -193,6 +194,8 @@ class Entities:
         from signalgraph.facts import reads as fact_reads
         from signalgraph.query.entities import EntityFilter, search_entities
 
+        if rank_max is not None:
+            rank_max = check_int("rank_max", rank_max, INT32)
         with self._client.transaction() as conn:
             workspace_id = self._client.workspace_id_in(conn)
             within: builtins.list[Any] = []

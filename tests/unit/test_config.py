@@ -123,3 +123,13 @@ def test_an_invalid_setting_is_reported_without_its_value(monkeypatch: pytest.Mo
         load_settings()
     assert "s3cret" not in str(raised.value)
     assert "s3cret" not in str(raised.value.__cause__)
+
+
+def test_a_statement_timeout_beyond_an_int4_is_an_invalid_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SIGNALGRAPH_STATEMENT_TIMEOUT_MS", str(2**31))
+    with pytest.raises(ConfigError, match="setting 'statement_timeout_ms'"):
+        load_settings()
+    monkeypatch.setenv("SIGNALGRAPH_STATEMENT_TIMEOUT_MS", str(2**31 - 1))
+    assert load_settings().statement_timeout_ms == 2**31 - 1

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from signalgraph.bounds import STATEMENT_TIMEOUT_MS, check_int
 from signalgraph.db.errors import translate_statement_error
 from signalgraph.db.migrate import schema_state
 from signalgraph.errors import SchemaError, SignalgraphError, UsageError
@@ -296,6 +297,7 @@ def read_only_query(
     statement = statement.strip().rstrip(";").strip()
     if not statement:
         raise UsageError("the query is empty")
+    timeout_ms = check_int("statement timeout (ms)", timeout_ms, STATEMENT_TIMEOUT_MS)
     with engine.connect() as connection:
         driver = connection.connection.driver_connection
         assert driver is not None
