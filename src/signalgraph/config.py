@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 from pydantic import Field, PrivateAttr, ValidationError, field_validator
@@ -16,7 +18,11 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from signalgraph.bounds import BATCH_SIZE, STATEMENT_TIMEOUT_MS
 from signalgraph.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 ENV_PREFIX = "SIGNALGRAPH_"
 CONFIG_FILE_NAME = "signalgraph.toml"
@@ -35,6 +41,8 @@ class Settings(BaseSettings):
         env_prefix=ENV_PREFIX,
         extra="forbid",
         validate_default=True,
+        # A rejected value may be a database URL with its password: never quote it.
+        hide_input_in_errors=True,
     )
 
     database_url: str | None = Field(
@@ -66,13 +74,19 @@ class Settings(BaseSettings):
         default=10, ge=1, le=600, description="Seconds to wait when opening a connection."
     )
     statement_timeout_ms: int = Field(
-        default=0, ge=0, description="Per-statement time limit in milliseconds (0: none)."
+        default=0,
+        ge=0,
+        le=STATEMENT_TIMEOUT_MS[1],
+        description="Per-statement time limit in milliseconds (0: none).",
     )
     application_name: str = Field(
         default="signalgraph", description="Name shown in pg_stat_activity."
     )
     batch_size: int = Field(
-        default=5000, ge=1, le=1_000_000, description="Records written per transaction."
+        default=5000,
+        ge=BATCH_SIZE[0],
+        le=BATCH_SIZE[1],
+        description="Records written per transaction.",
     )
     batch_max_bytes: int = Field(
         default=16 << 20, ge=1 << 16, description="Input bytes after which a batch is written."
@@ -111,6 +125,7 @@ class Settings(BaseSettings):
 
     _config_file: Path | None = PrivateAttr(default=None)
     _flags: frozenset[str] = PrivateAttr(default=frozenset())
+    _file_keys: frozenset[str] = PrivateAttr(default=frozenset())
 
     @field_validator("database_url")
     @classmethod
@@ -130,6 +145,23 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Order the sources: flags, environment, then the TOML file."""
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        """Yield the fields shown by repr() and str(), passwords masked."""
+        for name, value in super().__repr_args__():
+            secret = name in SECRET_FIELDS and isinstance(value, str)
+            yield name, mask_url(value) if secret else value
+
+    def origin_of(self, name: str) -> str:
+        """Return where a setting's value came from: flag, env VAR, file PATH or default."""
+        if name in self._flags:
+            return "flag"
+        variable = f"{ENV_PREFIX}{name.upper()}"
+        if variable in os.environ:
+            return f"env {variable}"
+        if name in self._file_keys:
+            return f"file {self._config_file}"
+        return "default"
 
     @property
     def effective_actor(self) -> str:
@@ -194,8 +226,8 @@ def _read_toml(path: Path) -> dict[str, Any]:
 def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
     """Build the effective settings; flags that are None are treated as not given."""
     path = find_config_file(config_file)
-    if path is not None:
-        _read_toml(path)  # fail early with a clear message on a broken file
+    # Read once here: a broken file fails early with a clear message.
+    file_keys = frozenset(_read_toml(path)) if path is not None else frozenset()
 
     class FileSettings(Settings):
         model_config = SettingsConfigDict(toml_file=path)
@@ -207,6 +239,7 @@ def load_settings(config_file: Path | None = None, **flags: Any) -> Settings:
         raise ConfigError(_describe_validation(exc, path)) from exc
     settings._config_file = path
     settings._flags = frozenset(given)
+    settings._file_keys = file_keys
     return settings
 
 
@@ -222,43 +255,65 @@ def _describe_validation(exc: ValidationError, path: Path | None) -> str:
     return "invalid configuration: " + "; ".join(problems)
 
 
-def mask_url(url: str) -> str:
-    """Return the URL with any password replaced by ***."""
+def is_secret_parameter(name: str) -> bool:
+    """Return True for URL query parameters that hold a secret (password, sslpassword)."""
+    return "password" in name.lower()
+
+
+def split_url(url: str) -> tuple[URL | None, str]:
+    """Return the URL parsed, or None and why it is not one, without quoting any of it.
+
+    A URL that does not parse may hold its password anywhere (an unencoded @ or / moves
+    it into the host or the port), so the reason names the part, never its text.
+    """
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
+    problem = ""
     try:
         parsed = make_url(url)
-    except (ArgumentError, ValueError):
-        return "<unparseable URL>"
-    if "password" in parsed.query:
-        parsed = parsed.update_query_dict({"password": "***"})
-    return parsed.render_as_string(hide_password=True)
+    except ArgumentError:
+        problem = "it cannot be split into scheme, user, password, host, port and database"
+    except ValueError:
+        problem = "its port is not a number"
+    if problem:
+        return None, problem
+    if parsed.host is not None and "@" in parsed.host:
+        return None, "its host holds an @ (write @ in a user name or password as %40)"
+    ports = parsed.query.get("port")
+    given = [ports] if isinstance(ports, str) else list(ports or [])
+    if any(not re.fullmatch(r"[0-9]{1,5}(,[0-9]{1,5})*", port) for port in given):
+        return None, "its port query parameter is not a number"
+    return parsed, ""
+
+
+def mask_url(url: str) -> str:
+    """Return the URL with every password (user info and query) replaced by ***.
+
+    The one masking function: every message, repr and listing that shows a URL uses it.
+    A URL that does not parse is not shown at all.
+    """
+    parsed, _ = split_url(url)
+    if parsed is None:
+        return "<unparseable URL, not shown>"
+    secret = [name for name in parsed.query if is_secret_parameter(name)]
+    if secret:
+        parsed = parsed.update_query_dict(dict.fromkeys(secret, "***"))
+    return parsed.render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
 
 
 def describe_settings(settings: Settings) -> list[dict[str, Any]]:
     """Return each setting with its effective value (secrets masked) and where it came from."""
-    path = settings.config_file
-    flags = settings._flags
-    file_values = _read_toml(path) if path is not None else {}
     rows: list[dict[str, Any]] = []
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
         if name in SECRET_FIELDS and value is not None:
             value = mask_url(str(value))
-        if name in flags:
-            origin = "flag"
-        elif f"{ENV_PREFIX}{name.upper()}" in os.environ:
-            origin = f"env {ENV_PREFIX}{name.upper()}"
-        elif name in file_values:
-            origin = f"file {path}"
-        else:
-            origin = "default"
         rows.append(
             {
                 "name": name,
                 "value": str(value) if isinstance(value, Path) else value,
-                "origin": origin,
+                "origin": settings.origin_of(name),
                 "description": field.description or "",
             }
         )

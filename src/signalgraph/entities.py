@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from signalgraph import lookup
+from signalgraph.bounds import INT32, check_int
 from signalgraph.errors import AlreadyExists, UsageError
 from signalgraph.pages import Page
 from signalgraph.resolve import decisions
@@ -194,6 +195,8 @@ class Entities:
         from signalgraph.facts import reads as fact_reads
         from signalgraph.query.entities import EntityFilter, search_entities
 
+        if rank_max is not None:
+            rank_max = check_int("rank_max", rank_max, INT32)
         with self._client.transaction() as conn:
             workspace_id = self._client.workspace_id_in(conn)
             within: builtins.list[Any] = []

@@ -16,10 +16,11 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 
+from signalgraph.bounds import PAGE_SIZE
 from signalgraph.errors import UsageError
 
 T = TypeVar("T")
-MAX_LIMIT = 10_000
+MAX_LIMIT = PAGE_SIZE[1]
 
 
 @dataclass

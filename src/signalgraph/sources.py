@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
+from signalgraph.bounds import INT32, check_int
 from signalgraph.db.engine import transaction
 from signalgraph.errors import AlreadyExists, NotFound, UsageError
 from signalgraph.ids import uuid7
@@ -84,6 +85,7 @@ class Sources:
         kind = validate_name("source kind", kind)
         if config is not None and not isinstance(config, dict):
             raise UsageError("source config must be a JSON object")
+        trust_rank = check_int("trust rank", trust_rank, INT32)
         with transaction(self._client.engine, connection) as conn:
             workspace_id = self._client.workspace_id_in(conn)
             row = conn.execute(

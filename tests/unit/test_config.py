@@ -90,3 +90,46 @@ def test_mask_url_leaves_passwordless_urls_alone() -> None:
 def test_blank_database_url_means_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SIGNALGRAPH_DATABASE_URL", "  ")
     assert load_settings().uses_embedded
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("postgresql://al:pw@h:5432/sg", "postgresql://al:***@h:5432/sg"),
+        ("postgresql://al@h/sg?password=pw&x=1", "postgresql://al@h/sg?password=***&x=1"),
+        ("postgresql://al@h/sg?sslpassword=pw", "postgresql://al@h/sg?sslpassword=***"),
+        ("postgresql://al:p%2Fw%40x@h/sg", "postgresql://al:***@h/sg"),
+        ("postgresql://al:a/b?c#d@h/sg", "postgresql://al:***@h/sg"),
+        ("postgresql://al:x@pw@h/sg", "<unparseable URL, not shown>"),
+        ("postgresql://al:pw/sg", "<unparseable URL, not shown>"),
+        ("postgres ql://al:pw@h/sg", "<unparseable URL, not shown>"),
+    ],
+)
+def test_mask_url_hides_every_password_and_every_unparseable_url(url: str, masked: str) -> None:
+    assert mask_url(url) == masked
+
+
+def test_settings_repr_and_str_mask_the_database_url() -> None:
+    settings = load_settings(database_url="postgresql://al:s3cret@h/sg?password=s3cret")
+    for shown in (repr(settings), str(settings)):
+        assert "s3cret" not in shown
+        assert "postgresql://al:***@h/sg?password=***" in shown
+    assert settings.database_url == "postgresql://al:s3cret@h/sg?password=s3cret"
+
+
+def test_an_invalid_setting_is_reported_without_its_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SIGNALGRAPH_POOL_SIZE", "s3cret")
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert "s3cret" not in str(raised.value)
+    assert "s3cret" not in str(raised.value.__cause__)
+
+
+def test_a_statement_timeout_beyond_an_int4_is_an_invalid_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SIGNALGRAPH_STATEMENT_TIMEOUT_MS", str(2**31))
+    with pytest.raises(ConfigError, match="setting 'statement_timeout_ms'"):
+        load_settings()
+    monkeypatch.setenv("SIGNALGRAPH_STATEMENT_TIMEOUT_MS", str(2**31 - 1))
+    assert load_settings().statement_timeout_ms == 2**31 - 1

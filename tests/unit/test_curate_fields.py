@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from signalgraph.curate.fields import check_field_name, check_int, clean_text, coerce
+from signalgraph.bounds import check_int
+from signalgraph.curate.fields import check_field_name, clean_text, coerce
 from signalgraph.errors import UsageError
 
 

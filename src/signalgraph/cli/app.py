@@ -155,8 +155,15 @@ def main(argv: list[str] | None = None) -> None:
         stderr.print("interrupted")
         sys.exit(130)
     except Exception as exc:
-        message = _describe_unexpected(exc)
-        _report(message, debug)
+        from signalgraph.db.errors import translate_data_error
+
+        # Driver errors raised outside an engine (psycopg connections of ingest) are
+        # translated here, as the engine translates its own.
+        known = translate_data_error(exc)
+        if known is not None:
+            _report(str(known), debug)
+            sys.exit(known.exit_code)
+        _report(_describe_unexpected(exc), debug)
         sys.exit(ExitCode.FAILURE)
 
 

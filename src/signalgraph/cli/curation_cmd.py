@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from signalgraph.bounds import INT32, PAGE_SIZE
+from signalgraph.cli.checks import within
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
@@ -95,7 +97,9 @@ def lists_add(
     name: NameArgument,
     ids: IdsArgument,
     member_note: Annotated[str | None, typer.Option("--note", help="Why they are here.")] = None,
-    position: Annotated[int | None, typer.Option(help="Order within the list.")] = None,
+    position: Annotated[
+        int | None, typer.Option(help="Order within the list.", callback=within(INT32))
+    ] = None,
     actor: ActorOption = None,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
@@ -141,7 +145,9 @@ def lists_remove(
 def lists_show(
     ctx: typer.Context,
     name: NameArgument,
-    limit: Annotated[int, typer.Option(help="Members per page.", min=1)] = 50,
+    limit: Annotated[
+        int, typer.Option(help="Members per page.", min=1, callback=within(PAGE_SIZE))
+    ] = 50,
     cursor: Annotated[str | None, typer.Option(help="next_cursor of the previous page.")] = None,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
@@ -211,7 +217,9 @@ def annotate(
     entity_id: Annotated[
         str, typer.Argument(metavar="ENTITY", help="Entity id, prefix or merged id.")
     ],
-    rank: Annotated[int | None, typer.Option(help="Analyst rank (integer).")] = None,
+    rank: Annotated[
+        int | None, typer.Option(help="Analyst rank (integer).", callback=within(INT32))
+    ] = None,
     stage: Annotated[str | None, typer.Option(help="Pipeline stage (In Review, Passed…).")] = None,
     hidden: Annotated[
         bool | None, typer.Option("--hidden/--visible", help="Hide from or show in views.")

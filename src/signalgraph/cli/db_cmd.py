@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from signalgraph.bounds import ROW_LIMIT, STATEMENT_TIMEOUT_S
+from signalgraph.cli.checks import within
 from signalgraph.cli.output import (
     ExitCode,
     JsonOption,
@@ -248,9 +250,16 @@ def connections(ctx: typer.Context, json: JsonOption = False) -> None:
 def query(
     ctx: typer.Context,
     sql: Annotated[str, typer.Argument(help="One SQL statement; it runs read-only.")],
-    limit: Annotated[int, typer.Option(help="Rows to return at most.", min=1)] = 1000,
+    limit: Annotated[
+        int, typer.Option(help="Rows to return at most.", min=1, callback=within(ROW_LIMIT))
+    ] = 1000,
     timeout: Annotated[
-        float, typer.Option(help="Seconds before the statement is cancelled.", min=0.1)
+        float,
+        typer.Option(
+            help="Seconds before the statement is cancelled.",
+            min=0.1,
+            callback=within(STATEMENT_TIMEOUT_S),
+        ),
     ] = 30.0,
     json: JsonOption = False,
 ) -> None:

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from signalgraph.bounds import BATCH_SIZE, INT32, REJECT_COUNT, ROW_LIMIT
+from signalgraph.cli.checks import fact_conditions, within
 from signalgraph.cli.evidence_view import print_evidence
 from signalgraph.cli.output import (
     JsonOption,
@@ -43,8 +45,14 @@ def ingest_records(
     fmt: Annotated[
         str, typer.Option("--format", "-f", help="auto, ndjson, csv or parquet.")
     ] = "auto",
-    batch_size: Annotated[int | None, typer.Option(help="Records per transaction.", min=1)] = None,
-    max_rejects: Annotated[int | None, typer.Option(help="Stop once more are rejected.")] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(help="Records per transaction.", min=1, callback=within(BATCH_SIZE)),
+    ] = None,
+    max_rejects: Annotated[
+        int | None,
+        typer.Option(help="Stop once more are rejected.", callback=within(REJECT_COUNT)),
+    ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Check and count; store nothing.")
     ] = False,
@@ -74,7 +82,9 @@ def ingest_records(
 def list_entities(
     ctx: typer.Context,
     entity_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 50,
+    limit: Annotated[
+        int, typer.Option(help="Show at most this many.", min=1, callback=within(ROW_LIMIT))
+    ] = 50,
     archived: Annotated[bool, typer.Option("--archived", help="Only archived ones.")] = False,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
@@ -132,14 +142,19 @@ def search(
             "--hidden/--visible", help="Only hidden, or only visible, entities.", show_default=False
         ),
     ] = None,
-    rank_max: Annotated[int | None, typer.Option(help="Only ranked at most this.")] = None,
+    rank_max: Annotated[
+        int | None, typer.Option(help="Only ranked at most this.", callback=within(INT32))
+    ] = None,
     field_values: Annotated[
         list[str] | None,
         typer.Option("--field", help="Custom annotation field FIELD=VALUE (repeatable)."),
     ] = None,
     where: Annotated[
         list[str] | None,
-        typer.Option(help='A condition on a current fact value, "revenue > 10M" (repeatable).'),
+        typer.Option(
+            help='A condition on a current fact value, "revenue > 10M" (repeatable).',
+            callback=fact_conditions,
+        ),
     ] = None,
     archived: Annotated[bool, typer.Option("--archived", help="Include archived ones.")] = False,
     limit: Annotated[int, typer.Option(help="Entities per page.", min=1, max=10_000)] = 20,
@@ -358,7 +373,10 @@ def resolve(
     retrain: Annotated[
         bool, typer.Option("--retrain", help="Estimate the match model again before resolving.")
     ] = False,
-    batch_size: Annotated[int, typer.Option(help="Records decided per transaction.", min=1)] = 5000,
+    batch_size: Annotated[
+        int,
+        typer.Option(help="Records decided per transaction.", min=1, callback=within(BATCH_SIZE)),
+    ] = 5000,
     actor: ActorOption = None,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,

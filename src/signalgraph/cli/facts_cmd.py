@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from signalgraph.bounds import BATCH_SIZE, REJECT_COUNT, ROW_LIMIT
+from signalgraph.cli.checks import fact_conditions, within
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
@@ -33,8 +35,13 @@ SourceOption = Annotated[
     str, typer.Option("--source", "-s", help="Source the statements come from.")
 ]
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="auto, ndjson, csv or parquet.")]
-BatchOption = Annotated[int | None, typer.Option(help="Statements per transaction.", min=1)]
-MaxRejectsOption = Annotated[int | None, typer.Option(help="Stop once more are rejected.")]
+BatchOption = Annotated[
+    int | None,
+    typer.Option(help="Statements per transaction.", min=1, callback=within(BATCH_SIZE)),
+]
+MaxRejectsOption = Annotated[
+    int | None, typer.Option(help="Stop once more are rejected.", callback=within(REJECT_COUNT))
+]
 DryRunOption = Annotated[bool, typer.Option("--dry-run", help="Check and count; store nothing.")]
 CreateSourceOption = Annotated[
     bool, typer.Option("--create-source", help="Add the source if it does not exist.")
@@ -42,7 +49,9 @@ CreateSourceOption = Annotated[
 EntityArgument = Annotated[
     str, typer.Argument(metavar="ENTITY", help="Entity id, prefix or merged id.")
 ]
-LimitOption = Annotated[int, typer.Option(help="Show at most this many rows.", min=1)]
+LimitOption = Annotated[
+    int, typer.Option(help="Show at most this many rows.", min=1, callback=within(ROW_LIMIT))
+]
 AsOfOption = Annotated[
     str | None,
     typer.Option("--as-of", help="What was known then: recorded and valid by this time."),
@@ -282,7 +291,10 @@ def percentile(
 @facts_app.command("match")
 def match(
     ctx: typer.Context,
-    condition: Annotated[str, typer.Argument(help='A condition such as "revenue > 10M".')],
+    condition: Annotated[
+        str,
+        typer.Argument(help='A condition such as "revenue > 10M".', callback=fact_conditions),
+    ],
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -319,7 +331,9 @@ def list_relations(
     entity: EntityArgument,
     predicate: Annotated[str | None, typer.Option(help="Only this predicate.")] = None,
     as_of: AsOfOption = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 200,
+    limit: Annotated[
+        int, typer.Option(help="Show at most this many.", min=1, callback=within(ROW_LIMIT))
+    ] = 200,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from signalgraph.bounds import BATCH_SIZE, REJECT_COUNT
+from signalgraph.cli.checks import within
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
@@ -116,11 +118,18 @@ def ingest(
     ] = "auto",
     batch_size: Annotated[
         int | None,
-        typer.Option(help="Records per transaction \\[env: SIGNALGRAPH_BATCH_SIZE].", min=1),
+        typer.Option(
+            help="Records per transaction \\[env: SIGNALGRAPH_BATCH_SIZE].",
+            min=1,
+            callback=within(BATCH_SIZE),
+        ),
     ] = None,
     max_rejects: Annotated[
         int | None,
-        typer.Option(help="Stop the run (marked failed) once more records than this are rejected."),
+        typer.Option(
+            help="Stop the run (marked failed) once more records than this are rejected.",
+            callback=within(REJECT_COUNT),
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Read, check and count everything; store nothing.")

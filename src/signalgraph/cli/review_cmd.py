@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from signalgraph.bounds import ROW_LIMIT
+from signalgraph.cli.checks import within
 from signalgraph.cli.entities_cmd import ActorOption, ReasonOption
 from signalgraph.cli.evidence_view import print_evidence
 from signalgraph.cli.output import (
@@ -25,7 +27,9 @@ flags_app = typer.Typer(help="Flags raised for people to look at.", no_args_is_h
 @review_app.command("list")
 def review_list(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 50,
+    limit: Annotated[
+        int, typer.Option(help="Show at most this many.", min=1, callback=within(ROW_LIMIT))
+    ] = 50,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -102,7 +106,9 @@ def flags_list(
         bool, typer.Option("--open", help="Only open flags (the default).")
     ] = True,
     kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 100,
+    limit: Annotated[
+        int, typer.Option(help="Show at most this many.", min=1, callback=within(ROW_LIMIT))
+    ] = 100,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:

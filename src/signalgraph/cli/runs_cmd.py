@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from signalgraph.bounds import ROW_LIMIT
+from signalgraph.cli.checks import within
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
@@ -23,7 +25,9 @@ def list_runs(
     ctx: typer.Context,
     kind: Annotated[str | None, typer.Option(help="Only runs of this kind.")] = None,
     status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 50,
+    limit: Annotated[
+        int, typer.Option(help="Show at most this many.", min=1, callback=within(ROW_LIMIT))
+    ] = 50,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from signalgraph.bounds import ROW_LIMIT
+from signalgraph.cli.checks import within
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
@@ -200,7 +202,9 @@ def _other_end(link: Any, direction: str) -> str:
 def duplicates(
     ctx: typer.Context,
     near: Annotated[bool, typer.Option("--near", help="Near duplicates instead of exact.")] = False,
-    limit: Annotated[int, typer.Option(help="Show at most this many groups.", min=1)] = 100,
+    limit: Annotated[
+        int, typer.Option(help="Show at most this many groups.", min=1, callback=within(ROW_LIMIT))
+    ] = 100,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -238,7 +242,9 @@ def duplicates(
 def list_rejects(
     ctx: typer.Context,
     run: Annotated[str | None, typer.Option("--run", help="Only this run (id or prefix).")] = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many.", min=1)] = 100,
+    limit: Annotated[
+        int, typer.Option(help="Show at most this many.", min=1, callback=within(ROW_LIMIT))
+    ] = 100,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:

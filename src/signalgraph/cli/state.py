@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 class CliState:
     """Options given before the command name, and what was opened from them."""
 
-    database_url: str | None = None
+    database_url: str | None = field(default=None, repr=False)  # may hold a password
     workspace: str | None = None
     config_file: Path | None = None
     actor: str | None = None

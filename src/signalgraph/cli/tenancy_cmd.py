@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
+from signalgraph.bounds import INT32
+from signalgraph.cli.checks import within
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
@@ -75,7 +77,10 @@ def source_add(
         str | None, typer.Option("--config", help="Source configuration as a JSON object.")
     ] = None,
     trust_rank: Annotated[
-        int, typer.Option(help="Higher wins when sources disagree about a fact.")
+        int,
+        typer.Option(
+            help="Higher wins when sources disagree about a fact.", callback=within(INT32)
+        ),
     ] = 0,
     description: Annotated[str | None, typer.Option(help="What the source is.")] = None,
     workspace: WorkspaceOption = None,

@@ -18,13 +18,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
 from signalgraph import lookup
-from signalgraph.curate.fields import (
-    BUILTIN_FIELDS,
-    check_field_name,
-    check_int,
-    clean_text,
-    coerce,
-)
+from signalgraph.bounds import check_int
+from signalgraph.curate.fields import BUILTIN_FIELDS, check_field_name, clean_text, coerce
 from signalgraph.curate.groups import group_paths
 from signalgraph.errors import AlreadyExists, NotFound, UsageError
 from signalgraph.ids import uuid7

@@ -8,10 +8,9 @@ import re
 import unicodedata
 from typing import Any
 
+from signalgraph.bounds import INT64, check_int
 from signalgraph.errors import UsageError
 
-INT32 = (-(2**31), 2**31 - 1)
-INT64 = (-(2**63), 2**63 - 1)
 BUILTIN_FIELDS = ("rank", "stage", "hidden", "tags", "comments")
 FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _TRUE = {"true", "yes", "1", "on"}
@@ -33,24 +32,6 @@ def clean_text(what: str, value: Any, *, limit: int, multiline: bool = False) ->
     if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
         raise UsageError(f"{what} must not contain control characters")
     return text
-
-
-def check_int(what: str, value: Any, bounds: tuple[int, int] = INT32) -> int:
-    """Return an integer within bounds (ints or their decimal text), or raise."""
-    if isinstance(value, bool):
-        raise UsageError(f"{what} expects an integer, got a boolean")
-    if isinstance(value, str):
-        text = value.strip()
-        if not re.fullmatch(r"[+-]?[0-9]{1,400}", text):
-            raise UsageError(f"{what} expects an integer, got {value[:40]!r}")
-        value = int(text)
-    if not isinstance(value, int):
-        raise UsageError(f"{what} expects an integer, got {type(value).__name__}")
-    low, high = bounds
-    if not low <= value <= high:
-        shown = str(value) if len(str(value)) <= 30 else f"{str(value)[:27]}..."
-        raise UsageError(f"{what} {shown} is out of range", hint=f"expected {low} to {high}")
-    return value
 
 
 def check_field_name(name: str) -> str:

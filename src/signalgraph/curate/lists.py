@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from signalgraph import lookup
-from signalgraph.curate.fields import INT32, check_int, clean_text
+from signalgraph.bounds import INT32, check_int
+from signalgraph.curate.fields import clean_text
 from signalgraph.curate.members import resolve_members
 from signalgraph.errors import AlreadyExists, NotFound, UsageError
 from signalgraph.export import format_of, write_rows

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from psycopg.pq import ExecStatus
 from sqlalchemy.engine import Connection, Engine
 
+from signalgraph.bounds import STATEMENT_TIMEOUT_MS, check_int
 from signalgraph.db.errors import translate_statement_error
 from signalgraph.db.migrate import schema_state
 from signalgraph.errors import SchemaError, SignalgraphError, UsageError
@@ -301,6 +302,7 @@ def read_only_query(
     statement = statement.strip().rstrip(";").strip()
     if not statement.replace(";", "").strip():
         raise _no_statement()
+    timeout_ms = check_int("statement timeout (ms)", timeout_ms, STATEMENT_TIMEOUT_MS)
     with engine.connect() as connection:
         driver = connection.connection.driver_connection
         assert driver is not None

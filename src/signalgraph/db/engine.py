@@ -7,10 +7,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, Connection, Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL, Connection, Engine
 
-from signalgraph.config import Settings
+from signalgraph.config import Settings, is_secret_parameter, split_url
 from signalgraph.db.errors import install_error_translation
 from signalgraph.errors import ConfigError
 from signalgraph.schema import SCHEMA
@@ -21,22 +20,52 @@ if TYPE_CHECKING:
 _ACCEPTED_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg", "postgresql+psycopg2"}
 
 
-def parse_url(url: str) -> URL:
-    """Return a SQLAlchemy URL for psycopg 3 from any PostgreSQL URL form users write."""
-    try:
-        parsed = make_url(url)
-        _ = parsed.port  # a bad port raises here, not at connect time
-    except (ArgumentError, ValueError) as exc:
+def parse_url(url: str, *, origin: str | None = None) -> URL:
+    """Return a SQLAlchemy URL for psycopg 3 from any PostgreSQL URL form users write.
+
+    `origin` says where the URL was set (as `Settings.origin_of` does), for messages;
+    no message quotes the URL itself, since it may hold a password.
+    """
+    parsed, problem = split_url(url)
+    if parsed is None:
         raise ConfigError(
-            f"database URL {url!r} is not a URL",
-            hint="expected postgresql://user:password@host:port/database",
-        ) from exc
+            f"the database URL{_from(origin)} is not a URL: {problem}",
+            hint="expected postgresql://user:password@host:port/database "
+            "(the URL is not repeated here: it may hold a password)",
+        )
     if parsed.drivername not in _ACCEPTED_SCHEMES:
         raise ConfigError(
-            f"database URL scheme {parsed.drivername!r} is not PostgreSQL",
+            f"the database URL{_from(origin)} has the scheme {parsed.drivername!r}, "
+            "which is not PostgreSQL",
             hint="expected postgresql://user:password@host:port/database",
         )
     return parsed.set(drivername="postgresql+psycopg")
+
+
+def _from(origin: str | None) -> str:
+    if origin is None or origin == "default":
+        return ""
+    if origin == "flag":
+        return " (given by --database-url or connect(url=...))"
+    if origin.startswith("env "):
+        return f" (from {origin.removeprefix('env ')})"
+    return f" (database_url in {origin.removeprefix('file ')})"
+
+
+def url_origin(settings: Settings) -> str | None:
+    """Return where the configured database URL came from, or None for the embedded server."""
+    return None if settings.database_url is None else settings.origin_of("database_url")
+
+
+def bare_url(url: URL) -> URL:
+    """Return the URL without the parameters passed separately: options and secrets.
+
+    Secrets travel as connection arguments, so no URL kept by an engine (and shown by
+    its repr) holds them.
+    """
+    return url.difference_update_query(
+        ["options", *(name for name in url.query if is_secret_parameter(name))]
+    )
 
 
 def libpq_url(url: URL) -> str:
@@ -66,7 +95,10 @@ def _option_value(value: str) -> str:
 
 
 def _connect_args(settings: Settings, url: URL) -> dict[str, Any]:
+    secrets = {name: url.query[name] for name in url.query if is_secret_parameter(name)}
     return {
+        # A repeated parameter counts once, the last given (as libpq reads it).
+        **{name: v if isinstance(v, str) else v[-1] for name, v in secrets.items()},
         "connect_timeout": settings.connect_timeout,
         "application_name": settings.application_name,
         "options": session_options(settings, url),
@@ -75,9 +107,9 @@ def _connect_args(settings: Settings, url: URL) -> dict[str, Any]:
 
 def create_engine(url: str, settings: Settings) -> Engine:
     """Create the synchronous engine with the configured pool."""
-    parsed = parse_url(url)
+    parsed = parse_url(url, origin=url_origin(settings))
     engine = sa.create_engine(
-        parsed.difference_update_query(["options"]),
+        bare_url(parsed),
         connect_args=_connect_args(settings, parsed),
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
@@ -93,9 +125,9 @@ def create_async_engine(url: str, settings: Settings) -> AsyncEngine:
     """Create the asynchronous engine (psycopg 3 async) with the configured pool."""
     from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
-    parsed = parse_url(url)
+    parsed = parse_url(url, origin=url_origin(settings))
     engine = _create_async_engine(
-        parsed.difference_update_query(["options"]),
+        bare_url(parsed),
         connect_args=_connect_args(settings, parsed),
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
@@ -117,10 +149,10 @@ def dedicated_connection(url: str, settings: Settings) -> Any:
 
     from signalgraph.db.errors import translate_connect_error
 
-    parsed = parse_url(url)
+    parsed = parse_url(url, origin=url_origin(settings))
     try:
         return psycopg.connect(
-            libpq_url(parsed.difference_update_query(["options"])),
+            libpq_url(bare_url(parsed)),
             **_connect_args(settings, parsed),
         )
     except psycopg.OperationalError as exc:

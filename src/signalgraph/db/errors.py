@@ -14,6 +14,7 @@ from signalgraph.errors import (
     ConnectionFailed,
     ReadOnlyViolation,
     SignalgraphError,
+    UsageError,
 )
 
 # Messages for unique constraints, keyed on the constraint name the metadata gives them.
@@ -93,6 +94,29 @@ def translate_statement_error(exc: BaseException) -> SignalgraphError | None:
     return None
 
 
+# Data exceptions a value given by the caller causes: out of range for its column, or a
+# date PostgreSQL refuses. Checks at the edge (signalgraph.bounds) catch them first;
+# this is the net for any value that slips past.
+DATA_MESSAGES = {
+    "22003": "a number is too large or too small for the database",
+    "22008": "a date or time is out of range",
+    "22007": "a date or time is not valid",
+    "22009": "a time zone offset is out of range",
+}
+
+
+def translate_data_error(exc: BaseException) -> SignalgraphError | None:
+    """Return a usage error for a value PostgreSQL refused as out of range, or None."""
+    orig = getattr(exc, "orig", None) or exc
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate not in DATA_MESSAGES:
+        return None
+    return UsageError(
+        f"{DATA_MESSAGES[sqlstate]} ({_first_line(str(orig))})",
+        hint="check the numbers and dates given to this command",
+    )
+
+
 def _first_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else text.strip()
@@ -108,4 +132,4 @@ def install_error_translation(engine: Engine, url: URL) -> None:
             translated = translate_connect_error(exc, url)
             if translated is not None:
                 return translated
-        return translate_statement_error(exc)
+        return translate_statement_error(exc) or translate_data_error(exc)

@@ -197,7 +197,7 @@ def parse_condition(expression: str) -> tuple[str, str, Any, str]:
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         return prop.lower(), sql_op, text[1:-1], "value_text"
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return prop.lower(), sql_op, date.fromisoformat(text), "value_date"
+        return prop.lower(), sql_op, _condition_date(expression, text), "value_date"
     if text.lower() in ("true", "false"):
         return prop.lower(), sql_op, text.lower(), "value_text"
     try:
@@ -212,6 +212,17 @@ def parse_condition(expression: str) -> tuple[str, str, Any, str]:
         hint="numbers may have k, M, B or T; quote text (country = 'DE'); "
         "< and > compare numbers and dates",
     )
+
+
+def _condition_date(expression: str, text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:  # 2024-02-30, 2024-13-01, 0000-01-01
+        reason = str(exc).replace("must be in", "must be").strip()
+        raise UsageError(
+            f"{expression!r}: {text!r} is not a date ({reason})",
+            hint="dates are YYYY-MM-DD, from 0001-01-01 to 9999-12-31",
+        ) from None
 
 
 def condition(workspace_id: uuid.UUID, expression: str) -> TextualSelect:
