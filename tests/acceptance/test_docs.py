@@ -130,8 +130,8 @@ def _prepare(database_url: str) -> None:
         sg.ingest([str(EXAMPLES / "news.ndjson"), str(EXAMPLES / "mail.csv.gz")], source="accern")
         sg.entities.ingest(str(EXAMPLES / "companies.ndjson"), source="crm")
         sg.resolve()
-        sg.facts.define("revenue", value_type="money", unit="USD")
-        sg.facts.define("headcount", value_type="integer")
+        sg.facts.define("revenue", "money", unit="USD")
+        sg.facts.define("headcount", "integer")
         sg.facts.ingest(str(EXAMPLES / "metrics.ndjson"), source="harmonic")
         sg.relations.ingest(str(EXAMPLES / "people.ndjson"), source="harmonic")
     finally:
@@ -148,3 +148,9 @@ def test_runnable_examples_of_the_docs_run_as_written(
     _prepare(database_url)
     env = _environment(SIGNALGRAPH_DATABASE_URL=database_url, SIGNALGRAPH_HOME=str(tmp_path))
     _run_block(block, _workdir(tmp_path), env)
+
+
+def test_the_docs_have_runnable_examples() -> None:
+    pages = {block.page for block in EXAMPLE_BLOCKS}
+    assert len(EXAMPLE_BLOCKS) >= 8, [block.label for block in EXAMPLE_BLOCKS]
+    assert len(pages) >= 5, pages
