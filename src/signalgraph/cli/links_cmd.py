@@ -16,7 +16,7 @@ from signalgraph.cli.output import (
 )
 from signalgraph.cli.state import get_state
 from signalgraph.errors import UsageError
-from signalgraph.schema.links import LINK_TYPES
+from signalgraph.links.vocabulary import LINK_TYPES
 
 app = typer.Typer(
     help="Signal links: amends, supersedes, replies_to, references, attachment_of.",
