@@ -12,12 +12,17 @@ import typer
 
 from signalgraph.cli.output import ExitCode, stderr
 from signalgraph.cli.state import CliState, get_state
+from signalgraph.cli.tree import command_tree
+
+# Every sub-command is declared on `commands`; the root group builds one only when it is
+# used, so start-up does not pay for inspecting a hundred signatures (see cli/tree.py).
+commands = typer.Typer(pretty_exceptions_enable=False, rich_markup_mode="rich")
 
 app = typer.Typer(
     name="signalgraph",
     help="A PostgreSQL-native intelligence store: signals, entities, facts and curation.",
+    cls=command_tree(commands),
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -109,27 +114,27 @@ def _register() -> None:
     )
 
     db_cmd.app.add_typer(partitions_cmd.app, name="partitions")
-    app.add_typer(db_cmd.app, name="db")
-    app.add_typer(server_cmd.app, name="server")
-    app.add_typer(config_cmd.app, name="config")
-    app.add_typer(tenancy_cmd.workspace_app, name="workspace")
-    app.add_typer(tenancy_cmd.source_app, name="source")
-    app.add_typer(runs_cmd.app, name="runs")
-    app.command("ingest")(ingest_cmd.ingest)
-    app.add_typer(signals_cmd.signals_app, name="signals")
-    app.add_typer(signals_cmd.rejects_app, name="rejects")
-    app.add_typer(entities_cmd.entities_app, name="entities")
-    app.command("resolve")(entities_cmd.resolve)
-    app.add_typer(review_cmd.review_app, name="review")
-    app.add_typer(review_cmd.flags_app, name="flags")
-    app.add_typer(audit_cmd.app, name="audit")
+    commands.add_typer(db_cmd.app, name="db")
+    commands.add_typer(server_cmd.app, name="server")
+    commands.add_typer(config_cmd.app, name="config")
+    commands.add_typer(tenancy_cmd.workspace_app, name="workspace")
+    commands.add_typer(tenancy_cmd.source_app, name="source")
+    commands.add_typer(runs_cmd.app, name="runs")
+    commands.command("ingest")(ingest_cmd.ingest)
+    commands.add_typer(signals_cmd.signals_app, name="signals")
+    commands.add_typer(signals_cmd.rejects_app, name="rejects")
+    commands.add_typer(entities_cmd.entities_app, name="entities")
+    commands.command("resolve")(entities_cmd.resolve)
+    commands.add_typer(review_cmd.review_app, name="review")
+    commands.add_typer(review_cmd.flags_app, name="flags")
+    commands.add_typer(audit_cmd.app, name="audit")
     curation_cmd.register(
-        app, entities_app=entities_cmd.entities_app, source_app=tenancy_cmd.source_app
+        commands, entities_app=entities_cmd.entities_app, source_app=tenancy_cmd.source_app
     )
-    app.add_typer(facts_cmd.facts_app, name="facts")
-    app.add_typer(facts_cmd.relations_app, name="relations")
-    app.add_typer(links_cmd.app, name="links")
-    app.command("demo")(demo_cmd.demo)
+    commands.add_typer(facts_cmd.facts_app, name="facts")
+    commands.add_typer(facts_cmd.relations_app, name="relations")
+    commands.add_typer(links_cmd.app, name="links")
+    commands.command("demo")(demo_cmd.demo)
 
 
 _register()

@@ -201,8 +201,12 @@ def series(
     ctx: typer.Context,
     prop: Annotated[str, typer.Argument(metavar="PROPERTY", help="Property name.")],
     entity: Annotated[str | None, typer.Option("--entity", help="Only this entity.")] = None,
-    start: Annotated[str | None, typer.Option("--from", help="From this time (ISO 8601).")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Before this time (ISO 8601).")] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", metavar="TIME", help="From this time (ISO 8601).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", metavar="TIME", help="Before this time (ISO 8601).")
+    ] = None,
     interval: Annotated[
         str, typer.Option(help="day, week, month (also hour, quarter, year).")
     ] = "day",

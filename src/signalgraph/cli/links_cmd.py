@@ -51,7 +51,11 @@ def add(
     link_type: Annotated[str, typer.Argument(metavar="TYPE", help=", ".join(LINK_TYPES))],
     to: Annotated[
         str | None,
-        typer.Option("--to", help="The target's external id (in --source, else FROM's source)."),
+        typer.Option(
+            "--to",
+            metavar="KEY",
+            help="The target's external id (in --source, else FROM's source).",
+        ),
     ] = None,
     source: Annotated[
         str | None, typer.Option("--source", help="The source of the --to external id.")

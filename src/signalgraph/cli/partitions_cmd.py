@@ -49,8 +49,12 @@ def list_partitions(
 @app.command("ensure")
 def ensure(
     ctx: typer.Context,
-    start: Annotated[str, typer.Option("--from", help="First month (YYYY-MM or a date).")],
-    end: Annotated[str, typer.Option("--to", help="Last month (YYYY-MM or a date).")],
+    start: Annotated[
+        str, typer.Option("--from", metavar="MONTH", help="First month (YYYY-MM or a date).")
+    ],
+    end: Annotated[
+        str, typer.Option("--to", metavar="MONTH", help="Last month (YYYY-MM or a date).")
+    ],
     json: JsonOption = False,
 ) -> None:
     """Create the partitions for every month in a range (ingest also creates them itself)."""
