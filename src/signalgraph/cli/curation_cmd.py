@@ -12,6 +12,7 @@ from signalgraph.cli.output import (
     WorkspaceOption,
     note,
     parse_assignments,
+    print_items,
     print_json,
     print_record,
     print_result,
@@ -62,7 +63,7 @@ def lists_list(
 def _print_lists(ctx: typer.Context, workspace: str | None, json: bool) -> None:
     rows = get_state(ctx).client(workspace).lists.list()
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(
             rows,
@@ -149,9 +150,7 @@ def lists_show(
     """Show a list's members: each canonical entity once (merges followed), and signals."""
     page = get_state(ctx).client(workspace).lists.show(name, limit=limit, cursor=cursor)
     if json:
-        print_json(
-            {"list": page.meta["list"], "items": page.items, "next_cursor": page.next_cursor}
-        )
+        print_items(page.items, page.next_cursor, list=page.meta["list"])
         return
     rows = [{**m, "archived": "archived" if m["archived"] else ""} for m in page.items]
     print_table(
@@ -299,7 +298,7 @@ def annotations_fields(
     """List the custom annotation fields of the workspace."""
     rows = get_state(ctx).client(workspace).annotations.fields()
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(
             [{**r, "allowed_values": ", ".join(r["allowed_values"] or []) or None} for r in rows],

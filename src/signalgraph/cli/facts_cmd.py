@@ -12,6 +12,7 @@ from signalgraph.cli.output import (
     WorkspaceOption,
     note,
     parse_time_option,
+    print_items,
     print_json,
     print_record,
     print_table,
@@ -138,7 +139,7 @@ def properties(
     """List the registered properties (or the unknown ones) with statement counts."""
     rows = get_state(ctx).client(workspace).facts.properties(unknown=unknown)
     if json:
-        print_json(rows)
+        print_items(rows)
     elif unknown:
         print_table(rows, ["name", "statements", "last_seen"], empty="no unknown properties")
     else:
@@ -184,7 +185,7 @@ def history(
     """Show every statement of one property of an entity, with its provenance."""
     rows = get_state(ctx).client(workspace).facts.history(entity, prop)
     if json:
-        print_json(rows)
+        print_items(rows)
         return
     from signalgraph.cli.dossier_view import fact_value
 
@@ -226,7 +227,7 @@ def series(
     )
     _truncated(rows, limit)
     if json:
-        print_json(rows)
+        print_items(rows)
         return
     print_table(rows, ["bucket", "name", "value", "unit", "source", "entity_id"], empty="no values")
 
@@ -246,7 +247,7 @@ def percentile(
     rows = facts.percentile(prop, date=_day(day, "--date"), entity_type=entity_type, limit=limit)
     _truncated(rows, limit)
     if json:
-        print_json(rows)
+        print_items(rows)
         return
     print_table(rows, ["day", "type", "name", "value", "percentile", "peers"], empty="no values")
 
@@ -261,7 +262,7 @@ def match(
     """List entities whose current value meets a condition (k, M, B suffixes allowed)."""
     ids = get_state(ctx).client(workspace).facts.matching(condition)
     if json:
-        print_json([str(i) for i in ids])
+        print_items(str(i) for i in ids)
     else:
         print_table([{"entity_id": i} for i in ids], ["entity_id"], empty="no entity matches")
 
@@ -302,7 +303,7 @@ def list_relations(
         .relations.list(entity, predicate=predicate, as_of=parse_time_option(as_of, "--as-of"))
     )
     if json:
-        print_json(rows)
+        print_items(rows)
         return
     print_table(
         rows,

@@ -10,6 +10,7 @@ from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
     note,
+    print_items,
     print_json,
     print_record,
     print_table,
@@ -124,7 +125,7 @@ def list_links(
     )
     links = [link.as_dict() for link in page.items]
     if json:
-        print_json({"links": links, "next_cursor": page.next_cursor})
+        print_items(links, page.next_cursor)
         return
     print_table(links, LIST_COLUMNS, empty="no links")
     if page.next_cursor:

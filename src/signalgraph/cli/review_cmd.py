@@ -10,6 +10,7 @@ from signalgraph.cli.entities_cmd import ActorOption, ReasonOption
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
+    print_items,
     print_json,
     print_record,
     print_result,
@@ -31,7 +32,7 @@ def review_list(
     """List pending pairs, those whose decision changes most first."""
     rows = get_state(ctx).client(workspace).review.list(limit=limit)
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(
             rows, ["id", "name_a", "name_b", "probability", "priority"], empty="nothing to review"
@@ -111,7 +112,7 @@ def flags_list(
     )
     rows = [f.as_dict() for f in found]
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(
             rows,

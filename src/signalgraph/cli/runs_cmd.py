@@ -9,6 +9,7 @@ import typer
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
+    print_items,
     print_json,
     print_record,
     print_table,
@@ -31,7 +32,7 @@ def list_runs(
     runs = get_state(ctx).client(workspace).runs.list(kind=kind, status=status, limit=limit)
     rows = [r.as_dict() for r in runs]
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(
             rows,
