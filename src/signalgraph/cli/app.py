@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 
@@ -14,14 +16,72 @@ from signalgraph.cli.output import ExitCode, stderr
 from signalgraph.cli.state import CliState, get_state
 from signalgraph.cli.tree import command_tree
 
-# Every sub-command is declared on `commands`; the root group builds one only when it is
-# used, so start-up does not pay for inspecting a hundred signatures (see cli/tree.py).
-commands = typer.Typer(pretty_exceptions_enable=False, rich_markup_mode="rich")
+# Each sub-command's module is imported, and its command built, only when it is used
+# (see cli/tree.py): `signalgraph db check` loads the db commands and nothing else. Each
+# loader runs once per process (it may add commands to the app it returns).
+
+
+@functools.cache
+def _db() -> typer.Typer:
+    from signalgraph.cli import db_cmd, partitions_cmd
+
+    db_cmd.app.add_typer(partitions_cmd.app, name="partitions")
+    return db_cmd.app
+
+
+@functools.cache
+def _entities() -> typer.Typer:
+    from signalgraph.cli import curation_cmd, entities_cmd
+
+    curation_cmd.add_entity_commands(entities_cmd.entities_app)
+    return entities_cmd.entities_app
+
+
+@functools.cache
+def _source() -> typer.Typer:
+    from signalgraph.cli import curation_cmd, tenancy_cmd
+
+    curation_cmd.add_source_commands(tenancy_cmd.source_app)
+    return tenancy_cmd.source_app
+
+
+def _attribute(module: str, name: str) -> Callable[[], Any]:
+    def load() -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(f"signalgraph.cli.{module}"), name)
+
+    return load
+
+
+SUBCOMMANDS: dict[str, Callable[[], Any]] = {
+    "ingest": _attribute("ingest_cmd", "ingest"),
+    "resolve": _attribute("entities_cmd", "resolve"),
+    "annotate": _attribute("curation_cmd", "annotate"),
+    "demo": _attribute("demo_cmd", "demo"),
+    "db": _db,
+    "server": _attribute("server_cmd", "app"),
+    "config": _attribute("config_cmd", "app"),
+    "workspace": _attribute("tenancy_cmd", "workspace_app"),
+    "source": _source,
+    "runs": _attribute("runs_cmd", "app"),
+    "signals": _attribute("signals_cmd", "signals_app"),
+    "rejects": _attribute("signals_cmd", "rejects_app"),
+    "entities": _entities,
+    "review": _attribute("review_cmd", "review_app"),
+    "flags": _attribute("review_cmd", "flags_app"),
+    "audit": _attribute("audit_cmd", "app"),
+    "lists": _attribute("curation_cmd", "lists_app"),
+    "annotations": _attribute("curation_cmd", "annotations_app"),
+    "facts": _attribute("facts_cmd", "facts_app"),
+    "relations": _attribute("facts_cmd", "relations_app"),
+    "links": _attribute("links_cmd", "app"),
+}
 
 app = typer.Typer(
     name="signalgraph",
     help="A PostgreSQL-native intelligence store: signals, entities, facts and curation.",
-    cls=command_tree(commands),
+    cls=command_tree(SUBCOMMANDS),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
@@ -94,52 +154,6 @@ def root(
     ctx.call_on_close(state.close)
 
 
-def _register() -> None:
-    from signalgraph.cli import (
-        audit_cmd,
-        config_cmd,
-        curation_cmd,
-        db_cmd,
-        demo_cmd,
-        entities_cmd,
-        facts_cmd,
-        ingest_cmd,
-        links_cmd,
-        partitions_cmd,
-        review_cmd,
-        runs_cmd,
-        server_cmd,
-        signals_cmd,
-        tenancy_cmd,
-    )
-
-    db_cmd.app.add_typer(partitions_cmd.app, name="partitions")
-    commands.add_typer(db_cmd.app, name="db")
-    commands.add_typer(server_cmd.app, name="server")
-    commands.add_typer(config_cmd.app, name="config")
-    commands.add_typer(tenancy_cmd.workspace_app, name="workspace")
-    commands.add_typer(tenancy_cmd.source_app, name="source")
-    commands.add_typer(runs_cmd.app, name="runs")
-    commands.command("ingest")(ingest_cmd.ingest)
-    commands.add_typer(signals_cmd.signals_app, name="signals")
-    commands.add_typer(signals_cmd.rejects_app, name="rejects")
-    commands.add_typer(entities_cmd.entities_app, name="entities")
-    commands.command("resolve")(entities_cmd.resolve)
-    commands.add_typer(review_cmd.review_app, name="review")
-    commands.add_typer(review_cmd.flags_app, name="flags")
-    commands.add_typer(audit_cmd.app, name="audit")
-    curation_cmd.register(
-        commands, entities_app=entities_cmd.entities_app, source_app=tenancy_cmd.source_app
-    )
-    commands.add_typer(facts_cmd.facts_app, name="facts")
-    commands.add_typer(facts_cmd.relations_app, name="relations")
-    commands.add_typer(links_cmd.app, name="links")
-    commands.command("demo")(demo_cmd.demo)
-
-
-_register()
-
-
 def _debug_requested(argv: list[str]) -> bool:
     return "--debug" in argv or os.environ.get("SIGNALGRAPH_DEBUG", "") not in {"", "0", "false"}
 
@@ -182,3 +196,38 @@ def _report(message: str, debug: bool) -> None:
     from rich.markup import escape
 
     stderr.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)
+
+
+def run() -> NoReturn:
+    """Run the CLI as the `signalgraph` program, then end the process at once.
+
+    Tearing the interpreter down (freeing every object of SQLAlchemy, psycopg, pydantic…)
+    costs about a quarter of a short command's CPU time. Exit handlers still run (the
+    embedded server's among them) and output is flushed; only the teardown is skipped,
+    as mypy's `hard_exit` does. `main` is the one to call from Python.
+    """
+    try:
+        main()
+        status = 0
+    except SystemExit as exc:
+        status = _status(exc.code)
+    _leave(status)
+
+
+def _status(code: object) -> int:
+    if code is None or isinstance(code, int):
+        return code or 0
+    print(code, file=sys.stderr)  # what SystemExit("message") prints
+    return 1
+
+
+def _leave(status: int) -> NoReturn:
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed pipe (`| head`): nothing left to tell it
+    os._exit(status)

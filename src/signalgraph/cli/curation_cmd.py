@@ -440,12 +440,13 @@ def source_restore(
     print_result(done, json=json, message=f"source {done['name']!r} restored")
 
 
-def register(app: typer.Typer, *, entities_app: typer.Typer, source_app: typer.Typer) -> None:
-    """Add the curation commands to the root app and to `entities` and `source`."""
-    app.add_typer(lists_app, name="lists")
-    app.command("annotate")(annotate)
-    app.add_typer(annotations_app, name="annotations")
+def add_entity_commands(entities_app: typer.Typer) -> None:
+    """Add archive and restore to `signalgraph entities`."""
     entities_app.command("archive")(entities_archive)
     entities_app.command("restore")(entities_restore)
+
+
+def add_source_commands(source_app: typer.Typer) -> None:
+    """Add archive and restore to `signalgraph source`."""
     source_app.command("archive")(source_archive)
     source_app.command("restore")(source_restore)

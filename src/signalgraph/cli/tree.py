@@ -2,9 +2,9 @@
 
 Typer builds every command of an app (inspecting about a hundred signatures) before it
 parses one argument, although `signalgraph --version` needs none of them and `db check`
-one. The root group here knows every declared sub-command by name, builds one when it is
-run, completed or its help is shown, and lists them all in the root's help from their
-declarations alone.
+one. The root group here knows every sub-command by name and how to load it; it imports a
+command's module and builds the command when it is run, completed or its help is shown,
+and lists them all in the root's help from their declarations, without building them.
 
 Every command built here also says what each parameter expects (TEXT, N, PATH, a list of
 choices, nothing after a flag) where typer 0.29's rich help prints Python type names
@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import inspect
 import uuid
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, ClassVar, get_args, get_origin
 
@@ -177,61 +177,73 @@ def _declared_help(declaration: TyperInfo | CommandInfo) -> str:
 
 
 class DeclaredCommands(MutableMapping[str, _click.Command]):
-    """The sub-commands declared on a Typer app, each built on first lookup."""
+    """The sub-commands named by loaders (each returns a Typer app or a command function),
+    each loaded on its first lookup and built into a click command then."""
 
-    def __init__(self, declarations: typer.Typer, *, rich_markup_mode: Any) -> None:
-        _use_our_classes(declarations)
+    def __init__(self, loaders: Mapping[str, Callable[[], Any]], *, rich_markup_mode: Any) -> None:
+        self._loaders = dict(loaders)
         self._declared: dict[str, TyperInfo | CommandInfo] = {}
-        for command in declarations.registered_commands:
-            self._declared[_declared_name(command)] = command
-        for group in declarations.registered_groups:
-            self._declared[_declared_name(group)] = group
         self._built: dict[str, _click.Command] = {}
-        self._options = {
-            "pretty_exceptions_short": declarations.pretty_exceptions_short,
-            "rich_markup_mode": rich_markup_mode,
-        }
-        self._suggest_commands = declarations.suggest_commands
+        self._rich_markup_mode = rich_markup_mode
+
+    def _declaration(self, name: str) -> TyperInfo | CommandInfo:
+        if name not in self._declared:
+            loaded = self._loaders[name]()
+            holder = typer.Typer()
+            if isinstance(loaded, typer.Typer):
+                holder.add_typer(loaded, name=name)
+            else:
+                holder.command(name)(loaded)
+            _use_our_classes(holder)
+            declaration: TyperInfo | CommandInfo = (
+                holder.registered_groups[0]
+                if isinstance(loaded, typer.Typer)
+                else holder.registered_commands[0]
+            )
+            self._declared[name] = declaration
+        return self._declared[name]
 
     def __getitem__(self, name: str) -> _click.Command:
         if name not in self._built:
-            declaration = self._declared[name]
+            declaration = self._declaration(name)
+            options: dict[str, Any] = {
+                "pretty_exceptions_short": True,
+                "rich_markup_mode": self._rich_markup_mode,
+            }
             if isinstance(declaration, CommandInfo):
-                built = typer.main.get_command_from_info(declaration, **self._options)
+                built = typer.main.get_command_from_info(declaration, **options)
             else:
                 built = typer.main.get_group_from_info(
-                    declaration, suggest_commands=self._suggest_commands, **self._options
+                    declaration, suggest_commands=True, **options
                 )
             self._built[name] = built
         return self._built[name]
 
     def __setitem__(self, name: str, command: _click.Command) -> None:
         self._built[name] = command
-        self._declared.pop(name, None)
 
     def __delitem__(self, name: str) -> None:
         self._built.pop(name, None)
-        del self._declared[name]
+        del self._loaders[name]
 
     def __iter__(self) -> Iterator[str]:
-        yield from self._declared
-        yield from (name for name in self._built if name not in self._declared)
+        yield from self._loaders
+        yield from (name for name in self._built if name not in self._loaders)
 
     def __len__(self) -> int:
-        return len(set(self._declared) | set(self._built))
+        return len(set(self._loaders) | set(self._built))
 
     def summary(self, name: str) -> _click.Command | None:
         """Return the built command, or a stand-in carrying only what a listing shows."""
-        if name in self._built or name not in self._declared:
+        if name in self._built or name not in self._loaders:
             return self._built.get(name)
-        declaration = self._declared[name]
+        declaration = self._declaration(name)
         hidden = declaration.hidden
+        short_help = declaration.short_help
         return TyperCommand(
             name=name,
             help=_declared_help(declaration),
-            short_help=None
-            if isinstance(declaration.short_help, DefaultPlaceholder)
-            else declaration.short_help,
+            short_help=None if isinstance(short_help, DefaultPlaceholder) else short_help,
             hidden=hidden if isinstance(hidden, bool) else False,
         )
 
@@ -239,11 +251,11 @@ class DeclaredCommands(MutableMapping[str, _click.Command]):
 class CommandTree(Group):
     """The root group: every declared sub-command, built only when it is used."""
 
-    declarations: ClassVar[typer.Typer]
+    loaders: ClassVar[Mapping[str, Callable[[], Any]]]
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
-        self.commands = DeclaredCommands(self.declarations, rich_markup_mode=self.rich_markup_mode)
+        self.commands = DeclaredCommands(self.loaders, rich_markup_mode=self.rich_markup_mode)
         self._listing = False
 
     def list_commands(self, ctx: _click.Context) -> list[str]:
@@ -265,6 +277,7 @@ class CommandTree(Group):
             self._listing = False
 
 
-def command_tree(declarations: typer.Typer) -> type[CommandTree]:
-    """Return a root group class serving the sub-commands declared on `declarations`."""
-    return type("SignalgraphCommands", (CommandTree,), {"declarations": declarations})
+def command_tree(loaders: Mapping[str, Callable[[], Any]]) -> type[CommandTree]:
+    """Return a root group class serving `loaders`: {name: function returning a Typer app or
+    a command function}, called when the command is first looked up."""
+    return type("SignalgraphCommands", (CommandTree,), {"loaders": loaders})
