@@ -85,6 +85,8 @@ def test_flags_and_values_say_what_they_expect(cli: Callable[..., CliResult]) ->
     assert "--kind TEXT Only this kind" in shown
     assert "--help -h Show this message" in shown
     assert "FILE NDJSON, CSV or Parquet" in _words(cli("ingest", "--help").stdout)
+    # Arguments are named in capitals, as values are (`SQL`, not the parameter `sql`).
+    assert "signalgraph db query [OPTIONS] {SQL}" in _words(cli("db", "query", "--help").stdout)
 
 
 def test_shell_completion_is_installable_and_completes_commands() -> None:

@@ -115,6 +115,8 @@ def _plain(params: list[_click.Parameter]) -> list[_click.Parameter]:
             param.__class__ = _PlainOption
         elif type(param) is TyperArgument:
             param.__class__ = _PlainArgument
+            if param.metavar is None:
+                param.metavar = (param.name or "value").upper()  # usage shows `SQL`, not `{sql}`
     return params
 
 
