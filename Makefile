@@ -26,6 +26,7 @@ bench:
 	$(BIN)/python benchmarks/ingest.py --json
 	$(BIN)/python benchmarks/resolve.py --json
 	$(BIN)/python benchmarks/query.py --json
+	$(BIN)/python benchmarks/startup.py --json
 
 docs:
 	$(BIN)/pytest tests/acceptance/test_docs.py -n0 -q

@@ -1,5 +1,5 @@
 """Allow `python -m signalgraph`."""
 
-from signalgraph.cli import main
+from signalgraph.cli import run
 
-main()
+run()

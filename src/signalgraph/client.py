@@ -5,36 +5,32 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
-
-from signalgraph.audit import Audit
 from signalgraph.config import Settings, load_settings
-from signalgraph.curate.annotations import Annotations
-from signalgraph.curate.lists import Lists
-from signalgraph.db import engine as engines
-from signalgraph.db.migrate import require_head
-from signalgraph.entities import Entities
 from signalgraph.errors import NotFound
-from signalgraph.facts import Facts, Relations
-from signalgraph.flags import Flags
-from signalgraph.links.api import Links
-from signalgraph.partitions import Partitions
-from signalgraph.rejects import Rejects
-from signalgraph.review import Review
-from signalgraph.runs import Runs
-from signalgraph.schema import workspace
-from signalgraph.signals import Signals
-from signalgraph.sources import Sources
-from signalgraph.workspaces import Workspaces
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
     from sqlalchemy.ext.asyncio import AsyncEngine
 
+    from signalgraph.audit import Audit
+    from signalgraph.curate.annotations import Annotations
+    from signalgraph.curate.lists import Lists
+    from signalgraph.entities import Entities
+    from signalgraph.facts import Facts, Relations
+    from signalgraph.flags import Flags
     from signalgraph.ingest import IngestResult
+    from signalgraph.links.api import Links
+    from signalgraph.partitions import Partitions
+    from signalgraph.rejects import Rejects
     from signalgraph.resolve.funnel import ResolveResult
+    from signalgraph.review import Review
+    from signalgraph.runs import Runs
+    from signalgraph.signals import Signals
+    from signalgraph.sources import Sources
+    from signalgraph.workspaces import Workspaces
 
 
 class SignalGraph:
@@ -48,21 +44,114 @@ class SignalGraph:
         self._async_engine: AsyncEngine | None = None
         self._schema_checked = False
         self._workspace_id: uuid.UUID | None = None
-        self.workspaces = Workspaces(self)
-        self.sources = Sources(self)
-        self.runs = Runs(self)
-        self.signals = Signals(self)
-        self.rejects = Rejects(self)
-        self.partitions = Partitions(self)
-        self.entities = Entities(self)
-        self.review = Review(self)
-        self.flags = Flags(self)
-        self.audit = Audit(self)
-        self.lists = Lists(self)
-        self.annotations = Annotations(self)
-        self.facts = Facts(self)
-        self.relations = Relations(self)
-        self.links = Links(self)
+
+    # Each concept is imported when first used: a command that touches one concept (or the
+    # CLI's start-up) does not pay for importing all of them.
+
+    @cached_property
+    def workspaces(self) -> Workspaces:
+        """Return the workspaces operations of this handle."""
+        from signalgraph.workspaces import Workspaces
+
+        return Workspaces(self)
+
+    @cached_property
+    def sources(self) -> Sources:
+        """Return the sources operations of this handle."""
+        from signalgraph.sources import Sources
+
+        return Sources(self)
+
+    @cached_property
+    def runs(self) -> Runs:
+        """Return the runs operations of this handle."""
+        from signalgraph.runs import Runs
+
+        return Runs(self)
+
+    @cached_property
+    def signals(self) -> Signals:
+        """Return the signals operations of this handle."""
+        from signalgraph.signals import Signals
+
+        return Signals(self)
+
+    @cached_property
+    def rejects(self) -> Rejects:
+        """Return the rejects operations of this handle."""
+        from signalgraph.rejects import Rejects
+
+        return Rejects(self)
+
+    @cached_property
+    def partitions(self) -> Partitions:
+        """Return the partitions operations of this handle."""
+        from signalgraph.partitions import Partitions
+
+        return Partitions(self)
+
+    @cached_property
+    def entities(self) -> Entities:
+        """Return the entities operations of this handle."""
+        from signalgraph.entities import Entities
+
+        return Entities(self)
+
+    @cached_property
+    def review(self) -> Review:
+        """Return the review operations of this handle."""
+        from signalgraph.review import Review
+
+        return Review(self)
+
+    @cached_property
+    def flags(self) -> Flags:
+        """Return the flags operations of this handle."""
+        from signalgraph.flags import Flags
+
+        return Flags(self)
+
+    @cached_property
+    def audit(self) -> Audit:
+        """Return the audit operations of this handle."""
+        from signalgraph.audit import Audit
+
+        return Audit(self)
+
+    @cached_property
+    def lists(self) -> Lists:
+        """Return the lists operations of this handle."""
+        from signalgraph.curate.lists import Lists
+
+        return Lists(self)
+
+    @cached_property
+    def annotations(self) -> Annotations:
+        """Return the annotations operations of this handle."""
+        from signalgraph.curate.annotations import Annotations
+
+        return Annotations(self)
+
+    @cached_property
+    def facts(self) -> Facts:
+        """Return the facts operations of this handle."""
+        from signalgraph.facts import Facts
+
+        return Facts(self)
+
+    @cached_property
+    def relations(self) -> Relations:
+        """Return the relations operations of this handle."""
+        from signalgraph.facts import Relations
+
+        return Relations(self)
+
+    @cached_property
+    def links(self) -> Links:
+        """Return the links operations of this handle."""
+        from signalgraph.links.api import Links
+
+        return Links(self)
 
     def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
         """Ingest files (paths, "-" for stdin) or an iterable of dicts into a source.
@@ -99,6 +188,8 @@ class SignalGraph:
     def engine(self) -> Engine:
         """Return the synchronous engine (created on first use)."""
         if self._engine is None:
+            from signalgraph.db import engine as engines
+
             self._engine = engines.create_engine(self.url, self.settings)
         return self._engine
 
@@ -106,6 +197,8 @@ class SignalGraph:
     def async_engine(self) -> AsyncEngine:
         """Return the asynchronous engine (created on first use)."""
         if self._async_engine is None:
+            from signalgraph.db import engine as engines
+
             self._async_engine = engines.create_async_engine(self.url, self.settings)
         return self._async_engine
 
@@ -117,18 +210,26 @@ class SignalGraph:
 
         With `actor`, changes made in it are audited as that actor's.
         """
+        from signalgraph.db import engine as engines
+
         with engines.transaction(self.engine, connection, actor=actor) as conn:
             yield conn
 
     def require_schema(self, connection: Connection) -> None:
         """Fail with a clear message unless the schema matches this code (checked once)."""
         if not self._schema_checked:
+            from signalgraph.db.migrate import require_head
+
             require_head(connection)
             self._schema_checked = True
 
     def workspace_id_in(self, connection: Connection) -> uuid.UUID:
         """Return the id of the bound workspace, or raise NotFound."""
         if self._workspace_id is None:
+            import sqlalchemy as sa
+
+            from signalgraph.schema import workspace
+
             self.require_schema(connection)
             found = connection.execute(
                 sa.select(workspace.c.workspace_id).where(

@@ -54,7 +54,7 @@ def test_deal_flow_lists_annotations_merge_and_unmerge(
     ok(cli(*base, "lists", "add", "Watchlist", dup))
     ok(cli(*base, "annotations", "define", "valuation", "--type", "number"))
     ok(cli(*base, "annotations", "define", "round", "--type", "enum", "--values", "seed,series_a"))
-    fields = ok(cli(*base, "annotations", "fields", "--json"))
+    fields = ok(cli(*base, "annotations", "fields", "--json"))["items"]
     assert [f["name"] for f in fields] == ["round", "valuation"]
     ok(
         cli(
@@ -116,7 +116,9 @@ def test_deal_flow_lists_annotations_merge_and_unmerge(
     assert [m["id"] for m in ok(cli(*base, "lists", "show", "Watchlist", "--json"))["items"]] == [
         survivor
     ]
-    flags = ok(cli(*base, "flags", "list", "--open", "--kind", "annotation_conflict", "--json"))
+    flags = ok(cli(*base, "flags", "list", "--open", "--kind", "annotation_conflict", "--json"))[
+        "items"
+    ]
     assert len(flags) == 1
     assert set(flags[0]["details"]["conflicts"]) == {"rank", "stage", "field:valuation"}
     ok(cli(*base, "flags", "resolve", flags[0]["id"], "--note", "kept the survivor's values"))
@@ -131,14 +133,16 @@ def test_deal_flow_lists_annotations_merge_and_unmerge(
     ok(cli(*base, "lists", "export", "Deal flow", str(exported)))
     rows = list(csv.DictReader(io.StringIO(exported.read_text())))
     assert {row["name"] for row in rows} == {"Acme AI", "Quantum Leap Robotics", "Jane Doe"}
-    listing = ok(cli(*base, "lists", "--json"))
+    listing = ok(cli(*base, "lists", "--json"))["items"]
     assert {(item["name"], item["members"]) for item in listing} == {
         ("Deal flow", 3), ("Watchlist", 1),
     }  # fmt: skip
     removed = ok(cli(*base, "lists", "remove", "Deal flow", jane, "--json"))
     assert removed["removed"] == [jane]
     ok(cli(*base, "lists", "delete", "Watchlist"))
-    assert [item["name"] for item in ok(cli(*base, "lists", "list", "--json"))] == ["Deal flow"]
+    assert [item["name"] for item in ok(cli(*base, "lists", "list", "--json"))["items"]] == [
+        "Deal flow"
+    ]
 
 
 def test_archive_and_restore(cli: Cli, database_url: str, tmp_path: Path) -> None:
@@ -148,16 +152,18 @@ def test_archive_and_restore(cli: Cli, database_url: str, tmp_path: Path) -> Non
     ok(cli(*base, "lists", "create", "Deal flow"))
     ok(cli(*base, "lists", "add", "Deal flow", acme))
     ok(cli(*base, "entities", "archive", acme, "--reason", "shut down"))
-    listed = ok(cli(*base, "entities", "list", "--json"))
+    listed = ok(cli(*base, "entities", "list", "--json"))["items"]
     assert acme not in {e["id"] for e in listed}
-    assert acme in {e["id"] for e in ok(cli(*base, "entities", "list", "--archived", "--json"))}
-    assert ok(cli(*base, "entities", "search", "Acme", "--json"))["entities"] == []
-    assert ok(cli(*base, "entities", "search", "Acme", "--archived", "--json"))["entities"]
+    assert acme in {
+        e["id"] for e in ok(cli(*base, "entities", "list", "--archived", "--json"))["items"]
+    }
+    assert ok(cli(*base, "entities", "search", "Acme", "--json"))["items"] == []
+    assert ok(cli(*base, "entities", "search", "Acme", "--archived", "--json"))["items"]
     assert "shut down" in ok(cli(*base, "entities", "show", acme))
     members = ok(cli(*base, "lists", "show", "Deal flow", "--json"))["items"]
     assert members[0]["archived"] is True
     ok(cli(*base, "entities", "restore", acme))
-    assert acme in {e["id"] for e in ok(cli(*base, "entities", "list", "--json"))}
+    assert acme in {e["id"] for e in ok(cli(*base, "entities", "list", "--json"))["items"]}
 
     ok(cli(*base, "source", "archive", "harmonic"))
     refused = cli(*base, "entities", "ingest", str(tmp_path / "harmonic.ndjson"), "-s", "harmonic")

@@ -40,7 +40,7 @@ def test_upgrade_current_history_round_trip(cli: Cli, databases: DatabaseFactory
     assert current.json()["at_head"] is True  # type: ignore[index]
     history = cli("db", "history", "--json")
     assert history.exit_code == 0
-    assert history.json()[0]["revision"] == "0001"  # type: ignore[index]
+    assert history.json()["items"][0]["revision"] == "0001"  # type: ignore[index]
 
 
 def test_downgrade_needs_confirmation(cli: Cli, database_url: str) -> None:

@@ -71,17 +71,17 @@ def test_ingest_resolve_review_and_undo(cli: Cli, database_url: str, tmp_path: P
     assert cli(*base, "resolve", "--json").json()["counters"].get("records", 0) == 0  # type: ignore[index,union-attr]
 
     # The invalid LEI is kept and flagged, never used to link.
-    flags = cli(*base, "flags", "list", "--json").json()
+    flags = cli(*base, "flags", "list", "--json").json()["items"]  # type: ignore[index]
     assert isinstance(flags, list)
     assert [f["kind"] for f in flags] == ["invalid_identifier"]
     closed = cli(*base, "flags", "resolve", flags[0]["id"][:8], "--note", "vendor asked")
     assert closed.exit_code == 0, closed.stderr
-    assert cli(*base, "flags", "list", "--json").json() == []
+    assert cli(*base, "flags", "list", "--json").json() == {"items": [], "next_cursor": None}
 
     # Helix: misspelt, nothing else to go on and no trained model yet: queued for review.
     assert clusters[("vendor", "v2")] != clusters[("crm", "c2")]
     assert counters["review"] == 1
-    pending = cli(*base, "review", "list", "--json").json()
+    pending = cli(*base, "review", "list", "--json").json()["items"]  # type: ignore[index]
     assert isinstance(pending, list)
     (item,) = pending
     assert {item["name_a"], item["name_b"]} == {"Helix Therapeutics", "Helix Therapeutcs Inc"}
@@ -91,7 +91,7 @@ def test_ingest_resolve_review_and_undo(cli: Cli, database_url: str, tmp_path: P
     decided = cli(*base, "review", "decide", item["id"], "same", "--reason", "same ticker")
     assert decided.exit_code == 0, decided.stderr
     assert "merged into" in decided.stderr
-    assert cli(*base, "review", "list", "--json").json() == []
+    assert cli(*base, "review", "list", "--json").json() == {"items": [], "next_cursor": None}
     clusters = entity_by_record(cli, base)
     assert clusters[("crm", "c2")] == clusters[("vendor", "v2")]
 
@@ -127,10 +127,10 @@ def test_ingest_resolve_review_and_undo(cli: Cli, database_url: str, tmp_path: P
 
     found = cli(*base, "entities", "search", "domain:acme.ai", "--json").json()
     assert isinstance(found, dict)
-    assert found["entities"][0]["id"] == acme
+    assert found["items"][0]["id"] == acme
     assert found["next_cursor"] is None
     by_identifier = cli(*base, "entities", "search", "--identifier", "domain:acme.ai", "--json")
-    assert [e["id"] for e in by_identifier.json()["entities"]] == [acme]  # type: ignore[index]
+    assert [e["id"] for e in by_identifier.json()["items"]] == [acme]  # type: ignore[index]
     listed = cli(*base, "entities", "list")
     assert listed.exit_code == 0
     assert "Acme Robotics" in listed.stdout

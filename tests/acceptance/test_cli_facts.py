@@ -74,7 +74,7 @@ def test_company_metrics_biotech_scores_and_relations(
     counters = report["counters"]
     assert (counters["inserted"], counters["rejected"]) == (7, 4)
     assert counters["unknown_properties"] == 2  # stage, huge
-    rejects = ok(cli(*base, "rejects", "list", "--run", report["run_id"], "--json"))
+    rejects = ok(cli(*base, "rejects", "list", "--run", report["run_id"], "--json"))["items"]
     # A number beyond a double is refused by the reader, before any field is looked at.
     assert {r["field"] for r in rejects} == {"entity", "value", None}
     assert any("no entity has the identifier ticker:ZZZZ" in r["reason"] for r in rejects)
@@ -86,7 +86,7 @@ def test_company_metrics_biotech_scores_and_relations(
     )
     assert (again["counters"]["inserted"], again["counters"]["unchanged"]) == (0, 7)
 
-    entity = ok(cli(*base, "entities", "search", "domain:acme.ai", "--json"))["entities"][0]["id"]
+    entity = ok(cli(*base, "entities", "search", "domain:acme.ai", "--json"))["items"][0]["id"]
     printed = cli(*base, "facts", "show", entity, "--json")
     shown = json.loads(printed.stdout)  # the standard parser keeps big integers exact
     assert shown["headcount"]["value"] == 30
@@ -94,27 +94,27 @@ def test_company_metrics_biotech_scores_and_relations(
     assert shown["revenue"]["value"] == {"amount": 12000000, "currency": "USD"}
     old = ok(cli(*base, "facts", "show", entity, "--as-of", "2020-01-01", "--json"))
     assert old == {}
-    history = ok(cli(*base, "facts", "history", entity, "headcount", "--json"))
+    history = ok(cli(*base, "facts", "history", entity, "headcount", "--json"))["items"]
     assert [h["value"] for h in history] == [30, 25]
     assert history[0]["current"] is True
     series = ok(
         cli(*base, "facts", "series", "headcount", "--entity", entity, "--interval", "month",
             "--from", "2024-01-01", "--to", "2024-12-31", "--json")
-    )  # fmt: skip
+    )["items"]  # fmt: skip
     assert [s["value"] for s in series] == [25, 30]
     ranks = ok(
         cli(*base, "facts", "percentile", "ma_score", "--date", "2024-03-01", "--type",
             "company", "--json")
-    )  # fmt: skip
+    )["items"]  # fmt: skip
     assert [(r["name"], r["percentile"]) for r in ranks] == [("Moderna", 1.0), ("Vertex", 0.0)]
-    assert ok(cli(*base, "facts", "match", "revenue > 10M", "--json")) == [entity]
-    unknown = ok(cli(*base, "facts", "properties", "--unknown", "--json"))
+    assert ok(cli(*base, "facts", "match", "revenue > 10M", "--json"))["items"] == [entity]
+    unknown = ok(cli(*base, "facts", "properties", "--unknown", "--json"))["items"]
     assert [p["name"] for p in unknown] == ["huge", "stage"]
     assert cli(*base, "facts", "properties").exit_code == 0
     assert cli(*base, "facts", "show", entity).exit_code == 0
     assert cli(*base, "facts", "percentile", "ma_score", "--date", "March").exit_code == 2
     capped = cli(*base, "facts", "percentile", "ma_score", "--limit", "1", "--json")
-    assert len(ok(capped)) == 1
+    assert len(ok(capped)["items"]) == 1
     assert "raise --limit" in capped.stderr
     assert cli(*base, "facts", "show", "ffffffff-ffff").exit_code == 1
 
@@ -132,11 +132,14 @@ def test_company_metrics_biotech_scores_and_relations(
         cli(*base, "relations", "ingest", str(links), "--source", "harmonic", "--json"), code=3
     )
     assert (linked["counters"]["inserted"], linked["counters"]["rejected"]) == (2, 1)
-    relations = ok(cli(*base, "relations", "list", entity, "--json"))
+    relations = ok(cli(*base, "relations", "list", entity, "--json"))["items"]
     assert [(r["predicate"], r["direction"], r["other_name"]) for r in relations] == [
         ("works_at", "in", "Jane Founder")
     ]
-    assert ok(cli(*base, "relations", "list", entity, "--as-of", "2021-01-01", "--json")) == []
+    assert (
+        ok(cli(*base, "relations", "list", entity, "--as-of", "2021-01-01", "--json"))["items"]
+        == []
+    )
     assert cli(*base, "relations", "list", entity).exit_code == 0
 
 

@@ -34,7 +34,7 @@ def test_ingest_exit_codes_and_summary(cli: Cli, database_url: str, tmp_path: Pa
     assert report["counters"]["rejected"] == 1
     assert report["exit_code"] == 3
     run_id = report["run_id"]
-    listed = cli(*base, "rejects", "list", "--run", run_id, "--json").json()
+    listed = cli(*base, "rejects", "list", "--run", run_id, "--json").json()["items"]  # type: ignore[index]
     assert isinstance(listed, list)
     assert listed[0]["line"] == 2
     assert listed[0]["raw"] == "{oops"
@@ -85,20 +85,20 @@ def test_dry_run_and_signal_commands(cli: Cli, database_url: str, tmp_path: Path
     assert dry["counters"]["inserted"] == 7
     assert dry["run_id"] is None
     assert cli(*base, "signals", "list", "--json").json() == {
-        "signals": [],
+        "items": [],
         "next_cursor": None,
     }
     assert cli(*base, "ingest", str(path), "--source", "wire").exit_code == 0
-    listed = cli(*base, "signals", "list", "--json").json()["signals"]  # type: ignore[index]
+    listed = cli(*base, "signals", "list", "--json").json()["items"]  # type: ignore[index]
     assert isinstance(listed, list)
     assert len(listed) == 6
-    everything = cli(*base, "signals", "list", "--all", "--json").json()["signals"]  # type: ignore[index]
+    everything = cli(*base, "signals", "list", "--all", "--json").json()["items"]  # type: ignore[index]
     assert isinstance(everything, list)
     assert len(everything) == 7
     shown = cli(*base, "signals", "show", listed[0]["id"][:13], "--json").json()
     assert isinstance(shown, dict)
     assert shown["mentions"]
-    groups = cli(*base, "signals", "duplicates", "--json").json()
+    groups = cli(*base, "signals", "duplicates", "--json").json()["items"]  # type: ignore[index]
     assert isinstance(groups, list)
     assert groups[0]["members"][0]["external_id"] == "r-100"
     table = cli(*base, "signals", "duplicates")
@@ -118,7 +118,7 @@ def test_partition_commands(cli: Cli, database_url: str, tmp_path: Path) -> None
         *base, "db", "partitions", "ensure", "--from", "2030-01", "--to", "2030-03", "--json"
     )
     assert ensured.json() == {"created": ["2030-01", "2030-02", "2030-03"]}
-    listed = cli(*base, "db", "partitions", "list", "--exact", "--json").json()
+    listed = cli(*base, "db", "partitions", "list", "--exact", "--json").json()["items"]  # type: ignore[index]
     assert isinstance(listed, list)
     assert {p["name"] for p in listed} >= {"signal_default", "signal_p203001"}
     moved = cli(*base, "db", "partitions", "move-default", "--json")
@@ -177,7 +177,7 @@ def test_damaged_input_is_named_in_one_line(cli: Cli, database_url: str, tmp_pat
     assert damaged.exit_code == 1
     assert "truncated.ndjson.gz: the compressed data is damaged or ends early" in damaged.stderr
     assert "Aborted" not in damaged.stderr
-    run = cli(*base, "runs", "list", "--json").json()[0]  # type: ignore[index]
+    run = cli(*base, "runs", "list", "--json").json()["items"][0]  # type: ignore[index]
     assert run["status"] == "failed"
     assert "compressed data" in run["error"]
     assert 0 < run["counters"]["inserted"] < 400
@@ -188,7 +188,7 @@ def test_dry_run_does_not_create_the_source(cli: Cli, database_url: str, tmp_pat
     path = write_ndjson(tmp_path / "in.ndjson", [record(1)])
     dry = cli(*base, "ingest", str(path), "--source", "fresh", "--create-source", "--dry-run")
     assert dry.exit_code == 0, dry.stderr
-    assert cli(*base, "source", "list", "--json").json() == []
+    assert cli(*base, "source", "list", "--json").json() == {"items": [], "next_cursor": None}
 
 
 def test_huge_integers_can_be_read_back(cli: Cli, database_url: str, tmp_path: Path) -> None:
@@ -196,7 +196,7 @@ def test_huge_integers_can_be_read_back(cli: Cli, database_url: str, tmp_path: P
     path = tmp_path / "big.ndjson"
     path.write_bytes(b'{"external_id": "b", "metadata": {"n": 123456789012345678901234567890}}\n')
     assert cli(*base, "ingest", str(path), "--source", "wire").exit_code == 0
-    signal_id = cli(*base, "signals", "list", "--json").json()["signals"][0]["id"]  # type: ignore[index]
+    signal_id = cli(*base, "signals", "list", "--json").json()["items"][0]["id"]  # type: ignore[index]
     shown = cli(*base, "signals", "show", signal_id, "--json")
     assert shown.exit_code == 0, shown.stderr
     assert '"n": 123456789012345678901234567890' in shown.stdout
@@ -255,12 +255,12 @@ def test_signals_search_and_pages_from_the_command_line(
     assert cli(*base, "ingest", str(path), "--source", "wire").exit_code == 0
     first = cli(*base, "signals", "search", "mergers", "--limit", "3", "--json").json()
     assert isinstance(first, dict)
-    assert [s["external_id"] for s in first["signals"]] == ["w4", "w3", "w2"]
+    assert [s["external_id"] for s in first["items"]] == ["w4", "w3", "w2"]
     rest = cli(
         *base, "signals", "search", "mergers", "--limit", "3", "--cursor", first["next_cursor"],
         "--json",
     ).json()  # fmt: skip
-    assert [s["external_id"] for s in rest["signals"]] == ["w1", "w0"]  # type: ignore[index]
+    assert [s["external_id"] for s in rest["items"]] == ["w1", "w0"]  # type: ignore[index]
     assert rest["next_cursor"] is None  # type: ignore[index]
     table = cli(*base, "signals", "search", "merger", "--limit", "2")
     assert table.exit_code == 0

@@ -53,22 +53,22 @@ def test_dangling_amendment_resolves_when_its_master_arrives(
     )
     run = cli(*base, "ingest", str(amendments), "--source", "acme-contracts", "--json")
     assert run.exit_code == 3, run.stderr  # one record rejected
-    rejects = ok(cli(*base, "rejects", "list", "--json"))
+    rejects = ok(cli(*base, "rejects", "list", "--json"))["items"]
     assert [r["field"] for r in rejects] == ["links[0].to"]
 
-    dangling = ok(cli(*base, "links", "list", "--status", "dangling", "--json"))["links"]
+    dangling = ok(cli(*base, "links", "list", "--status", "dangling", "--json"))["items"]
     assert [link["target"] for link in dangling] == ["amends the Master Agreement of 2021-03-04"]
-    flags = ok(cli(*base, "flags", "list", "--json"))
+    flags = ok(cli(*base, "flags", "list", "--json"))["items"]
     assert [f["kind"] for f in flags] == ["dangling_link"]
 
     masters = write(
         tmp_path / "masters.ndjson", [doc("msa-2021", "Master Services Agreement", "2021-03-04")]
     )
     assert cli(*base, "ingest", str(masters), "--source", "acme-contracts").exit_code == 0
-    (link,) = ok(cli(*base, "links", "list", "--json"))["links"]
+    (link,) = ok(cli(*base, "links", "list", "--json"))["items"]
     assert link["status"] == "resolved"
     assert link["target_title"] == "Master Services Agreement"
-    assert ok(cli(*base, "flags", "list", "--json")) == []
+    assert ok(cli(*base, "flags", "list", "--json"))["items"] == []
 
     shown = ok(cli(*base, "links", "show", link["id"][:13], "--json"))
     assert shown["from_external_id"] == "amend-2022-06"
@@ -97,7 +97,7 @@ def test_add_by_hand_and_resolve_an_ambiguous_reference(
         ],
     )
     assert cli(*base, "ingest", str(docs), "--source", "contracts").exit_code == 0
-    signals = ok(cli(*base, "signals", "list", "--json"))["signals"]
+    signals = ok(cli(*base, "signals", "list", "--json"))["items"]
     ids = {s["external_id"]: s["id"] for s in signals}
 
     added = ok(
@@ -116,7 +116,7 @@ def test_add_by_hand_and_resolve_an_ambiguous_reference(
     )  # fmt: skip
     assert decided["status"] == "resolved"
     assert decided["resolved_by"] == "dana"
-    events = ok(cli(*base, "audit", "list", "--object", added["id"], "--json"))["events"]
+    events = ok(cli(*base, "audit", "list", "--object", added["id"], "--json"))["items"]
     (decision,) = [e for e in events if (e["after"] or {}).get("resolution") == "analyst"]
     assert decision["actor"] == "dana"
 

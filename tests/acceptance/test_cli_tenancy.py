@@ -32,11 +32,14 @@ def test_workspace_and_source_commands(cli: Cli, database_url: str) -> None:
         "--json",
     )
     assert added.exit_code == 0, added.stderr
-    listed = cli(*url, "-w", "deals", "source", "list", "--json").json()
-    assert [s["name"] for s in listed] == ["accern"]  # type: ignore[union-attr,index]
+    listed = cli(*url, "-w", "deals", "source", "list", "--json").json()["items"]  # type: ignore[index]
+    assert [s["name"] for s in listed] == ["accern"]
     shown = cli(*url, "source", "show", "accern", "-w", "deals", "--json").json()
     assert shown["config"] == {"channels": ["deals"]}  # type: ignore[index]
-    assert cli(*url, "source", "list", "--json").json() == []  # default workspace is separate
+    assert cli(*url, "source", "list", "--json").json() == {
+        "items": [],
+        "next_cursor": None,
+    }  # default workspace is separate
 
     table = cli(*url, "workspace", "list")
     assert "deals" in table.stdout
@@ -68,7 +71,7 @@ def test_runs_list_and_show(cli: Cli, database_url: str) -> None:
     run_id = client.runs.start("ingest", params={"file": "x.ndjson"})
     client.close()
     listed = cli("--database-url", database_url, "runs", "list", "--json")
-    assert [r["id"] for r in listed.json()] == [str(run_id)]  # type: ignore[union-attr,index]
+    assert [r["id"] for r in listed.json()["items"]] == [str(run_id)]  # type: ignore[index]
     shown = cli("--database-url", database_url, "runs", "show", str(run_id)[:12], "--json")
     assert shown.json()["params"] == {"file": "x.ndjson"}  # type: ignore[index]
     missing = cli("--database-url", database_url, "runs", "show", "ffffffff")

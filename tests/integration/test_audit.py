@@ -76,7 +76,7 @@ def test_actors_from_settings_calls_and_the_cli(
     assert cli(*base, "source", "add", "crm").exit_code == 0
     listed = cli(*base, "audit", "list", "--type", "source", "--json").json()
     assert isinstance(listed, dict)
-    assert [(e["actor"], e["after"]["name"]) for e in listed["events"]] == [
+    assert [(e["actor"], e["after"]["name"]) for e in listed["items"]] == [
         ("carol", "crm"),
         (sg.settings.effective_actor, "vendor"),
     ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -135,6 +136,32 @@ def test_history_lists_revisions_oldest_first_with_one_head() -> None:
     assert rows[0]["down_revision"] is None
     assert [row["head"] for row in rows].count(True) == 1
     assert rows[-1]["head"] is True
+
+
+def test_revisions_read_from_the_script_headers_are_the_ones_alembic_reads() -> None:
+    scripts = migrate.script_directory()
+
+    def follows(down: str | tuple[str, ...] | None) -> tuple[str, ...]:
+        return () if down is None else (down,) if isinstance(down, str) else tuple(down)
+
+    alembic_reads = {rev.revision: follows(rev.down_revision) for rev in scripts.walk_revisions()}
+    assert migrate.packaged_revisions() == alembic_reads
+    assert migrate.head_revision() == scripts.get_current_head()
+
+
+def test_the_schema_check_does_not_import_alembic() -> None:
+    # Every command checks the schema; Alembic (with Mako and Pygments) is for migrating.
+    code = (
+        "import sys\n"
+        "from signalgraph.db.migrate import head_revision, packaged_revisions\n"
+        "head_revision(); packaged_revisions()\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules}))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert "'alembic'" not in loaded
+    assert "'mako'" not in loaded
 
 
 def test_upgrade_and_downgrade_ignore_the_statement_time_limit(databases: DatabaseFactory) -> None:

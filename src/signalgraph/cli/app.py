@@ -2,22 +2,87 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from signalgraph.cli.output import ExitCode, stderr
 from signalgraph.cli.state import CliState, get_state
+from signalgraph.cli.tree import command_tree
+
+# Each sub-command's module is imported, and its command built, only when it is used
+# (see cli/tree.py): `signalgraph db check` loads the db commands and nothing else. Each
+# loader runs once per process (it may add commands to the app it returns).
+
+
+@functools.cache
+def _db() -> typer.Typer:
+    from signalgraph.cli import db_cmd, partitions_cmd
+
+    db_cmd.app.add_typer(partitions_cmd.app, name="partitions")
+    return db_cmd.app
+
+
+@functools.cache
+def _entities() -> typer.Typer:
+    from signalgraph.cli import curation_cmd, entities_cmd
+
+    curation_cmd.add_entity_commands(entities_cmd.entities_app)
+    return entities_cmd.entities_app
+
+
+@functools.cache
+def _source() -> typer.Typer:
+    from signalgraph.cli import curation_cmd, tenancy_cmd
+
+    curation_cmd.add_source_commands(tenancy_cmd.source_app)
+    return tenancy_cmd.source_app
+
+
+def _attribute(module: str, name: str) -> Callable[[], Any]:
+    def load() -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(f"signalgraph.cli.{module}"), name)
+
+    return load
+
+
+SUBCOMMANDS: dict[str, Callable[[], Any]] = {
+    "ingest": _attribute("ingest_cmd", "ingest"),
+    "resolve": _attribute("entities_cmd", "resolve"),
+    "annotate": _attribute("curation_cmd", "annotate"),
+    "demo": _attribute("demo_cmd", "demo"),
+    "db": _db,
+    "server": _attribute("server_cmd", "app"),
+    "config": _attribute("config_cmd", "app"),
+    "workspace": _attribute("tenancy_cmd", "workspace_app"),
+    "source": _source,
+    "runs": _attribute("runs_cmd", "app"),
+    "signals": _attribute("signals_cmd", "signals_app"),
+    "rejects": _attribute("signals_cmd", "rejects_app"),
+    "entities": _entities,
+    "review": _attribute("review_cmd", "review_app"),
+    "flags": _attribute("review_cmd", "flags_app"),
+    "audit": _attribute("audit_cmd", "app"),
+    "lists": _attribute("curation_cmd", "lists_app"),
+    "annotations": _attribute("curation_cmd", "annotations_app"),
+    "facts": _attribute("facts_cmd", "facts_app"),
+    "relations": _attribute("facts_cmd", "relations_app"),
+    "links": _attribute("links_cmd", "app"),
+}
 
 app = typer.Typer(
     name="signalgraph",
     help="A PostgreSQL-native intelligence store: signals, entities, facts and curation.",
+    cls=command_tree(SUBCOMMANDS),
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -89,52 +154,6 @@ def root(
     ctx.call_on_close(state.close)
 
 
-def _register() -> None:
-    from signalgraph.cli import (
-        audit_cmd,
-        config_cmd,
-        curation_cmd,
-        db_cmd,
-        demo_cmd,
-        entities_cmd,
-        facts_cmd,
-        ingest_cmd,
-        links_cmd,
-        partitions_cmd,
-        review_cmd,
-        runs_cmd,
-        server_cmd,
-        signals_cmd,
-        tenancy_cmd,
-    )
-
-    db_cmd.app.add_typer(partitions_cmd.app, name="partitions")
-    app.add_typer(db_cmd.app, name="db")
-    app.add_typer(server_cmd.app, name="server")
-    app.add_typer(config_cmd.app, name="config")
-    app.add_typer(tenancy_cmd.workspace_app, name="workspace")
-    app.add_typer(tenancy_cmd.source_app, name="source")
-    app.add_typer(runs_cmd.app, name="runs")
-    app.command("ingest")(ingest_cmd.ingest)
-    app.add_typer(signals_cmd.signals_app, name="signals")
-    app.add_typer(signals_cmd.rejects_app, name="rejects")
-    app.add_typer(entities_cmd.entities_app, name="entities")
-    app.command("resolve")(entities_cmd.resolve)
-    app.add_typer(review_cmd.review_app, name="review")
-    app.add_typer(review_cmd.flags_app, name="flags")
-    app.add_typer(audit_cmd.app, name="audit")
-    curation_cmd.register(
-        app, entities_app=entities_cmd.entities_app, source_app=tenancy_cmd.source_app
-    )
-    app.add_typer(facts_cmd.facts_app, name="facts")
-    app.add_typer(facts_cmd.relations_app, name="relations")
-    app.add_typer(links_cmd.app, name="links")
-    app.command("demo")(demo_cmd.demo)
-
-
-_register()
-
-
 def _debug_requested(argv: list[str]) -> bool:
     return "--debug" in argv or os.environ.get("SIGNALGRAPH_DEBUG", "") not in {"", "0", "false"}
 
@@ -184,3 +203,38 @@ def _report(message: str, debug: bool) -> None:
     from rich.markup import escape
 
     stderr.print(f"[bold red]error:[/bold red] {escape(message)}", highlight=False)
+
+
+def run() -> NoReturn:
+    """Run the CLI as the `signalgraph` program, then end the process at once.
+
+    Tearing the interpreter down (freeing every object of SQLAlchemy, psycopg, pydantic…)
+    costs about a quarter of a short command's CPU time. Exit handlers still run (the
+    embedded server's among them) and output is flushed; only the teardown is skipped,
+    as mypy's `hard_exit` does. `main` is the one to call from Python.
+    """
+    try:
+        main()
+        status = 0
+    except SystemExit as exc:
+        status = _status(exc.code)
+    _leave(status)
+
+
+def _status(code: object) -> int:
+    if code is None or isinstance(code, int):
+        return code or 0
+    print(code, file=sys.stderr)  # what SystemExit("message") prints
+    return 1
+
+
+def _leave(status: int) -> NoReturn:
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed pipe (`| head`): nothing left to tell it
+    os._exit(status)

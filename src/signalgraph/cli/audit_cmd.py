@@ -11,7 +11,7 @@ from signalgraph.cli.output import (
     WorkspaceOption,
     note,
     parse_time_option,
-    print_json,
+    print_items,
     print_table,
 )
 from signalgraph.cli.state import get_state
@@ -58,8 +58,7 @@ def list_events(
         )
     )
     if json:
-        events = [event.as_dict() for event in page.items]
-        print_json({"events": events, "next_cursor": page.next_cursor})
+        print_items([event.as_dict() for event in page.items], page.next_cursor)
         return
     rows = [
         {

@@ -14,6 +14,7 @@ from signalgraph.cli.output import (
     WorkspaceOption,
     note,
     parse_assignments,
+    print_items,
     print_json,
     print_record,
     print_result,
@@ -64,7 +65,7 @@ def lists_list(
 def _print_lists(ctx: typer.Context, workspace: str | None, json: bool) -> None:
     rows = get_state(ctx).client(workspace).lists.list()
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(
             rows,
@@ -155,9 +156,7 @@ def lists_show(
     """Show a list's members: each canonical entity once (merges followed), and signals."""
     page = get_state(ctx).client(workspace).lists.show(name, limit=limit, cursor=cursor)
     if json:
-        print_json(
-            {"list": page.meta["list"], "items": page.items, "next_cursor": page.next_cursor}
-        )
+        print_items(page.items, page.next_cursor, list=page.meta["list"])
         return
     rows = [{**m, "archived": "archived" if m["archived"] else ""} for m in page.items]
     print_table(
@@ -307,7 +306,7 @@ def annotations_fields(
     """List the custom annotation fields of the workspace."""
     rows = get_state(ctx).client(workspace).annotations.fields()
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(
             [{**r, "allowed_values": ", ".join(r["allowed_values"] or []) or None} for r in rows],
@@ -449,12 +448,13 @@ def source_restore(
     print_result(done, json=json, message=f"source {done['name']!r} restored")
 
 
-def register(app: typer.Typer, *, entities_app: typer.Typer, source_app: typer.Typer) -> None:
-    """Add the curation commands to the root app and to `entities` and `source`."""
-    app.add_typer(lists_app, name="lists")
-    app.command("annotate")(annotate)
-    app.add_typer(annotations_app, name="annotations")
+def add_entity_commands(entities_app: typer.Typer) -> None:
+    """Add archive and restore to `signalgraph entities`."""
     entities_app.command("archive")(entities_archive)
     entities_app.command("restore")(entities_restore)
+
+
+def add_source_commands(source_app: typer.Typer) -> None:
+    """Add archive and restore to `signalgraph source`."""
     source_app.command("archive")(source_archive)
     source_app.command("restore")(source_restore)

@@ -12,6 +12,7 @@ from signalgraph.cli.output import (
     ExitCode,
     JsonOption,
     note,
+    print_items,
     print_json,
     print_record,
     print_result,
@@ -90,7 +91,7 @@ def history(json: JsonOption = False) -> None:
 
     rows = revisions()
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(rows, ["revision", "down_revision", "message", "head"])
 
@@ -160,7 +161,7 @@ def stats(ctx: typer.Context, json: JsonOption = False) -> None:
 
     rows = table_stats(get_state(ctx).client().engine)
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(
             rows,
@@ -183,7 +184,7 @@ def indexes(ctx: typer.Context, json: JsonOption = False) -> None:
 
     rows = index_stats(get_state(ctx).client().engine)
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(rows, ["table", "index", "size", "scans", "is_unique", "unused"])
 
@@ -241,7 +242,7 @@ def connections(ctx: typer.Context, json: JsonOption = False) -> None:
 
     rows = sessions(get_state(ctx).client().engine)
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(rows, ["pid", "user", "application", "client", "state", "query_start", "query"])
 

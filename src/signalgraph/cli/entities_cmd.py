@@ -15,6 +15,7 @@ from signalgraph.cli.output import (
     WorkspaceOption,
     note,
     parse_assignments,
+    print_items,
     print_json,
     print_record,
     print_result,
@@ -96,7 +97,7 @@ def list_entities(
         .entities.list(entity_type=entity_type, limit=limit, archived=archived)
     )
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(rows, ["id", "type", "name", "records", "mentions"], empty="no entities yet")
 
@@ -185,7 +186,7 @@ def search(
         )
     )
     if json:
-        print_json({"entities": page.items, "next_cursor": page.next_cursor})
+        print_items(page.items, page.next_cursor)
         return
     print_table(
         page.items, ["id", "type", "name", "score", "matched"], empty="no matching entities"
@@ -357,7 +358,7 @@ def types(
         client.entities.add_type(add)
     names = client.entities.types()
     if json:
-        print_json(names)
+        print_items(names)
     else:
         stdout.print("\n".join(names), highlight=False)
 

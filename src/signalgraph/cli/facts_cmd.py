@@ -14,6 +14,7 @@ from signalgraph.cli.output import (
     WorkspaceOption,
     note,
     parse_time_option,
+    print_items,
     print_json,
     print_record,
     print_table,
@@ -179,7 +180,7 @@ def properties(
     """List the registered properties (or the unknown ones) with statement counts."""
     rows = get_state(ctx).client(workspace).facts.properties(unknown=unknown)
     if json:
-        print_json(rows)
+        print_items(rows)
     elif unknown:
         print_table(rows, ["name", "statements", "last_seen"], empty="no unknown properties")
     else:
@@ -225,7 +226,7 @@ def history(
     """Show every statement of one property of an entity, with its provenance."""
     rows = get_state(ctx).client(workspace).facts.history(entity, prop)
     if json:
-        print_json(rows)
+        print_items(rows)
         return
     from signalgraph.cli.dossier_view import fact_value
 
@@ -242,8 +243,12 @@ def series(
     ctx: typer.Context,
     prop: Annotated[str, typer.Argument(metavar="PROPERTY", help="Property name.")],
     entity: Annotated[str | None, typer.Option("--entity", help="Only this entity.")] = None,
-    start: Annotated[str | None, typer.Option("--from", help="From this time (ISO 8601).")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="Before this time (ISO 8601).")] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", metavar="TIME", help="From this time (ISO 8601).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", metavar="TIME", help="Before this time (ISO 8601).")
+    ] = None,
     interval: Annotated[
         str, typer.Option(help="day, week, month (also hour, quarter, year).")
     ] = "day",
@@ -263,7 +268,7 @@ def series(
     )
     _truncated(rows, limit)
     if json:
-        print_json(rows)
+        print_items(rows)
         return
     print_table(rows, ["bucket", "name", "value", "unit", "source", "entity_id"], empty="no values")
 
@@ -283,7 +288,7 @@ def percentile(
     rows = facts.percentile(prop, date=_day(day, "--date"), entity_type=entity_type, limit=limit)
     _truncated(rows, limit)
     if json:
-        print_json(rows)
+        print_items(rows)
         return
     print_table(rows, ["day", "type", "name", "value", "percentile", "peers"], empty="no values")
 
@@ -301,7 +306,7 @@ def match(
     """List entities whose current value meets a condition (k, M, B suffixes allowed)."""
     ids = get_state(ctx).client(workspace).facts.matching(condition)
     if json:
-        print_json([str(i) for i in ids])
+        print_items(str(i) for i in ids)
     else:
         print_table([{"entity_id": i} for i in ids], ["entity_id"], empty="no entity matches")
 
@@ -344,7 +349,7 @@ def list_relations(
         .relations.list(entity, predicate=predicate, as_of=parse_time_option(as_of, "--as-of"))
     )
     if json:
-        print_json(rows)
+        print_items(rows)
         return
     print_table(
         rows,

@@ -10,13 +10,14 @@ from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
     note,
+    print_items,
     print_json,
     print_record,
     print_table,
 )
 from signalgraph.cli.state import get_state
 from signalgraph.errors import UsageError
-from signalgraph.schema.links import LINK_TYPES
+from signalgraph.links.vocabulary import LINK_TYPES
 
 app = typer.Typer(
     help="Signal links: amends, supersedes, replies_to, references, attachment_of.",
@@ -51,7 +52,11 @@ def add(
     link_type: Annotated[str, typer.Argument(metavar="TYPE", help=", ".join(LINK_TYPES))],
     to: Annotated[
         str | None,
-        typer.Option("--to", help="The target's external id (in --source, else FROM's source)."),
+        typer.Option(
+            "--to",
+            metavar="KEY",
+            help="The target's external id (in --source, else FROM's source).",
+        ),
     ] = None,
     source: Annotated[
         str | None, typer.Option("--source", help="The source of the --to external id.")
@@ -120,7 +125,7 @@ def list_links(
     )
     links = [link.as_dict() for link in page.items]
     if json:
-        print_json({"links": links, "next_cursor": page.next_cursor})
+        print_items(links, page.next_cursor)
         return
     print_table(links, LIST_COLUMNS, empty="no links")
     if page.next_cursor:

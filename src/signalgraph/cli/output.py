@@ -91,6 +91,15 @@ def print_json(value: Any) -> None:
     sys.stdout.flush()
 
 
+def print_items(items: Iterable[Any], next_cursor: str | None = None, **extra: Any) -> None:
+    """Write a listing as JSON: {"items": [...], "next_cursor": cursor or null}.
+
+    Every list command prints this one shape (docs/operations.md, "JSON output"); `extra`
+    adds documented keys beside the two (`lists show` adds the list it shows).
+    """
+    print_json({"items": list(items), "next_cursor": next_cursor, **extra})
+
+
 def print_ndjson_line(value: Any) -> None:
     """Write `value` as one compact JSON line to stdout."""
     sys.stdout.buffer.write(to_json(value, indent=False) + b"\n")

@@ -9,6 +9,7 @@ import typer
 
 from signalgraph.cli.output import (
     JsonOption,
+    print_items,
     print_json,
     print_record,
     print_result,
@@ -41,7 +42,7 @@ def list_partitions(
     """List partitions: month range, rows, mentions and size (the default one included)."""
     rows = [p.as_dict() for p in get_state(ctx).client().partitions.list(exact=exact)]
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(rows, ["name", "range_from", "range_to", "rows", "mentions", "size"])
 
@@ -49,8 +50,12 @@ def list_partitions(
 @app.command("ensure")
 def ensure(
     ctx: typer.Context,
-    start: Annotated[str, typer.Option("--from", help="First month (YYYY-MM or a date).")],
-    end: Annotated[str, typer.Option("--to", help="Last month (YYYY-MM or a date).")],
+    start: Annotated[
+        str, typer.Option("--from", metavar="MONTH", help="First month (YYYY-MM or a date).")
+    ],
+    end: Annotated[
+        str, typer.Option("--to", metavar="MONTH", help="Last month (YYYY-MM or a date).")
+    ],
     json: JsonOption = False,
 ) -> None:
     """Create the partitions for every month in a range (ingest also creates them itself)."""

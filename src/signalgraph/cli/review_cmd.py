@@ -13,6 +13,7 @@ from signalgraph.cli.evidence_view import print_evidence
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
+    print_items,
     print_json,
     print_record,
     print_result,
@@ -36,7 +37,7 @@ def review_list(
     """List pending pairs, those whose decision changes most first."""
     rows = get_state(ctx).client(workspace).review.list(limit=limit)
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(
             rows, ["id", "name_a", "name_b", "probability", "priority"], empty="nothing to review"
@@ -120,7 +121,7 @@ def flags_list(
     )
     rows = [f.as_dict() for f in found]
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(
             rows,

@@ -11,6 +11,7 @@ from signalgraph.cli.checks import within
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
+    print_items,
     print_json,
     print_record,
     print_table,
@@ -35,7 +36,7 @@ def list_runs(
     runs = get_state(ctx).client(workspace).runs.list(kind=kind, status=status, limit=limit)
     rows = [r.as_dict() for r in runs]
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(
             rows,

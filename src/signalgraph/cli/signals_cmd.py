@@ -15,6 +15,7 @@ from signalgraph.cli.output import (
     WorkspaceOption,
     note,
     parse_time_option,
+    print_items,
     print_json,
     print_record,
     print_table,
@@ -53,7 +54,7 @@ CursorOption = Annotated[
 def _print_page(page: Any, *, json: bool, columns: list[str], empty: str) -> None:
     rows = [s.as_dict() for s in page.items]
     if json:
-        print_json({"signals": rows, "next_cursor": page.next_cursor})
+        print_items(rows, page.next_cursor)
         return
     print_table(rows, columns, empty=empty)
     if page.next_cursor:
@@ -211,7 +212,7 @@ def duplicates(
     """List duplicate groups: each original with the signals that repeat it."""
     groups = get_state(ctx).client(workspace).signals.duplicates(near=near, limit=limit)
     if json:
-        print_json(groups)
+        print_items(groups)
         return
     rows: list[dict[str, Any]] = []
     for group in groups:
@@ -252,7 +253,7 @@ def list_rejects(
     found = get_state(ctx).client(workspace).rejects.list(run_id=run, limit=limit)
     rows = [r.as_dict() for r in found]
     if json:
-        print_json(rows)
+        print_items(rows)
         return
     for row in rows:
         row["raw"] = row["raw"][:60] + ("…" if len(row["raw"]) > 60 else "")

@@ -11,6 +11,7 @@ from signalgraph.cli.checks import within
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
+    print_items,
     print_json,
     print_record,
     print_result,
@@ -45,7 +46,7 @@ def workspace_list(ctx: typer.Context, json: JsonOption = False) -> None:
     """List the workspaces."""
     rows = [w.as_dict() for w in get_state(ctx).client().workspaces.list()]
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(rows, ["name", "workspace_id", "sources", "created_at", "description"])
 
@@ -109,7 +110,7 @@ def source_list(
     """List the sources of the workspace."""
     rows = [s.as_dict() for s in get_state(ctx).client(workspace).sources.list()]
     if json:
-        print_json(rows)
+        print_items(rows)
     else:
         print_table(rows, ["name", "kind", "trust_rank", "runs", "created_at", "description"])
 

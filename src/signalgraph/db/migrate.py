@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
+import ast
+import functools
 import re
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
 from signalgraph.errors import SchemaError, UsageError
 from signalgraph.schema import SCHEMA
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 PARTITION_NAME = re.compile(r"_(p\d{6}|default|detached_p\d{6}(_\d+)?)$")
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -29,6 +31,8 @@ MIGRATION_LOCK_KEY = 0x5167_0001
 
 def alembic_config(connection: Connection | None = None) -> Config:
     """Return an Alembic config pointing at the packaged migrations."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if connection is not None:
@@ -38,15 +42,41 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 def script_directory() -> ScriptDirectory:
     """Return the packaged migration scripts."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config())
+
+
+_HEADER_LINE = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.MULTILINE)
+
+
+@functools.cache
+def packaged_revisions() -> dict[str, tuple[str, ...]]:
+    """Return {revision: the revisions it follows}, read from the migration scripts' headers.
+
+    Every command checks the schema against the head; reading two lines per script spares
+    it importing Alembic (and Mako, and Pygments), which costs more than the check.
+    tests/migration checks this agrees with Alembic's own reading.
+    """
+    revisions: dict[str, tuple[str, ...]] = {}
+    for script in sorted((MIGRATIONS_DIR / "versions").glob("*.py")):
+        header = dict(_HEADER_LINE.findall(script.read_text(encoding="utf-8")))
+        if "revision" not in header:
+            continue
+        down = ast.literal_eval(header.get("down_revision", "None"))
+        follows = () if down is None else (down,) if isinstance(down, str) else tuple(down)
+        revisions[ast.literal_eval(header["revision"])] = follows
+    return revisions
 
 
 def head_revision() -> str:
     """Return the single head revision of the packaged migrations."""
-    head = script_directory().get_current_head()
-    if head is None:  # pragma: no cover - the package always ships migrations
-        raise SchemaError("the package ships no migrations")
-    return head
+    revisions = packaged_revisions()
+    followed = {down for downs in revisions.values() for down in downs}
+    heads = [revision for revision in revisions if revision not in followed]
+    if len(heads) != 1:  # pragma: no cover - the package ships one line of migrations
+        raise SchemaError(f"the packaged migrations have {len(heads)} heads, not one")
+    return heads[0]
 
 
 def current_revision(connection: Connection) -> str | None:
@@ -108,11 +138,7 @@ def schema_state(connection: Connection) -> SchemaState:
         return SchemaState(current=None, head=head, state="missing")
     if current == head:
         return SchemaState(current=current, head=head, state="at_head")
-    scripts = script_directory()
-    try:
-        known = scripts.get_revision(current) is not None
-    except Exception:  # alembic raises several kinds for an unknown id
-        known = False
+    known = current in packaged_revisions()
     return SchemaState(current=current, head=head, state="behind" if known else "unknown")
 
 
@@ -154,6 +180,8 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
             problem = state.problem()
             assert problem is not None
             raise problem
+        from alembic import command
+
         command.upgrade(alembic_config(connection), revision)
         after = current_revision(connection)
         if connection.execute(sa.text("SELECT to_regclass('audit_event')")).scalar():
@@ -173,6 +201,8 @@ def downgrade(engine: Engine, revision: str) -> tuple[str | None, str | None]:
         before = current_revision(connection)
         if before is None:
             raise SchemaError("the database has no signalgraph schema to downgrade")
+        from alembic import command
+
         command.downgrade(alembic_config(connection), revision)
         after = current_revision(connection)
     return before, after
@@ -213,6 +243,7 @@ def include_object(
 def compare_with_models(connection: Connection) -> list[Any]:
     """Return the differences autogenerate finds between the database and the models."""
     from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
 
     from signalgraph.schema import metadata
 

@@ -24,8 +24,8 @@ from signalgraph.links.spec import (
     parse_target,
 )
 from signalgraph.links.store import LinkStore, NewLink, sync_link_flags
+from signalgraph.links.vocabulary import LINK_STATUSES, LINK_TYPES
 from signalgraph.pages import MAX_LIMIT, Page, decode_cursor, encode_cursor
-from signalgraph.schema.links import LINK_STATUSES, LINK_TYPES
 
 if TYPE_CHECKING:
     from signalgraph.client import SignalGraph

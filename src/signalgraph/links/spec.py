@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from signalgraph.blank import is_blank
-from signalgraph.schema.links import LINK_TYPES
+from signalgraph.links.vocabulary import LINK_TYPES
 
 MAX_LINKS = 1000
 MAX_KEY_CHARS = 1000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from signalgraph.links.vocabulary import LINK_ORIGINS, LINK_STATUSES, LINK_TYPES
 from signalgraph.schema.audit import AUDIT_ACTIONS, audit_event
 from signalgraph.schema.base import SCHEMA, metadata
 from signalgraph.schema.curation import (
@@ -34,7 +35,7 @@ from signalgraph.schema.facts import (
     fact_property,
     relation,
 )
-from signalgraph.schema.links import LINK_ORIGINS, LINK_STATUSES, LINK_TYPES, signal_link
+from signalgraph.schema.links import signal_link
 from signalgraph.schema.runs import RUN_STATUSES, reject, run
 from signalgraph.schema.signals import (
     PARTITIONED_TABLES,

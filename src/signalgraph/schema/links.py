@@ -12,6 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from signalgraph.links.vocabulary import LINK_ORIGINS, LINK_STATUSES, LINK_TYPES
 from signalgraph.schema.base import (
     created_at_column,
     id_column,
@@ -19,10 +20,6 @@ from signalgraph.schema.base import (
     updated_at_column,
     workspace_id_column,
 )
-
-LINK_TYPES = ("amends", "supersedes", "replies_to", "references", "attachment_of")
-LINK_STATUSES = ("resolved", "dangling", "ambiguous")
-LINK_ORIGINS = ("record", "user")
 
 
 def _quoted(values: tuple[str, ...]) -> str:
