@@ -167,7 +167,7 @@ def test_define_after_ingest_retypes_stored_statements(
     said = " ".join(ingested.stderr.split())
     assert "2 statement(s) name properties that are not defined" in said
     assert ": revenue. Give each its type with `signalgraph facts define NAME --type …`" in said
-    assert cli(*base, "facts", "match", "revenue > 10M", "--json").stdout.strip() == "[]"
+    assert ok(cli(*base, "facts", "match", "revenue > 10M", "--json"))["items"] == []
 
     defined = cli(*base, "facts", "define", "revenue", "--type", "money", "--unit", "USD")
     assert defined.exit_code == 3, defined.stderr
@@ -175,8 +175,8 @@ def test_define_after_ingest_retypes_stored_statements(
     assert "re-typed 1 stored statement(s) as money" in said
     assert "1 statement(s) do not convert to money" in said
     matched = ok(cli(*base, "entities", "search", "--where", "revenue > 10M", "--json"))
-    (entity,) = [found["id"] for found in matched["entities"]]
-    assert ok(cli(*base, "facts", "match", "revenue >= 12M", "--json")) == [entity]
+    (entity,) = [found["id"] for found in matched["items"]]
+    assert ok(cli(*base, "facts", "match", "revenue >= 12M", "--json"))["items"] == [entity]
     shown = ok(cli(*base, "facts", "show", entity, "--json"))
     assert shown["revenue"]["value_type"] == "money"
     assert shown["revenue"]["value"] == {"amount": 12000000, "currency": "USD"}
