@@ -154,3 +154,15 @@ def test_the_docs_have_runnable_examples() -> None:
     pages = {block.page for block in EXAMPLE_BLOCKS}
     assert len(EXAMPLE_BLOCKS) >= 8, [block.label for block in EXAMPLE_BLOCKS]
     assert len(pages) >= 5, pages
+
+
+def test_the_demo_docs_name_what_the_demo_makes() -> None:
+    from signalgraph.demo import DEMO_PROPERTIES, DEMO_SOURCES
+
+    section = (ROOT / "docs" / "operations.md").read_text().split("### `signalgraph demo`")[1]
+    section = " ".join(section.split("\n## ")[0].split())
+    words = {2: "two", 3: "three", 4: "four", 5: "five"}
+    assert f"{words[len(DEMO_SOURCES)]} sources" in section
+    for name, *_ in DEMO_SOURCES:
+        assert f"`{name}`" in section, name
+    assert f"{words[len(DEMO_PROPERTIES)]} typed properties" in section
