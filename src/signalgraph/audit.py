@@ -25,7 +25,7 @@ from signalgraph.pages import Page, check_limit, cursor_id, encode_cursor
 from signalgraph.schema import AUDIT_ACTIONS, audit_event
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
 
 CURSOR_KIND = "audit"
 MONTHS_AHEAD = 2
@@ -125,21 +125,26 @@ def ensure_partitions(connection: Connection, months_ahead: int = MONTHS_AHEAD) 
     return created
 
 
+def ensure_partitions_once(scope: Scope) -> None:
+    """Create this month's and the next months' partitions once per process, database and
+    month (work that changes the audited tables calls this first)."""
+    now = utcnow()
+    if scope.done.get("audit_month") == (now.year, now.month):
+        return
+    with scope.engine.begin() as connection:
+        ensure_partitions(connection)
+    scope.done["audit_month"] = (now.year, now.month)
+
+
 class Audit:
     """The audit trail of a workspace."""
 
-    def __init__(self, client: SignalGraph) -> None:
-        self._client = client
-        self._ensured: tuple[int, int] | None = None
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
 
     def ensure_partitions(self) -> None:
         """Create this month's and the next months' partitions once per process and month."""
-        now = utcnow()
-        if self._ensured == (now.year, now.month):
-            return
-        with self._client.engine.begin() as connection:
-            ensure_partitions(connection)
-        self._ensured = (now.year, now.month)
+        ensure_partitions_once(self._scope)
 
     def list(
         self,
@@ -158,8 +163,8 @@ class Audit:
         check_limit(limit)
         if action is not None and action not in AUDIT_ACTIONS:
             raise UsageError(f"unknown action {action!r}", hint="expected insert, update or delete")
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             query = sa.select(audit_event).where(audit_event.c.workspace_id == workspace_id)
             if object_id is not None:
                 query = query.where(about(_object_ids(conn, workspace_id, object_id)))
@@ -199,8 +204,8 @@ class Audit:
 
     def count(self, *, object_type: str | None = None, run_id: uuid.UUID | None = None) -> int:
         """Return how many events there are (of one object type, of one run)."""
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             query = sa.select(sa.func.count()).where(audit_event.c.workspace_id == workspace_id)
             if object_type is not None:
                 query = query.where(audit_event.c.object_type == object_type)

@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from signalgraph.config import Settings, load_settings
-from signalgraph.errors import NotFound
+from signalgraph.db.scope import Scope
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -36,14 +36,20 @@ if TYPE_CHECKING:
 class SignalGraph:
     """A handle on one signalgraph database, bound to one workspace."""
 
-    def __init__(self, settings: Settings, *, workspace: str | None = None) -> None:
-        self.settings = settings
-        self.workspace_name = workspace or settings.workspace
-        self._url: str | None = None
-        self._engine: Engine | None = None
-        self._async_engine: AsyncEngine | None = None
-        self._schema_checked = False
-        self._workspace_id: uuid.UUID | None = None
+    def __init__(
+        self, settings: Settings, *, workspace: str | None = None, scope: Scope | None = None
+    ) -> None:
+        self.scope = scope or Scope(settings, workspace=workspace)
+        self.workspace_name = self.scope.workspace_name
+
+    @property
+    def settings(self) -> Settings:
+        """Return the settings every operation of this handle uses."""
+        return self.scope.settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        self.scope.settings = settings
 
     # Each concept is imported when first used: a command that touches one concept (or the
     # CLI's start-up) does not pay for importing all of them.
@@ -53,105 +59,105 @@ class SignalGraph:
         """Return the workspaces operations of this handle."""
         from signalgraph.workspaces import Workspaces
 
-        return Workspaces(self)
+        return Workspaces(self.scope)
 
     @cached_property
     def sources(self) -> Sources:
         """Return the sources operations of this handle."""
         from signalgraph.sources import Sources
 
-        return Sources(self)
+        return Sources(self.scope)
 
     @cached_property
     def runs(self) -> Runs:
         """Return the runs operations of this handle."""
         from signalgraph.runs import Runs
 
-        return Runs(self)
+        return Runs(self.scope)
 
     @cached_property
     def signals(self) -> Signals:
         """Return the signals operations of this handle."""
         from signalgraph.signals import Signals
 
-        return Signals(self)
+        return Signals(self.scope)
 
     @cached_property
     def rejects(self) -> Rejects:
         """Return the rejects operations of this handle."""
         from signalgraph.rejects import Rejects
 
-        return Rejects(self)
+        return Rejects(self.scope)
 
     @cached_property
     def partitions(self) -> Partitions:
         """Return the partitions operations of this handle."""
         from signalgraph.partitions import Partitions
 
-        return Partitions(self)
+        return Partitions(self.scope)
 
     @cached_property
     def entities(self) -> Entities:
         """Return the entities operations of this handle."""
         from signalgraph.entities import Entities
 
-        return Entities(self)
+        return Entities(self.scope)
 
     @cached_property
     def review(self) -> Review:
         """Return the review operations of this handle."""
         from signalgraph.review import Review
 
-        return Review(self)
+        return Review(self.scope)
 
     @cached_property
     def flags(self) -> Flags:
         """Return the flags operations of this handle."""
         from signalgraph.flags import Flags
 
-        return Flags(self)
+        return Flags(self.scope)
 
     @cached_property
     def audit(self) -> Audit:
         """Return the audit operations of this handle."""
         from signalgraph.audit import Audit
 
-        return Audit(self)
+        return Audit(self.scope)
 
     @cached_property
     def lists(self) -> Lists:
         """Return the lists operations of this handle."""
         from signalgraph.curate.lists import Lists
 
-        return Lists(self)
+        return Lists(self.scope)
 
     @cached_property
     def annotations(self) -> Annotations:
         """Return the annotations operations of this handle."""
         from signalgraph.curate.annotations import Annotations
 
-        return Annotations(self)
+        return Annotations(self.scope)
 
     @cached_property
     def facts(self) -> Facts:
         """Return the facts operations of this handle."""
         from signalgraph.facts import Facts
 
-        return Facts(self)
+        return Facts(self.scope)
 
     @cached_property
     def relations(self) -> Relations:
         """Return the relations operations of this handle."""
         from signalgraph.facts import Relations
 
-        return Relations(self)
+        return Relations(self.scope)
 
     @cached_property
     def links(self) -> Links:
         """Return the links operations of this handle."""
         from signalgraph.links.api import Links
 
-        return Links(self)
+        return Links(self.scope)
 
     def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
         """Ingest files (paths, "-" for stdin) or an iterable of dicts into a source.
@@ -161,7 +167,7 @@ class SignalGraph:
         """
         from signalgraph.ingest import ingest
 
-        return ingest(self, inputs, source=source, **options)
+        return ingest(self.scope, inputs, source=source, **options)
 
     def resolve(self, **options: Any) -> ResolveResult:
         """Resolve unresolved entity records and mentions into entities.
@@ -170,37 +176,22 @@ class SignalGraph:
         """
         return self.entities.resolve(**options)
 
-    # -- connection -------------------------------------------------------------
+    # -- the scope, for callers of the library ------------------------------------------
 
     @property
     def url(self) -> str:
         """Return the database URL, starting the embedded server when none is configured."""
-        if self._url is None:
-            if self.settings.database_url is not None:
-                self._url = self.settings.database_url
-            else:
-                from signalgraph.embedded import EmbeddedServer
-
-                self._url = EmbeddedServer(self.settings.home).ensure()
-        return self._url
+        return self.scope.url
 
     @property
     def engine(self) -> Engine:
         """Return the synchronous engine (created on first use)."""
-        if self._engine is None:
-            from signalgraph.db import engine as engines
-
-            self._engine = engines.create_engine(self.url, self.settings)
-        return self._engine
+        return self.scope.engine
 
     @property
     def async_engine(self) -> AsyncEngine:
         """Return the asynchronous engine (created on first use)."""
-        if self._async_engine is None:
-            from signalgraph.db import engine as engines
-
-            self._async_engine = engines.create_async_engine(self.url, self.settings)
-        return self._async_engine
+        return self.scope.async_engine
 
     @contextmanager
     def transaction(
@@ -210,71 +201,25 @@ class SignalGraph:
 
         With `actor`, changes made in it are audited as that actor's.
         """
-        from signalgraph.db import engine as engines
-
-        with engines.transaction(self.engine, connection, actor=actor) as conn:
+        with self.scope.transaction(connection, actor=actor) as conn:
             yield conn
-
-    def require_schema(self, connection: Connection) -> None:
-        """Fail with a clear message unless the schema matches this code (checked once)."""
-        if not self._schema_checked:
-            from signalgraph.db.migrate import require_head
-
-            require_head(connection)
-            self._schema_checked = True
-
-    def workspace_id_in(self, connection: Connection) -> uuid.UUID:
-        """Return the id of the bound workspace, or raise NotFound."""
-        if self._workspace_id is None:
-            import sqlalchemy as sa
-
-            from signalgraph.schema import workspace
-
-            self.require_schema(connection)
-            found = connection.execute(
-                sa.select(workspace.c.workspace_id).where(
-                    workspace.c.name == self.workspace_name, workspace.c.archived_at.is_(None)
-                )
-            ).scalar_one_or_none()
-            if found is None:
-                raise NotFound(
-                    f"workspace {self.workspace_name!r} does not exist",
-                    hint="create it with `signalgraph workspace create "
-                    f"{self.workspace_name}` or pick another with --workspace",
-                )
-            self._workspace_id = found
-        return self._workspace_id
-
-    @property
-    def scope(self) -> str:
-        """Return the CLI flag naming this workspace (empty for the default one)."""
-        return "" if self.workspace_name == "default" else f" -w {self.workspace_name}"
 
     @property
     def workspace_id(self) -> uuid.UUID:
         """Return the id of the bound workspace."""
-        with self.engine.connect() as connection:
-            return self.workspace_id_in(connection)
+        return self.scope.workspace_id
+
+    def workspace_id_in(self, connection: Connection) -> uuid.UUID:
+        """Return the id of the bound workspace, read on the caller's connection."""
+        return self.scope.workspace_id_in(connection)
 
     def use_workspace(self, name: str) -> SignalGraph:
         """Return a handle on the same database bound to another workspace."""
-        other = SignalGraph(self.settings, workspace=name)
-        other._url = self._url
-        other._engine = self._engine
-        other._async_engine = self._async_engine
-        other._schema_checked = self._schema_checked
-        other.partitions = self.partitions
-        return other
+        return SignalGraph(self.settings, scope=self.scope.with_workspace(name))
 
     def close(self) -> None:
         """Release pooled connections."""
-        if self._engine is not None:
-            self._engine.dispose()
-            self._engine = None
-        if self._async_engine is not None:
-            # Closing pooled async connections needs a loop; dropping the pool is enough.
-            self._async_engine.sync_engine.dispose(close=False)
-            self._async_engine = None
+        self.scope.close()
 
     def __enter__(self) -> SignalGraph:
         return self

@@ -14,29 +14,18 @@ from signalgraph import lookup
 from signalgraph.bounds import INT32, check_int
 from signalgraph.errors import AlreadyExists, UsageError
 from signalgraph.pages import Page
-from signalgraph.resolve import decisions
-from signalgraph.resolve.compare import (
-    Profile,
-    compare,
-    make_profile,
-    set_weights,
-    token_key,
-    unique_agreement,
-)
-from signalgraph.resolve.model import Model, probability
+from signalgraph.resolve import decisions, entity_refs
+from signalgraph.resolve.explain import explain_pair
 from signalgraph.schema import (
     BUILTIN_ENTITY_TYPES,
     entity_record,
     entity_type,
-    record_key,
-    resolution_model,
-    review_item,
     source,
 )
 from signalgraph.workspaces import validate_name
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
     from signalgraph.ingest import IngestResult
     from signalgraph.resolve.funnel import ResolveResult
 
@@ -44,15 +33,15 @@ if TYPE_CHECKING:
 class Entities:
     """Entities of the client's workspace."""
 
-    def __init__(self, client: SignalGraph) -> None:
-        self._client = client
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
 
     # -- types and records ---------------------------------------------------------------
 
     def types(self, *, connection: Connection | None = None) -> list[str]:
         """Return the entity types of the workspace: built-in ones and its own."""
-        with self._client.transaction(connection) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction(connection) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             own = conn.execute(
                 sa.select(entity_type.c.name).where(entity_type.c.workspace_id == workspace_id)
             ).scalars()
@@ -63,8 +52,8 @@ class Entities:
         name = validate_name("entity type", name).lower()
         if name in BUILTIN_ENTITY_TYPES:
             raise AlreadyExists(f"{name!r} is a built-in entity type")
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             inserted = conn.execute(
                 sa.dialects.postgresql.insert(entity_type)
                 .values(workspace_id=workspace_id, name=name, description=description)
@@ -81,7 +70,7 @@ class Entities:
         from signalgraph.resolve.records import EntityRecordLoader, known_types
 
         loader = EntityRecordLoader(known_types(self.types()[len(BUILTIN_ENTITY_TYPES) :]))
-        return Ingest(self._client, source=source, loader=loader, **options).run(inputs)
+        return Ingest(self._scope, source=source, loader=loader, **options).run(inputs)
 
     # -- archive -------------------------------------------------------------------------------
 
@@ -91,16 +80,16 @@ class Entities:
         """Archive an entity: hidden from lists and search, kept and restorable."""
         from signalgraph.curate.archive import archive_entity
 
-        with self._client.transaction(actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction(actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             return archive_entity(conn, workspace_id, value, reason=reason)
 
     def restore(self, value: str | uuid.UUID, *, actor: str | None = None) -> dict[str, Any]:
         """Restore an archived entity."""
         from signalgraph.curate.archive import archive_entity
 
-        with self._client.transaction(actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction(actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             return archive_entity(conn, workspace_id, value, reason=None, restore=True)
 
     # -- reading -----------------------------------------------------------------------------
@@ -110,24 +99,26 @@ class Entities:
     ) -> uuid.UUID:
         """Return the canonical id of an entity given by id, prefix, short id, merged-away id or
         identifier (`domain:acme.ai`)."""
-        with self._client.transaction(connection) as conn:
-            return decisions.resolve_entity_id(conn, self._client.workspace_id_in(conn), value)
+        with self._scope.transaction(connection) as conn:
+            return entity_refs.resolve_entity_id(conn, self._scope.workspace_id_in(conn), value)
 
     def show(self, value: str | uuid.UUID, *, recent: int = 10) -> dict[str, Any]:
         """Return an entity's dossier (see signalgraph.query.dossier)."""
+        from signalgraph.curate.annotations import annotations_of
+        from signalgraph.curate.lists import lists_containing
         from signalgraph.facts import reads as fact_reads
         from signalgraph.facts.relations import relations_of
         from signalgraph.query.dossier import dossier
 
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
-            entity_id = decisions.resolve_entity_id(conn, workspace_id, value)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
+            entity_id = entity_refs.resolve_entity_id(conn, workspace_id, value)
             found = dossier(conn, workspace_id, entity_id, recent=recent)
             found["lists"] = [
                 {"name": item["name"], "id": item["id"]}
-                for item in self._client.lists.containing(entity_id, connection=conn)
+                for item in lists_containing(conn, workspace_id, [entity_id])
             ]
-            found["annotations"] = self._client.annotations.get(entity_id, connection=conn)
+            found["annotations"] = annotations_of(conn, workspace_id, entity_id)
             members = decisions.members(conn, workspace_id, entity_id)
             found["facts"] = fact_reads.current(conn, workspace_id, members, None)
             found["relations"] = relations_of(
@@ -142,8 +133,8 @@ class Entities:
 
         Archived entities are left out unless `archived` (then only they are listed).
         """
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             rows = conn.execute(
                 sa.text(
                     """
@@ -190,19 +181,22 @@ class Entities:
         `fields` (custom annotation fields) filter on analysts' annotations; each of
         `where` is a condition on a fact's current value (`revenue > 10M`).
         """
+        from signalgraph.curate.annotations import coerce_fields
         from signalgraph.curate.filters import annotation_filter
-        from signalgraph.curate.lists import list_entity_ids
+        from signalgraph.curate.lists import find_list, list_entity_ids
         from signalgraph.facts import reads as fact_reads
         from signalgraph.query.entities import EntityFilter, search_entities
 
         if rank_max is not None:
             rank_max = check_int("rank_max", rank_max, INT32)
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             within: builtins.list[Any] = []
             if in_list is not None:
-                found = self._client.lists.get(in_list, connection=conn)
-                within.append(list_entity_ids(workspace_id, found["id"]))
+                found = find_list(
+                    conn, workspace_id, in_list, workspace_flag=self._scope.workspace_flag
+                )
+                within.append(list_entity_ids(workspace_id, found.id))
             if any(v is not None for v in (stage, tag, hidden, rank_max)) or fields:
                 within.append(
                     annotation_filter(
@@ -211,7 +205,7 @@ class Entities:
                         tag=tag,
                         hidden=hidden,
                         rank_max=rank_max,
-                        fields=self._client.annotations.coerce_fields(conn, fields or {}),
+                        fields=coerce_fields(conn, workspace_id, fields or {}),
                     )
                 )
             within.extend(fact_reads.condition(workspace_id, expr) for expr in where)
@@ -226,8 +220,8 @@ class Entities:
 
     def clusters(self, *, source_name: str | None = None) -> Iterator[dict[str, Any]]:
         """Yield one row per source record: source, external_id and canonical entity id."""
-        with self._client.engine.connect() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.engine.connect() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             query = (
                 sa.select(source.c.name, entity_record.c.external_id, entity_record.c.entity_id)
                 .select_from(
@@ -250,102 +244,11 @@ class Entities:
 
     def explain(self, first: str | uuid.UUID, second: str | uuid.UUID) -> dict[str, Any]:
         """Show why two entities match or not: the best record pair, field by field."""
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
-            a = decisions.resolve_entity_id(conn, workspace_id, first)
-            b = decisions.resolve_entity_id(conn, workspace_id, second)
-            profiles = {
-                a: self._profiles(conn, workspace_id, a),
-                b: self._profiles(conn, workspace_id, b),
-            }
-            kind = profiles[a][0].type if profiles[a] else "other"
-            stored = conn.execute(
-                sa.select(resolution_model.c.params, resolution_model.c.pairs).where(
-                    resolution_model.c.workspace_id == workspace_id,
-                    resolution_model.c.entity_type == kind,
-                )
-            ).one_or_none()
-            model = (
-                Model.from_params(kind, stored.params, stored.pairs)
-                if stored
-                else Model.default(kind)
-            )
-            verdicts = decisions.judgements_between(conn, workspace_id, a, b) if a != b else []
-            self._weigh_tokens(conn, workspace_id, [*profiles[a], *profiles[b]])
-        best: dict[str, Any] | None = None
-        for left in profiles[a][:50]:
-            for right in profiles[b][:50]:
-                levels = compare(left, right)
-                weight, contributions = model.weigh(levels)
-                shared, conflict = unique_agreement(left, right)
-                if best is None or weight > best["weight"]:
-                    best = {
-                        "weight": round(weight, 3),
-                        "probability": round(probability(weight), 6),
-                        "shared_unique_identifier": shared,
-                        "unique_identifier_conflict": conflict,
-                        "records": [str(left.record_id), str(right.record_id)],
-                        "names": [left.name, right.name],
-                        "levels": levels,
-                        "weights": {k: round(v, 3) for k, v in contributions.items()},
-                    }
-        return {
-            "a": a,
-            "b": b,
-            "same_entity": a == b,
-            "model_trained": model.trained,
-            "best_pair": best,
-            "judgements": [v.as_dict() for v in verdicts],
-        }
-
-    def _weigh_tokens(
-        self, conn: Connection, workspace_id: uuid.UUID, profiles: Sequence[Profile]
-    ) -> None:
-        """Weigh the name words of profiles by how rare they are, as the funnel does."""
-        keys = {
-            key
-            for profile in profiles
-            for norm in profile.norms
-            for key in map(token_key, norm.split())
-            if key
-        }
-        counts: dict[str, int] = {}
-        if keys:
-            counts = {
-                row.key: row.n
-                for row in conn.execute(
-                    sa.select(record_key.c.key, sa.func.count().label("n"))
-                    .where(record_key.c.workspace_id == workspace_id, record_key.c.key.in_(keys))
-                    .group_by(record_key.c.key)
-                )
-            }
-        population = conn.execute(
-            sa.select(sa.func.count()).where(entity_record.c.workspace_id == workspace_id)
-        ).scalar_one()
-        for profile in profiles:
-            set_weights(profile, counts, max(population, 1))
-
-    def _profiles(
-        self, conn: Connection, workspace_id: uuid.UUID, entity_id: uuid.UUID
-    ) -> builtins.list[Profile]:
-        rows = conn.execute(
-            sa.select(entity_record).where(
-                entity_record.c.workspace_id == workspace_id, entity_record.c.entity_id == entity_id
-            )
-        ).all()
-        return [
-            make_profile(
-                r.id,
-                r.entity_id,
-                r.type,
-                r.name,
-                r.aliases or [],
-                r.identifiers or {},
-                r.properties or {},
-                r.created_at,
-            )
-            for r in rows
-        ]
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
+            a = entity_refs.resolve_entity_id(conn, workspace_id, first)
+            b = entity_refs.resolve_entity_id(conn, workspace_id, second)
+            return explain_pair(conn, workspace_id, a, b)
 
     # -- decisions ------------------------------------------------------------------------
 
@@ -361,31 +264,11 @@ class Entities:
     ) -> dict[str, Any]:
         """Record a judgement; 'same' merges the two, 'different' keeps them apart for good."""
         decisions.check_decision(decision)
-        with self._client.transaction(connection, actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
-            a = decisions.resolve_entity_id(conn, workspace_id, first)
-            b = decisions.resolve_entity_id(conn, workspace_id, second)
-            if a == b and decision == "different":
-                raise UsageError(
-                    "these are one entity now",
-                    hint="unmerge it (`signalgraph entities unmerge`) or split records out first",
-                )
-            if a == b:
-                return {"judgement": None, "merge": None, "entity": a}
-            verdict = decisions.record_judgement(
-                conn, workspace_id, a, b, decision, actor=actor, reason=reason
-            )
-            self._close_reviews(conn, workspace_id, a, b, verdict.id, actor)
-            merged = None
-            if decision == "same":
-                merged = decisions.merge_entities(
-                    conn, workspace_id, a, b, actor=actor, reason=reason, judgement_id=verdict.id
-                )
-            return {
-                "judgement": verdict.as_dict(),
-                "merge": merged.as_dict() if merged else None,
-                "entity": merged.survivor_id if merged else None,
-            }
+        with self._scope.transaction(connection, actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
+            a = entity_refs.resolve_entity_id(conn, workspace_id, first)
+            b = entity_refs.resolve_entity_id(conn, workspace_id, second)
+            return decisions.judge(conn, workspace_id, a, b, decision, actor=actor, reason=reason)
 
     def merge(
         self, ids: Sequence[str | uuid.UUID], *, reason: str | None = None, actor: str | None = None
@@ -393,9 +276,9 @@ class Entities:
         """Merge entities into the oldest of them (refused if any pair was judged different)."""
         if len(ids) < 2:
             raise UsageError("give at least two entities to merge")
-        with self._client.transaction(actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
-            canonical = sorted({decisions.resolve_entity_id(conn, workspace_id, i) for i in ids})
+        with self._scope.transaction(actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
+            canonical = sorted({entity_refs.resolve_entity_id(conn, workspace_id, i) for i in ids})
             if len(canonical) < 2:
                 raise UsageError("these ids are already one entity")
             survivor = canonical[0]
@@ -409,8 +292,8 @@ class Entities:
 
     def unmerge(self, value: str | uuid.UUID, *, actor: str | None = None) -> dict[str, Any]:
         """Undo a merge (by merge id or by the absorbed entity's id) exactly."""
-        with self._client.transaction(actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction(actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             found = decisions.find_merge(conn, workspace_id, value)
             if found.kind != "merge":
                 raise UsageError(f"{value} is a split, not a merge")
@@ -430,9 +313,9 @@ class Entities:
         actor: str | None = None,
     ) -> dict[str, Any]:
         """Move records out of an entity into a new one, judged different from it."""
-        with self._client.transaction(actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
-            entity_id = decisions.resolve_entity_id(conn, workspace_id, value)
+        with self._scope.transaction(actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
+            entity_id = entity_refs.resolve_entity_id(conn, workspace_id, value)
             wanted = [self._record_id(conn, workspace_id, r) for r in record_ids]
             new_id, record = decisions.split_records(
                 conn, workspace_id, entity_id, wanted, actor=actor, reason=reason
@@ -449,35 +332,8 @@ class Entities:
         ).id  # fmt: skip
         return found
 
-    def _close_reviews(
-        self,
-        conn: Connection,
-        workspace_id: uuid.UUID,
-        a: uuid.UUID,
-        b: uuid.UUID,
-        judgement_id: uuid.UUID,
-        actor: str | None,
-    ) -> None:
-        first, second = (a, b) if a < b else (b, a)
-        conn.execute(
-            review_item.update()
-            .where(
-                review_item.c.workspace_id == workspace_id,
-                review_item.c.status == "pending",
-                review_item.c.entity_a == first,
-                review_item.c.entity_b == second,
-            )
-            .values(
-                status="decided",
-                resolution="judged",
-                decided_by=actor,
-                decided_at=sa.func.now(),
-                judgement_id=judgement_id,
-            )
-        )
-
     def resolve(self, **options: Any) -> ResolveResult:
         """Resolve every unresolved record and mention (see Resolver for the options)."""
         from signalgraph.resolve.funnel import Resolver
 
-        return Resolver(self._client, **options).run()
+        return Resolver(self._scope, **options).run()

@@ -16,7 +16,7 @@ from signalgraph.ids import uuid7
 from signalgraph.schema import flag
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,8 @@ def find_object(
     connection: Connection, workspace_id: uuid.UUID, value: str | uuid.UUID
 ) -> tuple[str, uuid.UUID]:
     """Return (object type, id) of the one flaggable object a typed id names."""
-    from signalgraph.resolve.decisions import canonical_ids, resolve_entity_id
+    from signalgraph.resolve.decisions import canonical_ids
+    from signalgraph.resolve.entity_refs import resolve_entity_id
     from signalgraph.schema import metadata
 
     if isinstance(value, str) and ":" in value:  # an identifier names an entity
@@ -96,8 +97,8 @@ def find_object(
 class Flags:
     """List and resolve the flags of the client's workspace."""
 
-    def __init__(self, client: SignalGraph) -> None:
-        self._client = client
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
 
     def list(
         self,
@@ -108,8 +109,8 @@ class Flags:
         limit: int = 100,
     ) -> list[Flag]:
         """Return flags, newest first (only open ones unless asked)."""
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             query = sa.select(flag).where(flag.c.workspace_id == workspace_id)
             if open_only:
                 query = query.where(flag.c.resolved_at.is_(None))
@@ -140,8 +141,8 @@ class Flags:
         for name, text in (("kind", kind), ("message", message)):
             if not text.strip() or "\x00" in text or len(text) > 2000:
                 raise UsageError(f"the flag {name} must be 1 to 2000 characters, without NUL")
-        with self._client.transaction(actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction(actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             object_type, object_id = find_object(conn, workspace_id, value)
             row = conn.execute(
                 flag.insert()
@@ -162,8 +163,8 @@ class Flags:
 
     def resolve(self, value: str | uuid.UUID, *, note: str | None, actor: str | None) -> Flag:
         """Close a flag with a note saying what was done."""
-        with self._client.transaction(actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction(actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             query = sa.select(flag).where(flag.c.workspace_id == workspace_id)
             found = lookup.find(
                 conn, query, flag.c.id, value, noun="flag", hint="see `signalgraph flags list`"

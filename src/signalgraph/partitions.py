@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from signalgraph.ids import utcnow, uuid7_floor, uuid7_time
 from signalgraph.schema import PARTITIONED_TABLES
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
 
 # The column each partitioned table is partitioned on.
 PARTITION_KEYS = {"signal": "id", "mention": "signal_id", "signal_revision": "signal_id"}
@@ -161,36 +161,45 @@ def _create_month(connection: Connection, year: int, month: int) -> bool:
     return True
 
 
+@dataclass
+class _Months:
+    """What this process knows of the signal partitions of one database."""
+
+    known: set[tuple[int, int]] | None = None
+    blocked: set[tuple[int, int]] = field(default_factory=set)
+
+
 class Partitions:
     """Create, list, move and detach the monthly partitions."""
 
-    def __init__(self, client: SignalGraph) -> None:
-        self._client = client
-        self._known: set[tuple[int, int]] | None = None
-        self._blocked: set[tuple[int, int]] = set()
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
+        # Months known to have partitions, and months that cannot have one (rows for them
+        # sit in the default partition): kept on the scope, for every user of the database.
+        self._months: _Months = scope.done.setdefault("signal_months", _Months())
 
     def window(self) -> tuple[tuple[int, int], tuple[int, int]]:
         """Return the first and last month ingest creates partitions for."""
         now = utcnow()
-        return FIRST_MONTH, (now.year + self._client.settings.partition_future_years, 12)
+        return FIRST_MONTH, (now.year + self._scope.settings.partition_future_years, 12)
 
     def ensure_for(self, months: set[tuple[int, int]]) -> list[str]:
         """Make sure each month in the window has its partitions; return the ones created."""
         first, last = self.window()
         wanted = {m for m in months if first <= m <= last}
-        if self._known is None:
-            with self._client.engine.connect() as connection:
-                self._known = existing_months(connection)
-        missing = sorted(wanted - self._known - self._blocked)
+        if self._months.known is None:
+            with self._scope.engine.connect() as connection:
+                self._months.known = existing_months(connection)
+        missing = sorted(wanted - self._months.known - self._months.blocked)
         created = []
         for year, month in missing:
-            with self._client.engine.begin() as connection:
+            with self._scope.engine.begin() as connection:
                 # Partition DDL runs in its own short transaction, never inside a batch.
                 if _create_month(connection, year, month):
                     created.append(f"{year:04d}-{month:02d}")
-                    self._known.add((year, month))
+                    self._months.known.add((year, month))
                 else:
-                    self._blocked.add((year, month))
+                    self._months.blocked.add((year, month))
         return created
 
     def ensure_range(self, start: date, end: date) -> list[str]:
@@ -208,7 +217,7 @@ class Partitions:
             raise UsageError(f"{len(months)} months is more than 100 years; give a shorter range")
         created = []
         for year, month in months:
-            with self._client.engine.begin() as connection:
+            with self._scope.engine.begin() as connection:
                 if (year, month) in existing_months(connection):
                     continue
                 if not _create_month(connection, year, month):
@@ -217,13 +226,13 @@ class Partitions:
                         hint="run `signalgraph db partitions move-default` first",
                     )
                 created.append(f"{year:04d}-{month:02d}")
-        self._known = None
+        self._months.known = None
         return created
 
     def list(self, *, exact: bool = False) -> list[PartitionInfo]:
         """Return every signal partition (default included) with its rows and size."""
-        with self._client.engine.connect() as connection:
-            self._client.require_schema(connection)
+        with self._scope.engine.connect() as connection:
+            self._scope.require_schema(connection)
             names = _attached(connection, "signal")
             infos = []
             for name in names:
@@ -275,8 +284,8 @@ class Partitions:
         """Move every row out of the default partitions into monthly ones, verifying counts."""
         moved: dict[str, int] = {}
         months_done: set[str] = set()
-        with self._client.engine.begin() as connection:
-            self._client.require_schema(connection)
+        with self._scope.engine.begin() as connection:
+            self._scope.require_schema(connection)
             before = {t: _count(connection, t) for t in PARTITIONED_TABLES}
             months: set[tuple[int, int]] = set()
             for table in PARTITIONED_TABLES:
@@ -294,7 +303,7 @@ class Partitions:
                     f"row counts changed while moving ({before} before, {after} after); "
                     "nothing was moved"
                 )
-        self._known = None
+        self._months.known = None
         return {
             "moved": moved,
             "months": sorted(months_done),
@@ -309,8 +318,8 @@ class Partitions:
         cutoff = (before.year, before.month)
         detached: list[str] = []
         forgotten = 0
-        with self._client.engine.begin() as connection:
-            self._client.require_schema(connection)
+        with self._scope.engine.begin() as connection:
+            self._scope.require_schema(connection)
             for year, month in sorted(existing_months(connection)):
                 if (year, month) >= cutoff:
                     continue
@@ -341,7 +350,7 @@ class Partitions:
                     sa.text("DELETE FROM signal_key WHERE signal_id >= :low AND signal_id < :high"),
                     bounds,
                 ).rowcount
-        self._known = None
+        self._months.known = None
         return {"detached": detached, "keys_removed": forgotten}
 
 

@@ -15,10 +15,11 @@ from sqlalchemy.engine import Connection
 
 from signalgraph.db.engine import transaction
 from signalgraph.errors import SignalgraphError, UsageError
+from signalgraph.runs import Run, find_run
 from signalgraph.schema import reject
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
 
 
 @dataclass
@@ -44,8 +45,8 @@ class Reject:
 class Rejects:
     """List and export the rejected records of the client's workspace."""
 
-    def __init__(self, client: SignalGraph) -> None:
-        self._client = client
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
 
     def list(
         self,
@@ -55,11 +56,11 @@ class Rejects:
         connection: Connection | None = None,
     ) -> list[Reject]:
         """Return rejects (of one run, or the newest), in input order within a run."""
-        with transaction(self._client.engine, connection) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with transaction(self._scope.engine, connection) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             query = sa.select(reject).where(reject.c.workspace_id == workspace_id)
             if run_id is not None:
-                found = self._client.runs.get(run_id, connection=conn)
+                found = self._run(conn, workspace_id, run_id)
                 query = query.where(reject.c.run_id == found.id).order_by(
                     reject.c.file, reject.c.line, reject.c.id
                 )
@@ -73,6 +74,12 @@ class Rejects:
             for r in rows
         ]
 
+    def _run(self, conn: Connection, workspace_id: uuid.UUID, value: str | uuid.UUID) -> Run:
+        return find_run(
+            conn, workspace_id, value, stale_after=self._scope.settings.run_stale_after,
+            workspace_flag=self._scope.workspace_flag,
+        )  # fmt: skip
+
     def export(self, run_id: str | uuid.UUID, target: Path | IO[bytes]) -> dict[str, Any]:
         """Write a run's rejected records back out as they arrived, one file per format.
 
@@ -81,11 +88,12 @@ class Rejects:
         their input's header. When a run's rejects came in more than one format (or CSV
         header), each goes to its own file named after `target` (see `export_paths`).
         """
-        found = self._client.runs.get(run_id)
+        with self._scope.transaction() as conn:
+            found = self._run(conn, self._scope.workspace_id_in(conn), run_id)
         inputs = found.params.get("inputs") or []
         with ExitStack() as stack:
-            conn = stack.enter_context(self._client.engine.connect())
-            workspace_id = self._client.workspace_id_in(conn)
+            conn = stack.enter_context(self._scope.engine.connect())
+            workspace_id = self._scope.workspace_id_in(conn)
             of_run = (reject.c.workspace_id == workspace_id, reject.c.run_id == found.id)
             files = conn.execute(sa.select(reject.c.file).where(*of_run).group_by(reject.c.file))
             layouts = export_layouts(inputs, set(files.scalars()))

@@ -14,24 +14,25 @@ from sqlalchemy.engine import Connection
 
 from signalgraph import lookup
 from signalgraph.errors import UsageError
-from signalgraph.resolve.decisions import canonical_ids, check_decision
+from signalgraph.resolve.decisions import canonical_ids, check_decision, judge
+from signalgraph.resolve.explain import explain_pair
 from signalgraph.resolve.review_queue import settle_moot
 from signalgraph.schema import entity, review_item
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
 
 
 class Review:
     """The review queue: entity pairs the resolver was unsure about."""
 
-    def __init__(self, client: SignalGraph) -> None:
-        self._client = client
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
 
     def list(self, *, limit: int = 50) -> list[dict[str, Any]]:
         """Return pending pairs, the ones a decision would change most first."""
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             settle_moot(conn, workspace_id, decided_by="review list")
             a = entity.alias("a")
             b = entity.alias("b")
@@ -78,9 +79,11 @@ class Review:
 
     def show(self, value: str | uuid.UUID) -> dict[str, Any]:
         """Return one review item with the explanation of its pair (and how it was settled)."""
-        with self._client.transaction() as conn:
-            item = self._item(conn, self._client.workspace_id_in(conn), value)
-        explained = self._client.entities.explain(item.entity_a, item.entity_b)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
+            item = self._item(conn, workspace_id, value)
+            both = canonical_ids(conn, workspace_id, [item.entity_a, item.entity_b])
+            explained = explain_pair(conn, workspace_id, both[item.entity_a], both[item.entity_b])
         return {
             "id": item.id,
             "status": item.status,
@@ -104,8 +107,8 @@ class Review:
         the result says so under `settled` and nothing is judged.
         """
         check_decision(decision)
-        with self._client.transaction(actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction(actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             item = self._item(conn, workspace_id, value)
             if item.status == "pending" and settle_moot(
                 conn, workspace_id, decided_by=actor or "review decide", item=item.id
@@ -121,9 +124,11 @@ class Review:
                 }
             if item.status != "pending":
                 raise UsageError(f"review item {item.id} is already {item.status}")
-            result = self._client.entities.judge(
-                item.entity_a, item.entity_b, decision, reason=reason, actor=actor, connection=conn
-            )
+            both = canonical_ids(conn, workspace_id, [item.entity_a, item.entity_b])
+            result = judge(
+                conn, workspace_id, both[item.entity_a], both[item.entity_b], decision,
+                actor=actor, reason=reason,
+            )  # fmt: skip
             verdict = result["judgement"]
             conn.execute(
                 review_item.update()

@@ -9,17 +9,18 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from signalgraph import lookup
-from signalgraph.db.engine import transaction
+from signalgraph.db.driver import execute
 from signalgraph.errors import UsageError
 from signalgraph.ids import uuid7
 from signalgraph.schema import RUN_STATUSES, run, source
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
 
 # Adds each delta counter to the stored one (keys absent on either side count as 0).
 # Driver parameter style, so it runs on SQLAlchemy and on raw psycopg connections.
@@ -109,42 +110,58 @@ def _seen_status(row: Any) -> str:
     return status
 
 
+def _select(stale_after: int) -> sa.Select[Any]:
+    status = _status_expression(stale_after).label("seen_status")
+    return sa.select(run, status, source.c.name.label("source_name")).select_from(
+        run.outerjoin(
+            source,
+            sa.and_(source.c.workspace_id == run.c.workspace_id, source.c.id == run.c.source_id),
+        )
+    )
+
+
+def _from_row(row: Any) -> Run:
+    return Run(
+        id=row.id,
+        kind=row.kind,
+        status=_seen_status(row),
+        source=row.source_name,
+        params=row.params,
+        counters=row.counters,
+        progress=row.progress,
+        error=row.error,
+        actor=row.actor,
+        host=row.host,
+        pid=row.pid,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        heartbeat_at=row.heartbeat_at,
+        finished_at=row.finished_at,
+    )
+
+
+def find_run(
+    connection: Connection,
+    workspace_id: uuid.UUID,
+    value: str | uuid.UUID,
+    *,
+    stale_after: int,
+    workspace_flag: str = "",
+) -> Run:
+    """Return one run by id, prefix or short id, or raise NotFound."""
+    query = _select(stale_after).where(run.c.workspace_id == workspace_id)
+    found = lookup.find(
+        connection, query, run.c.id, value, noun="run",
+        hint=f"list runs with `signalgraph runs list{workspace_flag}`",
+    )  # fmt: skip
+    return _from_row(found)
+
+
 class Runs:
-    """Start, update, list and show the runs of the client's workspace."""
+    """Start, update, list and show the runs of the scope's workspace."""
 
-    def __init__(self, client: SignalGraph) -> None:
-        self._client = client
-
-    def _select(self) -> sa.Select[Any]:
-        status = _status_expression(self._client.settings.run_stale_after).label("seen_status")
-        return sa.select(run, status, source.c.name.label("source_name")).select_from(
-            run.outerjoin(
-                source,
-                sa.and_(
-                    source.c.workspace_id == run.c.workspace_id, source.c.id == run.c.source_id
-                ),
-            )
-        )
-
-    @staticmethod
-    def _from_row(row: Any) -> Run:
-        return Run(
-            id=row.id,
-            kind=row.kind,
-            status=_seen_status(row),
-            source=row.source_name,
-            params=row.params,
-            counters=row.counters,
-            progress=row.progress,
-            error=row.error,
-            actor=row.actor,
-            host=row.host,
-            pid=row.pid,
-            created_at=row.created_at,
-            started_at=row.started_at,
-            heartbeat_at=row.heartbeat_at,
-            finished_at=row.finished_at,
-        )
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
 
     def list(
         self,
@@ -159,29 +176,29 @@ class Runs:
             raise UsageError(
                 f"unknown run status {status!r}", hint=f"expected one of {', '.join(RUN_STATUSES)}"
             )
-        with transaction(self._client.engine, connection) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
-            query = self._select().where(run.c.workspace_id == workspace_id)
+        with self._scope.transaction(connection) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
+            query = _select(self._scope.settings.run_stale_after).where(
+                run.c.workspace_id == workspace_id
+            )
             if kind is not None:
                 query = query.where(run.c.kind == kind)
             rows = conn.execute(
                 query.order_by(run.c.created_at.desc(), run.c.id.desc()).limit(max(limit, 1) * 2)
             ).all()
-        runs = [self._from_row(r) for r in rows]
+        runs = [_from_row(r) for r in rows]
         if status is not None:
             runs = [r for r in runs if r.status == status]
         return runs[: max(limit, 1)]
 
     def get(self, run_id: str | uuid.UUID, *, connection: Connection | None = None) -> Run:
-        """Return one run by id or unique id prefix, or raise NotFound."""
-        with transaction(self._client.engine, connection) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
-            query = self._select().where(run.c.workspace_id == workspace_id)
-            found = lookup.find(
-                conn, query, run.c.id, run_id, noun="run",
-                hint=f"list runs with `signalgraph runs list{self._client.scope}`",
+        """Return one run by id, prefix or short id, or raise NotFound."""
+        with self._scope.transaction(connection) as conn:
+            return find_run(
+                conn, self._scope.workspace_id_in(conn), run_id,
+                stale_after=self._scope.settings.run_stale_after,
+                workspace_flag=self._scope.workspace_flag,
             )  # fmt: skip
-        return self._from_row(found)
 
     # -- lifecycle (used by the commands that do work) --------------------------------
 
@@ -195,25 +212,11 @@ class Runs:
         connection: Connection | None = None,
     ) -> uuid.UUID:
         """Record a new running run and return its id."""
-        run_id = uuid7()
-        with transaction(self._client.engine, connection) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
-            conn.execute(
-                run.insert().values(
-                    workspace_id=workspace_id,
-                    id=run_id,
-                    kind=kind,
-                    status="running",
-                    source_id=source_id,
-                    params=params or {},
-                    actor=actor,
-                    host=socket.gethostname(),
-                    pid=os.getpid(),
-                    started_at=sa.func.now(),
-                    heartbeat_at=sa.func.now(),
-                )
-            )
-        return run_id
+        with self._scope.transaction(connection) as conn:
+            return start_run(
+                conn, self._scope.workspace_id_in(conn), kind,
+                source_id=source_id, params=params, actor=actor,
+            )  # fmt: skip
 
     def record(
         self,
@@ -228,10 +231,10 @@ class Runs:
         Called inside the transaction that wrote the work being counted, so the run's
         figures always match what was committed.
         """
-        workspace_id = self._client.workspace_id_in(connection)
-        connection.exec_driver_sql(
-            RECORD_SQL, record_params(workspace_id, run_id, counters, progress)
-        )
+        record_run(
+            connection, self._scope.workspace_id_in(connection), run_id,
+            counters=counters, progress=progress,
+        )  # fmt: skip
 
     def finish(
         self,
@@ -242,17 +245,93 @@ class Runs:
         connection: Connection | None = None,
     ) -> None:
         """Mark the run finished with a final status."""
-        if status not in FINAL_STATUSES:
-            raise UsageError(f"{status!r} is not a final run status")
-        with transaction(self._client.engine, connection) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
-            conn.execute(
-                run.update()
-                .where(run.c.workspace_id == workspace_id, run.c.id == run_id)
-                .values(
-                    status=status,
-                    error=error,
-                    finished_at=sa.func.now(),
-                    heartbeat_at=sa.func.now(),
-                )
-            )
+        with self._scope.transaction(connection) as conn:
+            finish_run(conn, self._scope.workspace_id_in(conn), run_id, status, error=error)
+
+
+# The lifecycle of every run, whichever connection records it (see signalgraph.db.driver).
+START_SQL = """
+INSERT INTO run (workspace_id, id, kind, status, source_id, params, actor, host, pid,
+                 started_at, heartbeat_at)
+VALUES (%(workspace_id)s, %(run_id)s, %(kind)s, 'running', %(source_id)s, %(params)s,
+        %(actor)s, %(host)s, %(pid)s, now(), now())
+"""
+
+FINISH_SQL = """
+UPDATE run SET status = %(status)s, error = %(error)s, finished_at = now(),
+    heartbeat_at = now(), params = params || %(params)s
+WHERE workspace_id = %(workspace_id)s AND id = %(run_id)s
+"""
+
+AnyConnection = Connection | psycopg.Connection[Any]
+
+
+def start_run(
+    connection: AnyConnection,
+    workspace_id: uuid.UUID,
+    kind: str,
+    *,
+    source_id: uuid.UUID | None = None,
+    params: dict[str, Any] | None = None,
+    actor: str | None = None,
+) -> uuid.UUID:
+    """Record a new running run (this host and process) and return its id."""
+    from psycopg.types.json import Jsonb
+
+    run_id = uuid7()
+    execute(
+        connection,
+        START_SQL,
+        {
+            "workspace_id": workspace_id,
+            "run_id": run_id,
+            "kind": kind,
+            "source_id": source_id,
+            "params": Jsonb(params or {}),
+            "actor": actor,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        },
+    )
+    return run_id
+
+
+def record_run(
+    connection: AnyConnection,
+    workspace_id: uuid.UUID,
+    run_id: uuid.UUID,
+    *,
+    counters: dict[str, int] | None = None,
+    progress: dict[str, Any] | None = None,
+) -> None:
+    """Add `counters` to the run's counters, set its progress and beat its heart."""
+    execute(connection, RECORD_SQL, record_params(workspace_id, run_id, counters, progress))
+
+
+def finish_run(
+    connection: AnyConnection,
+    workspace_id: uuid.UUID,
+    run_id: uuid.UUID,
+    status: str,
+    *,
+    error: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> None:
+    """Mark a run finished with a final status (and its error, and params learnt on the way)."""
+    from psycopg.types.json import Jsonb
+
+    if status not in FINAL_STATUSES:
+        raise UsageError(f"{status!r} is not a final run status")
+    if error is not None:  # text decoded from bad input may hold unencodable characters
+        error = error.encode("utf-8", "backslashreplace").decode("utf-8")
+    execute(
+        connection,
+        FINISH_SQL,
+        {
+            "workspace_id": workspace_id,
+            "run_id": run_id,
+            "status": status,
+            "error": error,
+            "params": Jsonb(params or {}),
+        },
+    )

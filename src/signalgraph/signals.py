@@ -12,13 +12,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from signalgraph import lookup
-from signalgraph.db.engine import transaction
 from signalgraph.pages import Page
 from signalgraph.query.signals import LIST_COLUMNS
 from signalgraph.schema import mention, signal, signal_revision, source
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
 
 
 @dataclass
@@ -80,8 +79,8 @@ def _signal(row: Any, **extra: Any) -> Signal:
 class Signals:
     """Query the signals of the client's workspace."""
 
-    def __init__(self, client: SignalGraph) -> None:
-        self._client = client
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
 
     def _joined(self, *columns: Any) -> sa.Select[Any]:
         return sa.select(*columns).select_from(
@@ -119,15 +118,18 @@ class Signals:
         from signalgraph.query.signal_pages import fetch_page
         from signalgraph.query.signals import SignalFilter, entity_scope, moved_in_window
         from signalgraph.query.text import text_query
-        from signalgraph.resolve.decisions import resolve_entity_id
+        from signalgraph.resolve.entity_refs import resolve_entity_id
+        from signalgraph.sources import find_source
 
-        with transaction(self._client.engine, connection) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction(connection) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             where = SignalFilter(
                 text=text_query(conn, text, lang) if text is not None else None,
                 lang=lang,
                 source_id=(
-                    self._client.sources.get(source_name, connection=conn).id
+                    find_source(
+                        conn, workspace_id, source_name, workspace_name=self._scope.workspace_name
+                    ).id
                     if source_name is not None
                     else None
                 ),
@@ -164,15 +166,18 @@ class Signals:
     def _list_members(self, connection: Connection, list_name: str | None) -> Any:
         if list_name is None:
             return None
-        from signalgraph.curate.lists import list_signal_ids
+        from signalgraph.curate.lists import find_list, list_signal_ids
 
-        found = self._client.lists.get(list_name, connection=connection)
-        return list_signal_ids(self._client.workspace_id_in(connection), found["id"])
+        workspace_id = self._scope.workspace_id_in(connection)
+        found = find_list(
+            connection, workspace_id, list_name, workspace_flag=self._scope.workspace_flag
+        )
+        return list_signal_ids(workspace_id, found.id)
 
     def count(self, *, connection: Connection | None = None) -> dict[str, int]:
         """Return how many signals there are: all, originals, duplicates, near duplicates."""
-        with transaction(self._client.engine, connection) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction(connection) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             row = conn.execute(
                 sa.select(
                     sa.func.count().label("signals"),
@@ -189,8 +194,8 @@ class Signals:
 
     def get(self, signal_id: str | uuid.UUID, *, connection: Connection | None = None) -> Signal:
         """Return one signal (by id or unique id prefix) with its text, mentions and revisions."""
-        with transaction(self._client.engine, connection) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction(connection) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             query = self._joined(*_LIST_COLUMNS, signal.c.text, signal.c.metadata, signal.c.raw)
             query = query.where(signal.c.workspace_id == workspace_id)
             row = lookup.find(
@@ -234,8 +239,8 @@ class Signals:
     ) -> builtins.list[dict[str, Any]]:
         """Return duplicate groups: an original and the signals that point at it."""
         pointer = signal.c.near_duplicate_of if near else signal.c.duplicate_of
-        with transaction(self._client.engine, connection) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction(connection) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             members = conn.execute(
                 self._joined(*_LIST_COLUMNS)
                 .where(signal.c.workspace_id == workspace_id, pointer.is_not(None))

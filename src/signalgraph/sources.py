@@ -12,14 +12,13 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
 from signalgraph.bounds import INT32, check_int
-from signalgraph.db.engine import transaction
 from signalgraph.errors import AlreadyExists, NotFound, UsageError
 from signalgraph.ids import uuid7
 from signalgraph.schema import run, source
 from signalgraph.workspaces import validate_name
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
 
 
 @dataclass(frozen=True)
@@ -67,8 +66,8 @@ def _with_run_count() -> sa.Select[Any]:
 class Sources:
     """Add, list and look up the sources of the client's workspace."""
 
-    def __init__(self, client: SignalGraph) -> None:
-        self._client = client
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
 
     def add(
         self,
@@ -86,8 +85,8 @@ class Sources:
         if config is not None and not isinstance(config, dict):
             raise UsageError("source config must be a JSON object")
         trust_rank = check_int("trust rank", trust_rank, INT32)
-        with transaction(self._client.engine, connection) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction(connection) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             row = conn.execute(
                 insert(source)
                 .values(
@@ -104,7 +103,7 @@ class Sources:
             ).one_or_none()
         if row is None:
             raise AlreadyExists(
-                f"source {name!r} already exists in workspace {self._client.workspace_name!r}"
+                f"source {name!r} already exists in workspace {self._scope.workspace_name!r}"
             )
         return _from_row(row)
 
@@ -122,8 +121,8 @@ class Sources:
 
     def list(self, *, connection: Connection | None = None) -> list[Source]:
         """Return the live sources of the workspace, by name."""
-        with transaction(self._client.engine, connection) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction(connection) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             rows = conn.execute(
                 _with_run_count()
                 .where(source.c.workspace_id == workspace_id, source.c.archived_at.is_(None))
@@ -135,29 +134,50 @@ class Sources:
         """Archive a source: hidden from `source list`, its signals kept, ingest refused."""
         from signalgraph.curate.archive import archive_source
 
-        with self._client.transaction(actor=actor) as conn:
-            return archive_source(conn, self._client.workspace_id_in(conn), name)
+        with self._scope.transaction(actor=actor) as conn:
+            return archive_source(conn, self._scope.workspace_id_in(conn), name)
 
     def restore(self, name: str, *, actor: str | None = None) -> dict[str, Any]:
         """Restore an archived source."""
         from signalgraph.curate.archive import archive_source
 
-        with self._client.transaction(actor=actor) as conn:
-            return archive_source(conn, self._client.workspace_id_in(conn), name, restore=True)
+        with self._scope.transaction(actor=actor) as conn:
+            return archive_source(conn, self._scope.workspace_id_in(conn), name, restore=True)
 
     def get(self, name: str, *, connection: Connection | None = None) -> Source:
         """Return the source called `name`, or raise NotFound."""
-        with transaction(self._client.engine, connection) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
-            row = conn.execute(
-                _with_run_count().where(
-                    source.c.workspace_id == workspace_id, source.c.name == name
-                )
-            ).one_or_none()
-        if row is None:
-            raise NotFound(
-                f"source {name!r} does not exist in workspace {self._client.workspace_name!r}",
-                hint=f"list them with `signalgraph source list{self._client.scope}`, "
-                f"add one with `signalgraph source add NAME{self._client.scope}`",
-            )
-        return _from_row(row, row.runs)
+        with self._scope.transaction(connection) as conn:
+            return find_source(
+                conn, self._scope.workspace_id_in(conn), name,
+                workspace_name=self._scope.workspace_name,
+            )  # fmt: skip
+
+
+def find_source(
+    connection: Connection, workspace_id: uuid.UUID, name: str, *, workspace_name: str = "default"
+) -> Source:
+    """Return the source called `name` (archived ones too), or raise NotFound."""
+    row = connection.execute(
+        _with_run_count().where(source.c.workspace_id == workspace_id, source.c.name == name)
+    ).one_or_none()
+    if row is None:
+        flag = "" if workspace_name == "default" else f" -w {workspace_name}"
+        raise NotFound(
+            f"source {name!r} does not exist in workspace {workspace_name!r}",
+            hint=f"list them with `signalgraph source list{flag}`, "
+            f"add one with `signalgraph source add NAME{flag}`",
+        )
+    return _from_row(row, row.runs)
+
+
+def ensure_source(
+    connection: Connection, workspace_id: uuid.UUID, name: str, *, kind: str = "generic"
+) -> Source:
+    """Return the source called `name`, adding it (with `kind`) if it does not exist."""
+    name = validate_name("source", name)
+    connection.execute(
+        insert(source)
+        .values(workspace_id=workspace_id, id=uuid7(), name=name, kind=kind, config={})
+        .on_conflict_do_nothing(index_elements=["workspace_id", "name"])
+    )
+    return find_source(connection, workspace_id, name)

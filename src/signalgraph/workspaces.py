@@ -18,7 +18,7 @@ from signalgraph.ids import uuid7
 from signalgraph.schema import source, workspace
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
 
 
 @dataclass(frozen=True)
@@ -51,16 +51,16 @@ def validate_name(kind: str, name: str) -> str:
 class Workspaces:
     """Create, list and look up workspaces."""
 
-    def __init__(self, client: SignalGraph) -> None:
-        self._client = client
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
 
     def create(
         self, name: str, *, description: str | None = None, connection: Connection | None = None
     ) -> Workspace:
         """Create a workspace; fail if the name is taken."""
         name = validate_name("workspace", name)
-        with transaction(self._client.engine, connection) as conn:
-            self._client.require_schema(conn)
+        with transaction(self._scope.engine, connection) as conn:
+            self._scope.require_schema(conn)
             row = conn.execute(
                 insert(workspace)
                 .values(workspace_id=uuid7(), name=name, description=description)
@@ -83,8 +83,8 @@ class Workspaces:
             .where(workspace.c.archived_at.is_(None))
             .order_by(workspace.c.name)
         )
-        with transaction(self._client.engine, connection) as conn:
-            self._client.require_schema(conn)
+        with transaction(self._scope.engine, connection) as conn:
+            self._scope.require_schema(conn)
             rows = conn.execute(query).all()
         return [
             Workspace(r.workspace_id, r.name, r.description, r.created_at, r.sources) for r in rows
@@ -92,8 +92,8 @@ class Workspaces:
 
     def get(self, name: str, *, connection: Connection | None = None) -> Workspace:
         """Return the workspace called `name`, or raise NotFound."""
-        with transaction(self._client.engine, connection) as conn:
-            self._client.require_schema(conn)
+        with transaction(self._scope.engine, connection) as conn:
+            self._scope.require_schema(conn)
             row = conn.execute(sa.select(workspace).where(workspace.c.name == name)).one_or_none()
         if row is None:
             raise NotFound(

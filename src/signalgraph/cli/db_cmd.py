@@ -207,7 +207,7 @@ def phrase_index(
     client = get_state(ctx).client()
     changed = set_phrase_index(client.engine, state == "on") if state is not None else False
     with client.engine.connect() as connection:
-        client.require_schema(connection)
+        client.scope.require_schema(connection)
         on = phrase_index_on(connection)
     verb = ("built" if on else "dropped") if changed else "is"
     print_result(

@@ -85,12 +85,12 @@ def _ingest(
         unknown = results[0].counters.get("unknown_properties", 0) if results else 0
         if unknown and not json:
             names = [p["name"] for p in client.facts.properties(unknown=True)]
+            flag = client.scope.workspace_flag
             note(
                 f"{unknown} statement(s) name properties that are not defined (kept as "
                 f"strings; numbers stay comparable): {', '.join(names[:10])}"
                 f"{', …' if len(names) > 10 else ''}. Give each its type with "
-                f"`signalgraph facts define NAME --type …{client.scope}`; stored statements "
-                "are re-typed."
+                f"`signalgraph facts define NAME --type …{flag}`; stored statements are re-typed."
             )
 
 
@@ -159,10 +159,11 @@ def define(
     run = retyped["run_id"]
     note(f"re-typed {retyped['updated']} stored statement(s) as {defined['type']} (run {run})")
     if retyped["rejected"]:
+        flag = client.scope.workspace_flag
         note(
             f"{retyped['rejected']} statement(s) do not convert to {defined['type']} and keep "
-            f"their typing: `signalgraph rejects list --run {run}{client.scope}` shows why, "
-            f"`signalgraph rejects export --run {run}{client.scope} FILE` writes them out "
+            f"their typing: `signalgraph rejects list --run {run}{flag}` shows why, "
+            f"`signalgraph rejects export --run {run}{flag} FILE` writes them out "
             "to fix and ingest again"
         )
         raise typer.Exit(3)

@@ -23,11 +23,11 @@ from signalgraph.curate.fields import BUILTIN_FIELDS, check_field_name, clean_te
 from signalgraph.curate.groups import group_paths
 from signalgraph.errors import AlreadyExists, NotFound, UsageError
 from signalgraph.ids import uuid7
-from signalgraph.resolve import decisions
+from signalgraph.resolve import decisions, entity_refs
 from signalgraph.schema import FIELD_TYPES, annotation, annotation_comment, annotation_field, entity
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
 
 SCALARS = ("rank", "stage", "hidden")
 
@@ -35,8 +35,8 @@ SCALARS = ("rank", "stage", "hidden")
 class Annotations:
     """Analyst annotations on the entities of the client's workspace."""
 
-    def __init__(self, client: SignalGraph) -> None:
-        self._client = client
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
 
     # -- custom field definitions ------------------------------------------------------
 
@@ -66,9 +66,9 @@ class Annotations:
             raise UsageError(f"only enum fields take --values, not {field_type} ones")
         if description is not None:
             description = clean_text("description", description, limit=2000, multiline=True)
-        actor = actor or self._client.settings.effective_actor
-        with self._client.transaction(actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        actor = actor or self._scope.settings.effective_actor
+        with self._scope.transaction(actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             row = conn.execute(
                 insert(annotation_field)
                 .values(
@@ -88,31 +88,12 @@ class Annotations:
 
     def fields(self, *, connection: Connection | None = None) -> list[dict[str, Any]]:
         """Return the custom fields the workspace defines, by name."""
-        with self._client.transaction(connection) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
-            rows = conn.execute(
-                sa.select(annotation_field)
-                .where(annotation_field.c.workspace_id == workspace_id)
-                .order_by(annotation_field.c.name)
-            ).all()
-        return [_field(row) for row in rows]
+        with self._scope.transaction(connection) as conn:
+            return field_definitions(conn, self._scope.workspace_id_in(conn))
 
     def coerce_fields(self, conn: Connection, values: Mapping[str, Any]) -> dict[str, Any]:
         """Return custom field values checked against their definitions, or raise."""
-        defined = {f["name"]: f for f in self.fields(connection=conn)}
-        checked: dict[str, Any] = {}
-        for name, value in values.items():
-            if name in BUILTIN_FIELDS:
-                raise UsageError(f"{name!r} is a built-in annotation, not a custom field")
-            found = defined.get(name)
-            if found is None:
-                raise NotFound(
-                    f"annotation field {str(name)[:60]!r} is not defined",
-                    hint="define it with `signalgraph annotations define NAME --type T`"
-                    + (f" (defined: {', '.join(sorted(defined))})" if defined else ""),
-                )
-            checked[name] = coerce(name, found["type"], found["allowed_values"], value)
-        return checked
+        return coerce_fields(conn, self._scope.workspace_id_in(conn), values)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -139,10 +120,10 @@ class Annotations:
                 raise UsageError(f"hidden expects true or false, got {hidden!r}")
             values["hidden"] = hidden
         cleared = list(dict.fromkeys(clear))
-        actor = actor or self._client.settings.effective_actor
-        with self._client.transaction(connection, actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
-            entity_id = decisions.resolve_entity_id(conn, workspace_id, entity_ref)
+        actor = actor or self._scope.settings.effective_actor
+        with self._scope.transaction(connection, actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
+            entity_id = entity_refs.resolve_entity_id(conn, workspace_id, entity_ref)
             custom = self.coerce_fields(conn, fields or {})
             defined = {f["name"] for f in self.fields(connection=conn)}
             for name in cleared:
@@ -175,7 +156,7 @@ class Annotations:
                     },
                 )
                 conn.execute(statement)
-            return self._get(conn, workspace_id, entity_id)
+            return annotations_of(conn, workspace_id, entity_id)
 
     def _clear(
         self,
@@ -204,10 +185,10 @@ class Annotations:
     ) -> dict[str, Any]:
         """Add tags to an entity (kept sorted, each once)."""
         wanted = _tags(tags)
-        actor = actor or self._client.settings.effective_actor
-        with self._client.transaction(connection, actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
-            entity_id = decisions.resolve_entity_id(conn, workspace_id, entity_ref)
+        actor = actor or self._scope.settings.effective_actor
+        with self._scope.transaction(connection, actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
+            entity_id = entity_refs.resolve_entity_id(conn, workspace_id, entity_ref)
             conn.execute(
                 sa.text(
                     "INSERT INTO annotation (workspace_id, entity_id, tags, updated_by) "
@@ -219,7 +200,7 @@ class Annotations:
                 ),
                 {"ws": workspace_id, "id": entity_id, "tags": wanted, "actor": actor},
             )
-            return self._get(conn, workspace_id, entity_id)
+            return annotations_of(conn, workspace_id, entity_id)
 
     def untag(
         self,
@@ -230,10 +211,10 @@ class Annotations:
     ) -> dict[str, Any]:
         """Remove tags from an entity (from every id merged into it, too)."""
         unwanted = _tags(tags)
-        actor = actor or self._client.settings.effective_actor
-        with self._client.transaction(connection, actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
-            entity_id = decisions.resolve_entity_id(conn, workspace_id, entity_ref)
+        actor = actor or self._scope.settings.effective_actor
+        with self._scope.transaction(connection, actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
+            entity_id = entity_refs.resolve_entity_id(conn, workspace_id, entity_ref)
             group = decisions.members(conn, workspace_id, entity_id)
             conn.execute(
                 sa.text(
@@ -244,7 +225,7 @@ class Annotations:
                 ),
                 {"tags": unwanted, "actor": actor, "ws": workspace_id, "ids": list(group)},
             )
-            return self._get(conn, workspace_id, entity_id)
+            return annotations_of(conn, workspace_id, entity_id)
 
     def comment(
         self,
@@ -256,10 +237,10 @@ class Annotations:
     ) -> dict[str, Any]:
         """Add a comment to an entity, by the acting user, now."""
         body = clean_text("comment", text, limit=20_000, multiline=True)
-        actor = actor or self._client.settings.effective_actor
-        with self._client.transaction(connection, actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
-            entity_id = decisions.resolve_entity_id(conn, workspace_id, entity_ref)
+        actor = actor or self._scope.settings.effective_actor
+        with self._scope.transaction(connection, actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
+            entity_id = entity_refs.resolve_entity_id(conn, workspace_id, entity_ref)
             row = conn.execute(
                 annotation_comment.insert()
                 .values(
@@ -278,13 +259,13 @@ class Annotations:
     ) -> dict[str, Any]:
         """Replace a comment's text (the audit trail keeps the old one)."""
         body = clean_text("comment", text, limit=20_000, multiline=True)
-        actor = actor or self._client.settings.effective_actor
-        with self._client.transaction(actor=actor) as conn:
+        actor = actor or self._scope.settings.effective_actor
+        with self._scope.transaction(actor=actor) as conn:
             found = self._comment_id(conn, comment_id)
             row = conn.execute(
                 annotation_comment.update()
                 .where(
-                    annotation_comment.c.workspace_id == self._client.workspace_id_in(conn),
+                    annotation_comment.c.workspace_id == self._scope.workspace_id_in(conn),
                     annotation_comment.c.id == found,
                 )
                 .values(text=body, edited_at=sa.func.now())
@@ -296,13 +277,13 @@ class Annotations:
         self, comment_id: str | uuid.UUID, *, actor: str | None = None
     ) -> dict[str, Any]:
         """Delete a comment (kept, marked deleted; the audit trail says who and when)."""
-        actor = actor or self._client.settings.effective_actor
-        with self._client.transaction(actor=actor) as conn:
+        actor = actor or self._scope.settings.effective_actor
+        with self._scope.transaction(actor=actor) as conn:
             found = self._comment_id(conn, comment_id)
             row = conn.execute(
                 annotation_comment.update()
                 .where(
-                    annotation_comment.c.workspace_id == self._client.workspace_id_in(conn),
+                    annotation_comment.c.workspace_id == self._scope.workspace_id_in(conn),
                     annotation_comment.c.id == found,
                 )
                 .values(deleted_at=sa.func.now())
@@ -311,7 +292,7 @@ class Annotations:
         return _comment(row)
 
     def _comment_id(self, conn: Connection, value: str | uuid.UUID) -> uuid.UUID:
-        workspace_id = self._client.workspace_id_in(conn)
+        workspace_id = self._scope.workspace_id_in(conn)
         query = sa.select(annotation_comment.c.id).where(
             annotation_comment.c.workspace_id == workspace_id,
             annotation_comment.c.deleted_at.is_(None),
@@ -337,8 +318,8 @@ class Annotations:
         actor: str | None = None,
     ) -> dict[str, Any]:
         """Apply several annotation changes in one transaction: all of them, or none."""
-        actor = actor or self._client.settings.effective_actor
-        with self._client.transaction(actor=actor) as conn:
+        actor = actor or self._scope.settings.effective_actor
+        with self._scope.transaction(actor=actor) as conn:
             if rank is not None or stage is not None or hidden is not None or fields or clear:
                 self.set(
                     entity_ref, rank=rank, stage=stage, hidden=hidden, fields=fields,
@@ -358,66 +339,68 @@ class Annotations:
         self, entity_ref: str | uuid.UUID, *, connection: Connection | None = None
     ) -> dict[str, Any]:
         """Return an entity's annotations, combined over every id merged into it."""
-        with self._client.transaction(connection) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
-            entity_id = decisions.resolve_entity_id(conn, workspace_id, entity_ref)
-            return self._get(conn, workspace_id, entity_id)
+        with self._scope.transaction(connection) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
+            entity_id = entity_refs.resolve_entity_id(conn, workspace_id, entity_ref)
+            return annotations_of(conn, workspace_id, entity_id)
 
-    def _get(
-        self, conn: Connection, workspace_id: uuid.UUID, entity_id: uuid.UUID
-    ) -> dict[str, Any]:
-        order = group_paths(conn, workspace_id, entity_id)
-        ids = [member for member, _ in order]
-        rank_of = {member: position for position, (member, _) in enumerate(order)}
-        rows = sorted(
-            conn.execute(
-                sa.select(annotation).where(
-                    annotation.c.workspace_id == workspace_id, annotation.c.entity_id.in_(ids)
-                )
-            ).all(),
-            key=lambda row: rank_of[row.entity_id],
+
+def annotations_of(
+    conn: Connection, workspace_id: uuid.UUID, entity_id: uuid.UUID
+) -> dict[str, Any]:
+    """Return a canonical entity's annotations, combined over every id merged into it."""
+    order = group_paths(conn, workspace_id, entity_id)
+    ids = [member for member, _ in order]
+    rank_of = {member: position for position, (member, _) in enumerate(order)}
+    rows = sorted(
+        conn.execute(
+            sa.select(annotation).where(
+                annotation.c.workspace_id == workspace_id, annotation.c.entity_id.in_(ids)
+            )
+        ).all(),
+        key=lambda row: rank_of[row.entity_id],
+    )
+    combined: dict[str, Any] = dict.fromkeys(SCALARS)
+    origin: dict[str, uuid.UUID] = {}
+    fields: dict[str, Any] = {}
+    tags: set[str] = set()
+    for row in rows:
+        for name in SCALARS:
+            value = getattr(row, name)
+            if combined[name] is None and value is not None:
+                combined[name] = value
+                origin[name] = row.entity_id
+        for name, value in (row.fields or {}).items():
+            if name not in fields:
+                fields[name] = value
+                origin[f"field:{name}"] = row.entity_id
+        tags.update(row.tags or [])
+    comments = conn.execute(
+        sa.select(annotation_comment)
+        .where(
+            annotation_comment.c.workspace_id == workspace_id,
+            annotation_comment.c.entity_id.in_(ids),
+            annotation_comment.c.deleted_at.is_(None),
         )
-        combined: dict[str, Any] = dict.fromkeys(SCALARS)
-        origin: dict[str, uuid.UUID] = {}
-        fields: dict[str, Any] = {}
-        tags: set[str] = set()
-        for row in rows:
-            for name in SCALARS:
-                value = getattr(row, name)
-                if combined[name] is None and value is not None:
-                    combined[name] = value
-                    origin[name] = row.entity_id
-            for name, value in (row.fields or {}).items():
-                if name not in fields:
-                    fields[name] = value
-                    origin[f"field:{name}"] = row.entity_id
-            tags.update(row.tags or [])
-        comments = conn.execute(
-            sa.select(annotation_comment)
-            .where(
-                annotation_comment.c.workspace_id == workspace_id,
-                annotation_comment.c.entity_id.in_(ids),
-                annotation_comment.c.deleted_at.is_(None),
-            )
-            .order_by(annotation_comment.c.created_at, annotation_comment.c.id)
-        ).all()
-        head = conn.execute(
-            sa.select(entity.c.name, entity.c.type, entity.c.archived_at).where(
-                entity.c.workspace_id == workspace_id, entity.c.id == entity_id
-            )
-        ).one()
-        return {
-            "entity": entity_id,
-            "name": head.name,
-            "type": head.type,
-            "archived": head.archived_at is not None,
-            **combined,
-            "tags": sorted(tags),
-            "fields": dict(sorted(fields.items())),
-            "comments": [_comment(row) for row in comments],
-            "merged_ids": sorted(ids[1:]),
-            "origin": origin,
-        }
+        .order_by(annotation_comment.c.created_at, annotation_comment.c.id)
+    ).all()
+    head = conn.execute(
+        sa.select(entity.c.name, entity.c.type, entity.c.archived_at).where(
+            entity.c.workspace_id == workspace_id, entity.c.id == entity_id
+        )
+    ).one()
+    return {
+        "entity": entity_id,
+        "name": head.name,
+        "type": head.type,
+        "archived": head.archived_at is not None,
+        **combined,
+        "tags": sorted(tags),
+        "fields": dict(sorted(fields.items())),
+        "comments": [_comment(row) for row in comments],
+        "merged_ids": sorted(ids[1:]),
+        "origin": origin,
+    }
 
 
 _TEXT_ARRAY = sa.dialects.postgresql.ARRAY(sa.Text)
@@ -451,3 +434,33 @@ def _comment(row: Any) -> dict[str, Any]:
         "edited_at": row.edited_at,
         "deleted": row.deleted_at is not None,
     }
+
+
+def field_definitions(conn: Connection, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Return the custom fields a workspace defines, by name."""
+    rows = conn.execute(
+        sa.select(annotation_field)
+        .where(annotation_field.c.workspace_id == workspace_id)
+        .order_by(annotation_field.c.name)
+    ).all()
+    return [_field(row) for row in rows]
+
+
+def coerce_fields(
+    conn: Connection, workspace_id: uuid.UUID, values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Return custom field values checked against their definitions, or raise."""
+    defined = {f["name"]: f for f in field_definitions(conn, workspace_id)}
+    checked: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in BUILTIN_FIELDS:
+            raise UsageError(f"{name!r} is a built-in annotation, not a custom field")
+        found = defined.get(name)
+        if found is None:
+            raise NotFound(
+                f"annotation field {str(name)[:60]!r} is not defined",
+                hint="define it with `signalgraph annotations define NAME --type T`"
+                + (f" (defined: {', '.join(sorted(defined))})" if defined else ""),
+            )
+        checked[name] = coerce(name, found["type"], found["allowed_values"], value)
+    return checked

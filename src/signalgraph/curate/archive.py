@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from signalgraph.curate.fields import clean_text
 from signalgraph.errors import UsageError
-from signalgraph.resolve import decisions
+from signalgraph.resolve import entity_refs
 from signalgraph.schema import entity, source
 
 
@@ -31,7 +31,7 @@ def archive_entity(
     """Archive (or restore) an entity given by any id form; its canonical is the one changed."""
     if reason is not None:
         reason = clean_text("reason", reason, limit=2000, multiline=True)
-    entity_id = decisions.resolve_entity_id(connection, workspace_id, value)
+    entity_id = entity_refs.resolve_entity_id(connection, workspace_id, value)
     current = connection.execute(
         sa.select(entity.c.archived_at)
         .where(entity.c.workspace_id == workspace_id, entity.c.id == entity_id)

@@ -30,7 +30,7 @@ from signalgraph.pages import Page, check_limit, decode_cursor, encode_cursor
 from signalgraph.schema import curated_list, entity_redirect, list_member
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
 
 # Members without a position sort after every positioned one.
 _UNPOSITIONED = INT32[1] + 1
@@ -106,8 +106,8 @@ EXPORT_COLUMNS = (
 class Lists:
     """The lists of the client's workspace."""
 
-    def __init__(self, client: SignalGraph) -> None:
-        self._client = client
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
 
     def create(
         self, name: str, *, description: str | None = None, actor: str | None = None
@@ -116,9 +116,9 @@ class Lists:
         name = clean_text("list name", name, limit=200)
         if description is not None:
             description = clean_text("description", description, limit=2000, multiline=True)
-        actor = actor or self._client.settings.effective_actor
-        with self._client.transaction(actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        actor = actor or self._scope.settings.effective_actor
+        with self._scope.transaction(actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             row = conn.execute(
                 sa.dialects.postgresql.insert(curated_list)
                 .values(
@@ -137,8 +137,8 @@ class Lists:
 
     def delete(self, name: str, *, actor: str | None = None) -> dict[str, Any]:
         """Delete a list (kept as deleted, with its members; its name becomes free)."""
-        actor = actor or self._client.settings.effective_actor
-        with self._client.transaction(actor=actor) as conn:
+        actor = actor or self._scope.settings.effective_actor
+        with self._scope.transaction(actor=actor) as conn:
             found = self._find(conn, name)
             row = conn.execute(
                 curated_list.update()
@@ -151,8 +151,8 @@ class Lists:
 
     def list(self) -> list[dict[str, Any]]:
         """Return the live lists with their member counts (canonical entities and signals)."""
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             rows = conn.execute(
                 sa.text(
                     """
@@ -175,59 +175,29 @@ class Lists:
 
     def get(self, name: str, *, connection: Connection | None = None) -> dict[str, Any]:
         """Return one live list by name, or raise NotFound."""
-        with self._client.transaction(connection) as conn:
+        with self._scope.transaction(connection) as conn:
             return _list(self._find(conn, name))
 
     def _find(self, conn: Connection, name: str | uuid.UUID) -> Any:
-        """Return the live list with this name, else the one with this id (or short id)."""
-        if isinstance(name, str) and "\x00" in name:
-            raise UsageError("a list name cannot contain a NUL byte")
-        workspace_id = self._client.workspace_id_in(conn)
-        live = sa.select(curated_list).where(
-            curated_list.c.workspace_id == workspace_id, curated_list.c.deleted_at.is_(None)
-        )
-        hint = (
-            f"see `signalgraph lists{self._client.scope}`; "
-            "create it with `signalgraph lists create NAME`"
-        )
-        if isinstance(name, str):
-            row = conn.execute(live.where(curated_list.c.name == name)).one_or_none()
-            if row is not None:
-                return row
-            try:
-                lookup.parse_id(name, "list")
-            except UsageError:
-                raise NotFound(f"list {name[:200]!r} does not exist", hint=hint) from None
-        return lookup.find(conn, live, curated_list.c.id, name, noun="list", hint=hint)
+        return find_list(
+            conn, self._scope.workspace_id_in(conn), name,
+            workspace_flag=self._scope.workspace_flag,
+        )  # fmt: skip
 
     def containing(
         self, value: str | uuid.UUID, *, connection: Connection | None = None
     ) -> builtins.list[dict[str, Any]]:
         """Return the live lists an entity (any id of its merge group) or a signal is in."""
-        with self._client.transaction(connection) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction(connection) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             resolved = resolve_members(conn, workspace_id, [value])
             _refuse_invalid(resolved.invalid, None)
-            rows = conn.execute(
-                sa.text(
-                    """
-                    SELECT DISTINCT l.* FROM list_member lm
-                    JOIN curated_list l ON l.workspace_id = lm.workspace_id AND l.id = lm.list_id
-                    LEFT JOIN entity_redirect r ON r.workspace_id = lm.workspace_id
-                                               AND r.from_id = lm.entity_id
-                    WHERE lm.workspace_id = :ws AND l.deleted_at IS NULL
-                      AND (coalesce(r.to_id, lm.entity_id) = ANY(CAST(:entities AS uuid[]))
-                           OR lm.signal_id = ANY(CAST(:signals AS uuid[])))
-                    ORDER BY l.name
-                    """
-                ),
-                {
-                    "ws": workspace_id,
-                    "entities": list(resolved.entities.values()),
-                    "signals": list(resolved.signals.values()),
-                },
-            ).all()
-        return [_list(row) for row in rows]
+            return lists_containing(
+                conn,
+                workspace_id,
+                list(resolved.entities.values()),
+                list(resolved.signals.values()),
+            )
 
     def add(
         self,
@@ -249,8 +219,8 @@ class Lists:
             note = clean_text("note", note, limit=2000, multiline=True)
         if position is not None:
             position = check_int("position", position)
-        actor = actor or self._client.settings.effective_actor
-        with self._client.transaction(actor=actor) as conn:
+        actor = actor or self._scope.settings.effective_actor
+        with self._scope.transaction(actor=actor) as conn:
             found = self._find(conn, name)
             resolved = resolve_members(conn, found.workspace_id, ids)
             _refuse_invalid(resolved.invalid, found.name)
@@ -286,8 +256,8 @@ class Lists:
         """Remove entities (every row of their merge group) and signals from a list."""
         if not ids:
             raise UsageError("give at least one entity or signal id to remove")
-        actor = actor or self._client.settings.effective_actor
-        with self._client.transaction(actor=actor) as conn:
+        actor = actor or self._scope.settings.effective_actor
+        with self._scope.transaction(actor=actor) as conn:
             found = self._find(conn, name)
             resolved = resolve_members(conn, found.workspace_id, ids)
             _refuse_invalid(resolved.invalid, found.name)
@@ -321,7 +291,7 @@ class Lists:
                 after_position, after_row = int(str(values[0])), uuid.UUID(str(values[1]))
             except (ValueError, IndexError) as exc:
                 raise UsageError(f"cursor {cursor[:40]!r} is damaged") from exc
-        with self._client.transaction() as conn:
+        with self._scope.transaction() as conn:
             found = self._find(conn, name)
             rows = conn.execute(
                 sa.text(_MEMBERS_SQL),
@@ -447,3 +417,56 @@ def list_signal_ids(workspace_id: uuid.UUID, list_id: uuid.UUID) -> sa.Select[An
         list_member.c.list_id == list_id,
         list_member.c.signal_id.is_not(None),
     )
+
+
+def find_list(
+    connection: Connection,
+    workspace_id: uuid.UUID,
+    name: str | uuid.UUID,
+    *,
+    workspace_flag: str = "",
+) -> Any:
+    """Return the live list with this name, else the one with this id (or short id)."""
+    if isinstance(name, str) and "\x00" in name:
+        raise UsageError("a list name cannot contain a NUL byte")
+    live = sa.select(curated_list).where(
+        curated_list.c.workspace_id == workspace_id, curated_list.c.deleted_at.is_(None)
+    )
+    hint = (
+        f"see `signalgraph lists{workspace_flag}`; create it with `signalgraph lists create NAME`"
+    )
+    if isinstance(name, str):
+        row = connection.execute(live.where(curated_list.c.name == name)).one_or_none()
+        if row is not None:
+            return row
+        try:
+            lookup.parse_id(name, "list")
+        except UsageError:
+            raise NotFound(f"list {name[:200]!r} does not exist", hint=hint) from None
+    return lookup.find(connection, live, curated_list.c.id, name, noun="list", hint=hint)
+
+
+_CONTAINING = """
+SELECT DISTINCT l.* FROM list_member lm
+JOIN curated_list l ON l.workspace_id = lm.workspace_id AND l.id = lm.list_id
+LEFT JOIN entity_redirect r ON r.workspace_id = lm.workspace_id AND r.from_id = lm.entity_id
+WHERE lm.workspace_id = :ws AND l.deleted_at IS NULL
+  AND (coalesce(r.to_id, lm.entity_id) = ANY(CAST(:entities AS uuid[]))
+       OR lm.signal_id = ANY(CAST(:signals AS uuid[])))
+ORDER BY l.name
+"""
+
+
+def lists_containing(
+    connection: Connection,
+    workspace_id: uuid.UUID,
+    entity_ids: Sequence[uuid.UUID],
+    signal_ids: Sequence[uuid.UUID] = (),
+) -> list[dict[str, Any]]:
+    """Return the live lists holding these canonical entities (by any id merged into them)
+    or these signals, by name."""
+    rows = connection.execute(
+        sa.text(_CONTAINING),
+        {"ws": workspace_id, "entities": list(entity_ids), "signals": list(signal_ids)},
+    ).all()
+    return [_list(row) for row in rows]

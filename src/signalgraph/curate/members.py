@@ -12,7 +12,8 @@ from sqlalchemy.engine import Connection
 
 from signalgraph import lookup
 from signalgraph.errors import NotFound, UsageError
-from signalgraph.resolve.decisions import canonical_ids, resolve_entity_id
+from signalgraph.resolve.decisions import canonical_ids
+from signalgraph.resolve.entity_refs import resolve_entity_id
 from signalgraph.schema import entity, signal_key
 
 

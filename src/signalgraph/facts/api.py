@@ -13,10 +13,11 @@ from sqlalchemy.sql.selectable import TextualSelect
 
 from signalgraph.facts import reads, registry, retype
 from signalgraph.facts.relations import relations_of
-from signalgraph.resolve import decisions
+from signalgraph.resolve import decisions, entity_refs
+from signalgraph.runs import finish_run, record_run, start_run
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
     from signalgraph.ingest import IngestResult
 
 
@@ -24,15 +25,15 @@ def _entity(
     conn: Connection, workspace_id: uuid.UUID, value: str | uuid.UUID
 ) -> tuple[uuid.UUID, set[uuid.UUID]]:
     """Return an entity's canonical id and every id that reads as it."""
-    canonical = decisions.resolve_entity_id(conn, workspace_id, value)
+    canonical = entity_refs.resolve_entity_id(conn, workspace_id, value)
     return canonical, decisions.members(conn, workspace_id, canonical)
 
 
 class Facts:
     """Fact statements about the workspace's entities, and the property registry."""
 
-    def __init__(self, client: SignalGraph) -> None:
-        self._client = client
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
 
     # -- writing ---------------------------------------------------------------------
 
@@ -46,7 +47,7 @@ class Facts:
         from signalgraph.facts.loader import FactLoader
         from signalgraph.ingest.pipeline import Ingest
 
-        return Ingest(self._client, source=source, loader=FactLoader(), **options).run(inputs)
+        return Ingest(self._scope, source=source, loader=FactLoader(), **options).run(inputs)
 
     def add(
         self,
@@ -74,9 +75,8 @@ class Facts:
         transaction, as a run (`retyped`: its id and counters, or None when none were);
         those that do not convert keep their typing and are the run's rejects.
         """
-        runs = self._client.runs
-        with self._client.transaction(actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction(actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             defined = registry.define(
                 conn, workspace_id, name, type, description=description, unit=unit
             )
@@ -85,18 +85,18 @@ class Facts:
             if not stale:
                 return defined | {"retyped": None}
             params = {"property": prop, "type": kind, "unit": unit, "statements": stale}
-            run_id = runs.start("facts-retype", params=params, actor=actor, connection=conn)
+            run_id = start_run(conn, workspace_id, "facts-retype", params=params, actor=actor)
             counters = retype.retype(
                 conn, workspace_id, run_id, prop=prop, prop_type=kind, unit=defined["unit"]
             )
-            runs.record(run_id, conn, counters=counters)
-            runs.finish(run_id, "succeeded", connection=conn)
+            record_run(conn, workspace_id, run_id, counters=counters)
+            finish_run(conn, workspace_id, run_id, "succeeded")
         return defined | {"retyped": {"run_id": run_id, **counters}}
 
     def properties(self, *, unknown: bool = False) -> list[dict[str, Any]]:
         """Return the registered properties (or, with unknown, the unregistered ones in use)."""
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             if unknown:
                 return registry.unknown(conn, workspace_id)
             return registry.properties(conn, workspace_id)
@@ -107,15 +107,15 @@ class Facts:
         self, entity: str | uuid.UUID, *, as_of: datetime | None = None
     ) -> dict[str, dict[str, Any]]:
         """Return {property: winning statement} for an entity (what was known at as_of)."""
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             _, members = _entity(conn, workspace_id, entity)
             return reads.current(conn, workspace_id, members, as_of)
 
     def history(self, entity: str | uuid.UUID, property: str) -> list[dict[str, Any]]:
         """Return every statement of a property of an entity, with provenance."""
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             _, members = _entity(conn, workspace_id, entity)
             return reads.history(conn, workspace_id, members, property.strip().lower())
 
@@ -130,8 +130,8 @@ class Facts:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Return a time series: the last value per canonical entity and interval."""
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             members = _entity(conn, workspace_id, entity)[1] if entity is not None else None
             return reads.series(
                 conn, workspace_id, property.strip().lower(), members=members, start=start,
@@ -147,8 +147,8 @@ class Facts:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Return each entity's value and percentile rank among entities of its type, per day."""
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             return reads.percentile(
                 conn, workspace_id, property.strip().lower(), day=date, entity_type=entity_type,
                 limit=limit,
@@ -156,14 +156,14 @@ class Facts:
 
     def condition(self, expression: str) -> TextualSelect:
         """Return a SELECT of canonical entity ids whose current value meets `revenue > 10M`."""
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
         return reads.condition(workspace_id, expression)
 
     def matching(self, expression: str) -> list[uuid.UUID]:
         """Return the canonical ids of entities whose current value meets the condition."""
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             found = conn.execute(reads.condition(workspace_id, expression)).scalars().all()
             return sorted(found)
 
@@ -171,8 +171,8 @@ class Facts:
 class Relations:
     """Relation statements between the workspace's entities."""
 
-    def __init__(self, client: SignalGraph) -> None:
-        self._client = client
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
 
     def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
         """Ingest statements {subject, predicate, object, valid_from, valid_to, source,
@@ -180,7 +180,7 @@ class Relations:
         from signalgraph.facts.loader import RelationLoader
         from signalgraph.ingest.pipeline import Ingest
 
-        return Ingest(self._client, source=source, loader=RelationLoader(), **options).run(inputs)
+        return Ingest(self._scope, source=source, loader=RelationLoader(), **options).run(inputs)
 
     def add(
         self,
@@ -202,8 +202,8 @@ class Relations:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Return an entity's relations, both directions, ends canonicalised (at most limit)."""
-        with self._client.transaction() as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction() as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             canonical, members = _entity(conn, workspace_id, entity)
             return relations_of(
                 conn, workspace_id, canonical, members, predicate=predicate, at=as_of, limit=limit

@@ -18,7 +18,7 @@ from signalgraph.ingest.records import CsvColumns, Limits
 from signalgraph.ingest.writer import Batch
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
 
 
 class _StatementLoader:
@@ -29,7 +29,7 @@ class _StatementLoader:
     csv_columns = CsvColumns()
     keeps_repeated_keys = False  # a statement says one thing: a repeated key is ambiguous
 
-    def before_batch(self, client: SignalGraph, batch: Batch) -> list[str]:
+    def before_batch(self, scope: Scope, batch: Batch) -> list[str]:
         """Nothing to prepare."""
         return []
 
@@ -52,7 +52,7 @@ class FactLoader(_StatementLoader):
         workspace_id: uuid.UUID,
         source_id: uuid.UUID,
         run_id: uuid.UUID,
-        client: SignalGraph,
+        scope: Scope,
     ) -> FactWriter:
         """Return the writer for one run."""
         return FactWriter(conn, workspace_id, source_id, run_id)
@@ -76,7 +76,7 @@ class RelationLoader(_StatementLoader):
         workspace_id: uuid.UUID,
         source_id: uuid.UUID,
         run_id: uuid.UUID,
-        client: SignalGraph,
+        scope: Scope,
     ) -> RelationWriter:
         """Return the writer for one run."""
         return RelationWriter(conn, workspace_id, source_id, run_id)

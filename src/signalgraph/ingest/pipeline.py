@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
+from signalgraph.audit import ensure_partitions_once
 from signalgraph.db.engine import act_for_run, dedicated_connection
 from signalgraph.errors import NotFound, SignalgraphError, UsageError
 from signalgraph.ids import utcnow, uuid7
@@ -38,12 +39,13 @@ from signalgraph.ingest.records import (
 from signalgraph.ingest.writer import Batch, BatchWriter, RejectRow, RetryBatch, Row, WriteResult
 from signalgraph.links.store import needs_lookup
 from signalgraph.partitions import month_of
-from signalgraph.runs import RECORD_SQL, record_params
+from signalgraph.runs import finish_run, record_run, start_run
+from signalgraph.sources import ensure_source, find_source
 
 if TYPE_CHECKING:
     import psycopg
 
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
 
 MAX_RETRIES = 8
 READER_GRACE_S = 5.0
@@ -85,11 +87,11 @@ class Loader(Protocol):
         workspace_id: uuid.UUID,
         source_id: uuid.UUID,
         run_id: uuid.UUID,
-        client: SignalGraph,
+        scope: Scope,
     ) -> Writer:
         """Return the batch writer for one run."""
 
-    def before_batch(self, client: SignalGraph, batch: Batch) -> list[str]:
+    def before_batch(self, scope: Scope, batch: Batch) -> list[str]:
         """Prepare the database for a batch outside its transaction; return what was made."""
 
 
@@ -112,7 +114,7 @@ class SignalLoader:
         workspace_id: uuid.UUID,
         source_id: uuid.UUID,
         run_id: uuid.UUID,
-        client: SignalGraph,
+        scope: Scope,
     ) -> Writer:
         """Return a BatchWriter for signals."""
         return BatchWriter(
@@ -120,15 +122,17 @@ class SignalLoader:
             workspace_id=workspace_id,
             source_id=source_id,
             run_id=run_id,
-            near_distance=client.settings.near_duplicate_distance,
-            min_tokens=client.settings.near_duplicate_min_tokens,
+            near_distance=scope.settings.near_duplicate_distance,
+            min_tokens=scope.settings.near_duplicate_min_tokens,
         )
 
-    def before_batch(self, client: SignalGraph, batch: Batch) -> list[str]:
+    def before_batch(self, scope: Scope, batch: Batch) -> list[str]:
         """Create the monthly partitions the batch's signals need."""
         # Records published before 1970 get ids (and so partitions) at 1970-01.
         months = {month_of(max(row.record.published_at, _EPOCH)) for row in batch.rows}
-        return client.partitions.ensure_for(months)
+        from signalgraph.partitions import Partitions
+
+        return Partitions(scope).ensure_for(months)
 
 
 @dataclass
@@ -201,7 +205,7 @@ class Ingest:
 
     def __init__(
         self,
-        client: SignalGraph,
+        scope: Scope,
         *,
         source: str,
         fmt: str = "auto",
@@ -224,9 +228,9 @@ class Ingest:
             raise UsageError("--max-rejects must be 0 or more")
         if nul_policy not in {None, "reject", "strip"}:
             raise UsageError("--nul must be 'reject' or 'strip'")
-        self.client = client
+        self.scope = scope
         self.loader: Loader = loader or SignalLoader()
-        self.settings = client.settings
+        self.settings = scope.settings
         self.source_name = source
         self.fmt = fmt
         self.batch_size = batch_size or self.settings.batch_size
@@ -258,21 +262,7 @@ class Ingest:
         infos = [describe_input(path, self.fmt) for path in paths] if paths is not None else []
         if paths is not None and paths.count("-") > 1:
             raise UsageError("standard input (-) can be given only once")
-        source_id: uuid.UUID | None
-        try:
-            found = self.client.sources.get(self.source_name)
-            if found.archived_at is not None:
-                raise UsageError(
-                    f"source {self.source_name!r} is archived; nothing was ingested",
-                    hint=f"restore it first with `signalgraph source restore {self.source_name}`",
-                )
-            source_id = found.id
-        except NotFound:
-            if not self.create_source:
-                raise
-            # A dry run creates the source only inside its rolled-back transaction.
-            source_id = None if self.dry_run else self.client.sources.ensure(self.source_name).id
-        workspace_id = self.client.workspace_id
+        workspace_id, source_id = self._source()
         observed_at = utcnow()
         params = {
             "inputs": [info.as_dict() for info in infos] or [{"name": "<python objects>"}],
@@ -284,8 +274,8 @@ class Ingest:
         }
         self._started = time.perf_counter()
         if not self.dry_run:
-            self.client.audit.ensure_partitions()
-        conn: psycopg.Connection[Any] = dedicated_connection(self.client.url, self.settings)
+            ensure_partitions_once(self.scope)
+        conn: psycopg.Connection[Any] = dedicated_connection(self.scope.url, self.settings)
         try:
             from psycopg.types.json import set_json_dumps
 
@@ -305,7 +295,7 @@ class Ingest:
                 workspace_id=workspace_id,
                 source_id=source_id,
                 run_id=run_id,
-                client=self.client,
+                scope=self.scope,
             )
             status, error = "succeeded", None
             try:
@@ -338,6 +328,34 @@ class Ingest:
             partitions_created=self.partitions_created,
         )
 
+    def _source(self) -> tuple[uuid.UUID, uuid.UUID | None]:
+        """Return the workspace id and the source's id (None: made later, in a dry run)."""
+        source_id: uuid.UUID | None
+        with self.scope.transaction() as lookup_conn:
+            workspace_id = self.scope.workspace_id_in(lookup_conn)
+            try:
+                found = find_source(
+                    lookup_conn, workspace_id, self.source_name,
+                    workspace_name=self.scope.workspace_name,
+                )  # fmt: skip
+                if found.archived_at is not None:
+                    raise UsageError(
+                        f"source {self.source_name!r} is archived; nothing was ingested",
+                        hint=f"restore it first with `signalgraph source restore "
+                        f"{self.source_name}`",
+                    )
+                source_id = found.id
+            except NotFound:
+                if not self.create_source:
+                    raise
+                # A dry run creates the source only inside its rolled-back transaction.
+                source_id = (
+                    None
+                    if self.dry_run
+                    else ensure_source(lookup_conn, workspace_id, self.source_name).id
+                )
+        return workspace_id, source_id
+
     # -- runs ----------------------------------------------------------------------------
 
     def _start_run(
@@ -347,27 +365,10 @@ class Ingest:
         source_id: uuid.UUID,
         params: dict[str, Any],
     ) -> uuid.UUID:
-        import os
-        import socket
-
-        from psycopg.types.json import Jsonb
-
-        run_id = uuid7()
-        conn.execute(
-            "INSERT INTO run (workspace_id, id, kind, status, source_id, params, actor, host, "
-            "pid, started_at, heartbeat_at) VALUES (%s, %s, %s, 'running', %s, %s, %s, "
-            "%s, %s, now(), now())",
-            (
-                workspace_id,
-                run_id,
-                self.loader.run_kind,
-                source_id,
-                Jsonb(params),
-                self.actor,
-                socket.gethostname(),
-                os.getpid(),
-            ),
-        )
+        run_id = start_run(
+            conn, workspace_id, self.loader.run_kind,
+            source_id=source_id, params=params, actor=self.actor,
+        )  # fmt: skip
         if not self.dry_run:
             conn.commit()
         return run_id
@@ -384,17 +385,9 @@ class Ingest:
         if self.dry_run:
             conn.rollback()
             return
-        from psycopg.types.json import Jsonb
-
         # Formats and CSV headers are only known once read; export needs the headers.
-        inputs = Jsonb({"inputs": [info.as_dict() for info in infos]}) if infos else Jsonb({})
-        if error is not None:  # text decoded from bad input may hold unencodable characters
-            error = error.encode("utf-8", "backslashreplace").decode("utf-8")
-        conn.execute(
-            "UPDATE run SET status = %s, error = %s, finished_at = now(), heartbeat_at = now(), "
-            "params = params || %s WHERE workspace_id = %s AND id = %s",
-            (status, error, inputs, workspace_id, run_id),
-        )
+        inputs = {"inputs": [info.as_dict() for info in infos]} if infos else {}
+        finish_run(conn, workspace_id, run_id, status, error=error, params=inputs)
         conn.commit()
 
     # -- reading ---------------------------------------------------------------------------
@@ -503,7 +496,7 @@ class Ingest:
 
         def produce() -> None:
             try:
-                with dedicated_connection(self.client.url, self.settings) as lookup:
+                with dedicated_connection(self.scope.url, self.settings) as lookup:
                     for batch in self._batches(records, observed_at, stop):
                         # Skip fingerprinting records stored unchanged; the writer
                         # re-checks every key inside its transaction anyway.
@@ -567,7 +560,7 @@ class Ingest:
     def _flush(self, batch: Batch, writer: Writer) -> None:
         conn = writer.conn
         if not self.dry_run:
-            self.partitions_created += self.loader.before_batch(self.client, batch)
+            self.partitions_created += self.loader.before_batch(self.scope, batch)
         for _attempt in range(MAX_RETRIES):
             try:
                 result = writer.write(batch)
@@ -578,15 +571,10 @@ class Ingest:
                     if name in self.counters or name in result.extra
                 } | {"seen": batch.seen, "bytes": batch.bytes, "nul_stripped": batch.nul_stripped}
                 progress = self._snapshot(counts, batch.input_end)
-                conn.execute(
-                    RECORD_SQL,
-                    record_params(
-                        writer.workspace_id,
-                        writer.run_id,
-                        counts,
-                        {k: v for k, v in asdict(progress).items() if k != "counters"},
-                    ),
-                )
+                record_run(
+                    conn, writer.workspace_id, writer.run_id, counters=counts,
+                    progress={k: v for k, v in asdict(progress).items() if k != "counters"},
+                )  # fmt: skip
                 if not self.dry_run:
                     conn.commit()
                 break
@@ -622,6 +610,6 @@ class Ingest:
         )
 
 
-def ingest(client: SignalGraph, inputs: Any, *, source: str, **options: Any) -> IngestResult:
+def ingest(scope: Scope, inputs: Any, *, source: str, **options: Any) -> IngestResult:
     """Ingest files (paths, "-" for stdin) or an iterable of dicts into `source`."""
-    return Ingest(client, source=source, **options).run(inputs)
+    return Ingest(scope, source=source, **options).run(inputs)

@@ -28,7 +28,7 @@ from signalgraph.links.vocabulary import LINK_STATUSES, LINK_TYPES
 from signalgraph.pages import MAX_LIMIT, Page, decode_cursor, encode_cursor
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
 
 
 @dataclass
@@ -118,13 +118,13 @@ def _bad(exc: LinkError) -> UsageError:
 class Links:
     """Signal links of the client's workspace."""
 
-    def __init__(self, client: SignalGraph) -> None:
-        self._client = client
+    def __init__(self, scope: Scope) -> None:
+        self._scope = scope
 
     @contextmanager
     def _cursor(self, actor: str | None = None) -> Iterator[tuple[psycopg.Connection[Any], Any]]:
-        with self._client.transaction(actor=actor) as conn:
-            workspace_id = self._client.workspace_id_in(conn)
+        with self._scope.transaction(actor=actor) as conn:
+            workspace_id = self._scope.workspace_id_in(conn)
             driver = conn.connection.driver_connection
             assert isinstance(driver, psycopg.Connection)
             yield driver, workspace_id

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 
 from signalgraph.errors import UsageError
 from signalgraph.pages import Page, check_limit, decode_cursor, encode_cursor
-from signalgraph.resolve.decisions import entity_ids_with_key
+from signalgraph.resolve.entity_refs import entity_ids_with_key
 from signalgraph.resolve.identifiers import InvalidIdentifier, identifier_key, normalize_identifier
 from signalgraph.resolve.names import fold, normalize_name
 from signalgraph.schema import entity, entity_record, entity_redirect, record_key

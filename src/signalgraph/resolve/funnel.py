@@ -26,6 +26,7 @@ import orjson
 import psycopg
 from psycopg.types.json import Jsonb, set_json_loads
 
+from signalgraph.audit import ensure_partitions_once
 from signalgraph.db.engine import act_for_run, dedicated_connection
 from signalgraph.ids import uuid7
 from signalgraph.ingest.writer import json_list
@@ -45,10 +46,11 @@ from signalgraph.resolve.identifiers import normalize_identifiers
 from signalgraph.resolve.model import TF_FIELDS, Model, probability, train
 from signalgraph.resolve.names import PERSON_TYPES, normalize_name
 from signalgraph.resolve.review_queue import RAISE, settle_moot
-from signalgraph.runs import RECORD_SQL, record_params
+from signalgraph.runs import finish_run, record_run, start_run
+from signalgraph.sources import find_source
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
 
 MENTION_TYPES = {
     "company": "company",
@@ -154,7 +156,7 @@ class Resolver:
 
     def __init__(
         self,
-        client: SignalGraph,
+        scope: Scope,
         *,
         source: str | None = None,
         entity_type: str | None = None,
@@ -163,8 +165,8 @@ class Resolver:
         actor: str | None = None,
         progress: Callable[[dict[str, int]], None] | None = None,
     ) -> None:
-        self.client = client
-        self.settings = client.settings
+        self.scope = scope
+        self.settings = scope.settings
         self.source_name = source
         self.entity_type = entity_type
         self.retrain = retrain
@@ -176,24 +178,30 @@ class Resolver:
         self.counters: dict[str, int] = dict.fromkeys(COUNTERS, 0)
         self.models: dict[str, Model] = {}
         self.created: list[uuid.UUID] = []
-        self.workspace_id = client.workspace_id
-        self.source_id = client.sources.get(source).id if source else None
+        with scope.transaction() as conn:
+            self.workspace_id = scope.workspace_id_in(conn)
+            self.source_id = (
+                find_source(conn, self.workspace_id, source, workspace_name=scope.workspace_name).id
+                if source
+                else None
+            )
 
     # -- the run -----------------------------------------------------------------------
 
     def run(self) -> ResolveResult:
         """Resolve every unresolved mention and record in scope; return the run's result."""
         started = time.perf_counter()
-        self.client.audit.ensure_partitions()
-        run_id = self.client.runs.start(
-            "resolve",
-            source_id=self.source_id,
-            params={"source": self.source_name, "type": self.entity_type, "retrain": self.retrain},
-            actor=self.actor,
-        )
+        ensure_partitions_once(self.scope)
+        with self.scope.transaction() as connection:
+            run_id = start_run(
+                connection, self.workspace_id, "resolve", source_id=self.source_id,
+                params={"source": self.source_name, "type": self.entity_type,
+                        "retrain": self.retrain},
+                actor=self.actor,
+            )  # fmt: skip
         self.run_id = run_id
         status, error = "succeeded", None
-        conn = dedicated_connection(self.client.url, self.settings)
+        conn = dedicated_connection(self.scope.url, self.settings)
         set_json_loads(orjson.loads, conn)
         act_for_run(conn, run_id, self.actor)
         conn.commit()  # settings made in a transaction last only if it commits
@@ -210,11 +218,11 @@ class Resolver:
             conn.rollback()
             status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
             error = str(exc) or type(exc).__name__
-            self.client.runs.finish(run_id, status, error=error)
+            self._finish(status, error)
             raise
         finally:
             conn.close()
-        self.client.runs.finish(run_id, status, error=error)
+        self._finish(status, error)
         return ResolveResult(
             run_id=run_id,
             status=status,
@@ -227,16 +235,19 @@ class Resolver:
             error=error,
         )
 
+    def _finish(self, status: str, error: str | None) -> None:
+        with self.scope.transaction() as connection:
+            finish_run(connection, self.workspace_id, self.run_id, status, error=error)
+
     def _settle_reviews(self) -> None:
         """Settle review items whose pair became one entity while items were being raised."""
-        with self.client.transaction(actor=self.actor) as connection:
+        with self.scope.transaction(actor=self.actor) as connection:
             settled = settle_moot(connection, self.workspace_id, decided_by=self.actor or "resolve")
         self.counters["reviews_settled"] += settled
 
     def _record(self, conn: psycopg.Connection[Any], counts: dict[str, int]) -> None:
-        conn.execute(
-            RECORD_SQL,
-            record_params(self.workspace_id, self.run_id, counts, dict(self.counters)),
+        record_run(
+            conn, self.workspace_id, self.run_id, counters=counts, progress=dict(self.counters)
         )
         conn.commit()
         if self.progress is not None:
@@ -744,7 +755,7 @@ class Resolver:
                     merges[profile.entity_id] = ranked[0].entity_id
             for ours, theirs in merges.items():
                 try:
-                    with self.client.transaction(actor=self.actor) as connection:
+                    with self.scope.transaction(actor=self.actor) as connection:
                         from signalgraph.resolve.decisions import canonical_ids, merge_entities
 
                         current = canonical_ids(connection, self.workspace_id, [ours, theirs])

@@ -35,7 +35,7 @@ from signalgraph.resolve.identifiers import normalize_identifiers
 from signalgraph.schema import BUILTIN_ENTITY_TYPES
 
 if TYPE_CHECKING:
-    from signalgraph.client import SignalGraph
+    from signalgraph.db.scope import Scope
 
 INVALID_KEY = "_invalid_identifiers"
 MAX_NAME_CHARS = 1000
@@ -134,12 +134,12 @@ class EntityRecordLoader:
         workspace_id: uuid.UUID,
         source_id: uuid.UUID,
         run_id: uuid.UUID,
-        client: SignalGraph,
+        scope: Scope,
     ) -> EntityRecordWriter:
         """Return the writer for one run."""
         return EntityRecordWriter(conn, workspace_id, source_id, run_id)
 
-    def before_batch(self, client: SignalGraph, batch: Batch) -> list[str]:
+    def before_batch(self, scope: Scope, batch: Batch) -> list[str]:
         """Nothing to prepare for entity records."""
         return []
 

@@ -27,6 +27,8 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from signalgraph.schema import review_item
+
 # The canonical id of an entity id given as `{ref}`: its redirect's target, else itself.
 _CANONICAL = """coalesce((SELECT e.to_id FROM entity_redirect e
                   WHERE e.workspace_id = {ws} AND e.from_id = {ref}), {ref})"""
@@ -115,3 +117,32 @@ def settle_moot(
         {"ws": workspace_id, "item": item, "merge": None, "by": decided_by},
     )
     return len(rows.all())
+
+
+def decide_pair(
+    connection: Connection,
+    workspace_id: uuid.UUID,
+    a: uuid.UUID,
+    b: uuid.UUID,
+    *,
+    judgement_id: uuid.UUID,
+    actor: str | None,
+) -> None:
+    """Mark the pending item of exactly this pair decided by a judgement."""
+    first, second = (a, b) if a < b else (b, a)
+    connection.execute(
+        review_item.update()
+        .where(
+            review_item.c.workspace_id == workspace_id,
+            review_item.c.status == "pending",
+            review_item.c.entity_a == first,
+            review_item.c.entity_b == second,
+        )
+        .values(
+            status="decided",
+            resolution="judged",
+            decided_by=actor,
+            decided_at=sa.func.now(),
+            judgement_id=judgement_id,
+        )
+    )
