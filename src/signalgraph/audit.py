@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 
 from signalgraph import lookup
+from signalgraph.db.months import ensure_audit_months
 from signalgraph.errors import NotFound, UsageError
 from signalgraph.ids import utcnow, uuid7_floor
 from signalgraph.pages import Page, check_limit, cursor_id, encode_cursor
@@ -93,36 +93,9 @@ def _shown(value: Any) -> str:
     return text if len(text) <= _VALUE_CHARS else text[: _VALUE_CHARS - 1] + "…"
 
 
-def _month_start(year: int, month: int) -> datetime:
-    return datetime(year + (month - 1) // 12, (month - 1) % 12 + 1, 1, tzinfo=UTC)
-
-
 def ensure_partitions(connection: Connection, months_ahead: int = MONTHS_AHEAD) -> list[str]:
     """Create the audit partitions of this month and the next ones; return those created."""
-    now = utcnow()
-    created = []
-    for offset in range(months_ahead + 1):
-        start = _month_start(now.year, now.month + offset)
-        end = _month_start(now.year, now.month + offset + 1)
-        name = f"audit_event_p{start.year:04d}{start.month:02d}"
-        exists = connection.execute(sa.text("SELECT to_regclass(:n)"), {"n": name}).scalar()
-        if exists:
-            continue
-        try:
-            with connection.begin_nested():
-                connection.execute(
-                    sa.text(
-                        f'CREATE TABLE IF NOT EXISTS "{name}" PARTITION OF audit_event '
-                        f"FOR VALUES FROM ('{uuid7_floor(start)}') TO ('{uuid7_floor(end)}')"
-                    )
-                )
-            created.append(name)
-        except DBAPIError as exc:
-            # 23514: events of that month already sit in the default partition (they stay
-            # there); 42P07/23505: a concurrent process created it.
-            if getattr(exc.orig, "sqlstate", None) not in {"23514", "42P07", "23505"}:
-                raise
-    return created
+    return ensure_audit_months(connection, months_ahead)
 
 
 def ensure_partitions_once(scope: Scope) -> None:

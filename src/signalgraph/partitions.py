@@ -14,11 +14,21 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from psycopg import sql
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 
+from signalgraph.db.months import (
+    DefaultPartitionInTheWay,
+    attach_partition,
+    create_month,
+    month_bounds,
+    month_of,
+    next_month,
+    partition_name,
+    tune_statistics,
+)
 from signalgraph.errors import SignalgraphError, UsageError
-from signalgraph.ids import utcnow, uuid7_floor, uuid7_time
+from signalgraph.ids import utcnow, uuid7_time
 from signalgraph.schema import PARTITIONED_TABLES
 
 if TYPE_CHECKING:
@@ -28,42 +38,6 @@ if TYPE_CHECKING:
 PARTITION_KEYS = {"signal": "id", "mention": "signal_id", "signal_revision": "signal_id"}
 _MONTH_NAME = re.compile(r"^(?P<table>[a-z_]+?)_p(?P<year>\d{4})(?P<month>\d{2})$")
 FIRST_MONTH = (1970, 1)
-
-
-def month_of(moment: datetime) -> tuple[int, int]:
-    """Return (year, month) of a UTC time."""
-    moment = moment.astimezone(UTC)
-    return moment.year, moment.month
-
-
-def next_month(year: int, month: int) -> tuple[int, int]:
-    """Return the month after (year, month)."""
-    return (year + 1, 1) if month == 12 else (year, month + 1)
-
-
-def month_bounds(year: int, month: int) -> tuple[uuid.UUID, uuid.UUID | None]:
-    """Return the id range [from, to) of signals published in that month (None: no end)."""
-    start = datetime(year, month, 1, tzinfo=UTC)
-    end_year, end_month = next_month(year, month)
-    if end_year > 9999:  # December 9999: the last month a datetime can name
-        return uuid7_floor(start), None
-    return uuid7_floor(start), uuid7_floor(datetime(end_year, end_month, 1, tzinfo=UTC))
-
-
-def _bound_sql(low: uuid.UUID, high: uuid.UUID | None) -> str:
-    upper = f"'{high}'" if high is not None else "MAXVALUE"
-    return f"FOR VALUES FROM ('{low}') TO ({upper})"
-
-
-def _range_sql(key: str, low: uuid.UUID, high: uuid.UUID | None) -> str:
-    if high is None:
-        return f"{key} >= '{low}'"
-    return f"{key} >= '{low}' AND {key} < '{high}'"
-
-
-def partition_name(table: str, year: int, month: int) -> str:
-    """Return the name of a table's partition for one month."""
-    return f"{table}_p{year:04d}{month:02d}"
 
 
 def month_for_id(signal_id: uuid.UUID) -> tuple[int, int]:
@@ -89,10 +63,15 @@ class PartitionInfo:
         return asdict(self)
 
 
-def _quote(name: str) -> str:
-    if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
-        raise UsageError(f"{name!r} is not a valid table name")
-    return f'"{name}"'
+def _sql(template: str, *identifiers: str) -> sa.TextClause:
+    """Return a statement whose `{}` placeholders are table or column names, quoted by psycopg.
+
+    Only the names of signalgraph's own tables and columns are passed here; values travel
+    as `:name` parameters.
+    """
+    return sa.text(
+        sql.SQL(template).format(*(sql.Identifier(name) for name in identifiers)).as_string(None)
+    )
 
 
 def _attached(connection: Connection, table: str) -> list[str]:
@@ -127,37 +106,15 @@ def existing_months(connection: Connection) -> set[tuple[int, int]]:
 STATISTICS_TARGETS = {"signal": (("search", 1000),)}
 
 
-def _tune_statistics(connection: Connection, table: str, name: str) -> None:
-    """Give a new partition the statistics targets of its table (not inherited)."""
-    for column, target in STATISTICS_TARGETS.get(table, ()):
-        connection.execute(
-            sa.text(
-                f"ALTER TABLE {_quote(name)} ALTER COLUMN {_quote(column)} SET STATISTICS {target}"
-            )
-        )
-
-
 def _create_month(connection: Connection, year: int, month: int) -> bool:
     """Create one month's partitions; return False when the default partition is in the way."""
-    low, high = month_bounds(year, month)
     for table in PARTITIONED_TABLES:
-        name = partition_name(table, year, month)
         try:
-            with connection.begin_nested():
-                connection.execute(
-                    sa.text(
-                        f"CREATE TABLE IF NOT EXISTS {_quote(name)} PARTITION OF {_quote(table)} "
-                        f"{_bound_sql(low, high)}"
-                    )
-                )
-                _tune_statistics(connection, table, name)
-        except DBAPIError as exc:
-            sqlstate = getattr(exc.orig, "sqlstate", None)
-            if sqlstate == "23514":  # rows for this month already sit in the default partition
-                return False
-            if sqlstate in {"42P07", "23505"}:  # created by a concurrent ingest
-                continue
-            raise
+            create_month(
+                connection, table, year, month, statistics=STATISTICS_TARGETS.get(table, ())
+            )
+        except DefaultPartitionInTheWay:
+            return False
     return True
 
 
@@ -251,9 +208,9 @@ class Partitions:
             range_to = datetime(end_year, end_month, 1, tzinfo=UTC) if end_year <= 9999 else None
         mention_name = name.replace("signal_", "mention_", 1)
         if exact:
-            rows = connection.execute(sa.text(f"SELECT count(*) FROM {_quote(name)}")).scalar_one()
+            rows = connection.execute(_sql("SELECT count(*) FROM {}", name)).scalar_one()
             mentions = connection.execute(
-                sa.text(f"SELECT count(*) FROM {_quote(mention_name)}")
+                _sql("SELECT count(*) FROM {}", mention_name)
             ).scalar_one()
         else:
             rows, mentions = connection.execute(
@@ -326,21 +283,15 @@ class Partitions:
                 for table in PARTITIONED_TABLES:
                     name = partition_name(table, year, month)
                     target = _free_name(connection, f"{table}_detached_p{year:04d}{month:02d}")
-                    connection.execute(
-                        sa.text(f"ALTER TABLE {_quote(table)} DETACH PARTITION {_quote(name)}")
-                    )
-                    connection.execute(
-                        sa.text(f"ALTER TABLE {_quote(name)} RENAME TO {_quote(target)}")
-                    )
+                    connection.execute(_sql("ALTER TABLE {} DETACH PARTITION {}", table, name))
+                    connection.execute(_sql("ALTER TABLE {} RENAME TO {}", name, target))
                     detached.append(target)
                 low, high = month_bounds(year, month)
                 # Keys, fingerprints and the moved list hold live signals only; drop theirs.
                 bounds = {"low": low, "high": high}
                 for table in ("fingerprint", "signal_moved"):
                     connection.execute(
-                        sa.text(
-                            f"DELETE FROM {table} WHERE signal_id >= :low AND signal_id < :high"
-                        ),
+                        _sql("DELETE FROM {} WHERE signal_id >= :low AND signal_id < :high", table),
                         bounds,
                     )
                 # Links into the month wait again (dangling) for their target to come back;
@@ -371,76 +322,64 @@ def _free_name(connection: Connection, wanted: str) -> str:
 
 
 def _count(connection: Connection, table: str) -> int:
-    return int(connection.execute(sa.text(f"SELECT count(*) FROM {_quote(table)}")).scalar_one())
+    return int(connection.execute(_sql("SELECT count(*) FROM {}", table)).scalar_one())
+
+
+# The months of a table's rows: the first 48 bits of a UUIDv7 are Unix milliseconds.
+_MONTHS_IN = """
+SELECT DISTINCT date_trunc('month', to_timestamp(
+           ('x' || substr(replace({}::text, '-', ''), 1, 12))::bit(48)::bigint
+           / 1000.0) AT TIME ZONE 'UTC') AS month
+FROM {} ORDER BY 1
+"""
 
 
 def _months_in(connection: Connection, table: str, key: str) -> list[tuple[int, int]]:
-    # The first 48 bits of a UUIDv7 are Unix milliseconds.
-    rows = connection.execute(
-        sa.text(
-            f"""
-            SELECT DISTINCT date_trunc('month', to_timestamp(
-                       ('x' || substr(replace({key}::text, '-', ''), 1, 12))::bit(48)::bigint
-                       / 1000.0) AT TIME ZONE 'UTC') AS month
-            FROM {_quote(table)} ORDER BY 1
-            """
-        )
-    ).scalars()
+    rows = connection.execute(_sql(_MONTHS_IN, key, table)).scalars()
     return [(m.year, m.month) for m in rows]
+
+
+_LIKE = (
+    "CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE "
+    "INCLUDING GENERATED)"
+)
+_STORED_COLUMNS = """
+SELECT attname FROM pg_attribute WHERE attrelid = CAST(:t AS regclass)
+  AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum
+"""
+_IN_RANGE = "{key} >= :low AND (CAST(:high AS uuid) IS NULL OR {key} < :high)"
+# The DELETE of a move fires the default partition's row trigger and unlists the moved
+# rows' re-dated signals; the copy and the attach fire none. They are listed again.
+_RELIST_MOVED = """
+INSERT INTO signal_moved (workspace_id, signal_id, published_at)
+SELECT workspace_id, id, published_at FROM {} WHERE NOT signal_in_place(id, published_at)
+ON CONFLICT (workspace_id, signal_id) DO UPDATE SET published_at = excluded.published_at
+"""
 
 
 def _move_month(connection: Connection, table: str, key: str, year: int, month: int) -> int:
     low, high = month_bounds(year, month)
     name = partition_name(table, year, month)
     default = f"{table}_default"
-    in_range = _range_sql(key, low, high)
+    bounds = {"low": low, "high": high}
     attached = name in _attached(connection, table)
     if attached:  # cannot happen for well-formed data, but never lose rows if it does
         raise SignalgraphError(f"{name} exists while {default} holds rows for its month")
-    connection.execute(
-        sa.text(
-            f"CREATE TABLE {_quote(name)} (LIKE {_quote(table)} "
-            "INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING GENERATED)"
-        )
-    )
+    connection.execute(_sql(_LIKE, name, table))
     # Generated columns (the search vector) are computed again, not copied.
-    columns = ", ".join(
-        _quote(column)
-        for column in connection.execute(
-            sa.text(
-                "SELECT attname FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
-                "AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum"
-            ),
-            {"t": table},
-        ).scalars()
+    stored = list(connection.execute(sa.text(_STORED_COLUMNS), {"t": table}).scalars())
+    columns = sql.SQL(", ").join(sql.Identifier(column) for column in stored)
+    in_range = sql.SQL(_IN_RANGE).format(key=sql.Identifier(key))
+    copy = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} WHERE {}").format(
+        sql.Identifier(name), columns, columns, sql.Identifier(default), in_range
     )
-    copied = connection.execute(
-        sa.text(
-            f"INSERT INTO {_quote(name)} ({columns}) SELECT {columns} FROM {_quote(default)} "
-            f"WHERE {in_range}"
-        )
-    ).rowcount
-    deleted = connection.execute(
-        sa.text(f"DELETE FROM {_quote(default)} WHERE {in_range}")
-    ).rowcount
+    copied = connection.execute(sa.text(copy.as_string(None)), bounds).rowcount
+    remove = sql.SQL("DELETE FROM {} WHERE {}").format(sql.Identifier(default), in_range)
+    deleted = connection.execute(sa.text(remove.as_string(None)), bounds).rowcount
     if copied != deleted:
         raise SignalgraphError(f"moving {name}: copied {copied} rows but removed {deleted}")
-    connection.execute(
-        sa.text(
-            f"ALTER TABLE {_quote(table)} ATTACH PARTITION {_quote(name)} {_bound_sql(low, high)}"
-        )
-    )
+    attach_partition(connection, table, name, year, month)
     if table == "signal":
-        # The DELETE above fired the default partition's row trigger and unlisted the
-        # moved rows' re-dated signals; the copy and the attach fired none. List them again.
-        connection.execute(
-            sa.text(
-                "INSERT INTO signal_moved (workspace_id, signal_id, published_at) "
-                f"SELECT workspace_id, id, published_at FROM {_quote(name)} "
-                "WHERE NOT signal_in_place(id, published_at) "
-                "ON CONFLICT (workspace_id, signal_id) DO UPDATE "
-                "SET published_at = excluded.published_at"
-            )
-        )
-    _tune_statistics(connection, table, name)
+        connection.execute(_sql(_RELIST_MOVED, name))
+    tune_statistics(connection, name, STATISTICS_TARGETS.get(table, ()))
     return int(copied)

@@ -185,9 +185,9 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
         command.upgrade(alembic_config(connection), revision)
         after = current_revision(connection)
         if connection.execute(sa.text("SELECT to_regclass('audit_event')")).scalar():
-            from signalgraph.audit import ensure_partitions
+            from signalgraph.db.months import ensure_audit_months
 
-            ensure_partitions(connection)
+            ensure_audit_months(connection)
     return before, after
 
 

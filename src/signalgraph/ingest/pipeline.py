@@ -16,6 +16,7 @@ import orjson
 
 from signalgraph.audit import ensure_partitions_once
 from signalgraph.db.engine import act_for_run, dedicated_connection
+from signalgraph.db.months import month_of
 from signalgraph.errors import NotFound, SignalgraphError, UsageError
 from signalgraph.ids import utcnow, uuid7
 from signalgraph.ingest.readers import (
@@ -38,7 +39,6 @@ from signalgraph.ingest.records import (
 )
 from signalgraph.ingest.writer import Batch, BatchWriter, RejectRow, RetryBatch, Row, WriteResult
 from signalgraph.links.store import needs_lookup
-from signalgraph.partitions import month_of
 from signalgraph.runs import finish_run, record_run, start_run
 from signalgraph.sources import ensure_source, find_source
 
