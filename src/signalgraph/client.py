@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from signalgraph.entities import Entities
     from signalgraph.facts import Facts, Relations
     from signalgraph.flags import Flags
-    from signalgraph.ingest import IngestResult
+    from signalgraph.ingest import IngestProgress, IngestResult
     from signalgraph.links.api import Links
     from signalgraph.partitions import Partitions
     from signalgraph.rejects import Rejects
@@ -159,22 +159,54 @@ class SignalGraph:
 
         return Links(self.scope)
 
-    def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
-        """Ingest files (paths, "-" for stdin) or an iterable of dicts into a source.
+    def ingest(
+        self,
+        inputs: Any,
+        *,
+        source: str,
+        fmt: str = "auto",
+        batch_size: int | None = None,
+        max_rejects: int | None = None,
+        dry_run: bool = False,
+        create_source: bool = False,
+        nul_policy: str | None = None,
+        progress: Callable[[IngestProgress], None] | None = None,
+        actor: str | None = None,
+    ) -> IngestResult:
+        """Ingest signals from files (paths, "-" for stdin) or an iterable of dicts.
 
-        Options: fmt, batch_size, max_rejects, dry_run, create_source, nul_policy,
-        progress (a callable receiving IngestProgress), actor.
+        `fmt` (auto, ndjson, csv, parquet), `batch_size` (records per transaction),
+        `max_rejects` (stop the run past this many), `dry_run` (store nothing),
+        `create_source`, `nul_policy` (reject or strip), `progress` (called with an
+        IngestProgress after each batch), `actor` (for the audit trail).
         """
-        from signalgraph.ingest import ingest
+        from signalgraph.ingest import IngestOptions, ingest
 
-        return ingest(self.scope, inputs, source=source, **options)
+        options = IngestOptions(
+            fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
+            create_source=create_source, nul_policy=nul_policy, actor=actor,
+        )  # fmt: skip
+        return ingest(self.scope, inputs, source=source, options=options, progress=progress)
 
-    def resolve(self, **options: Any) -> ResolveResult:
-        """Resolve unresolved entity records and mentions into entities.
+    def resolve(
+        self,
+        *,
+        source: str | None = None,
+        entity_type: str | None = None,
+        retrain: bool = False,
+        batch_size: int = 5000,
+        actor: str | None = None,
+        progress: Callable[[dict[str, int]], None] | None = None,
+    ) -> ResolveResult:
+        """Resolve unresolved entity records and mentions into entities (incrementally).
 
-        Options: source, entity_type, retrain, batch_size, actor, progress.
+        `source` and `entity_type` narrow what is resolved; `retrain` learns the model
+        again; `progress` is called with the counters as the run goes.
         """
-        return self.entities.resolve(**options)
+        return self.entities.resolve(
+            source=source, entity_type=entity_type, retrain=retrain, batch_size=batch_size,
+            actor=actor, progress=progress,
+        )  # fmt: skip
 
     # -- the scope, for callers of the library ------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -26,7 +26,7 @@ from signalgraph.workspaces import validate_name
 
 if TYPE_CHECKING:
     from signalgraph.db.scope import Scope
-    from signalgraph.ingest import IngestResult
+    from signalgraph.ingest import IngestProgress, IngestResult
     from signalgraph.resolve.funnel import ResolveResult
 
 
@@ -64,13 +64,35 @@ class Entities:
             raise AlreadyExists(f"entity type {name!r} already exists")
         return name
 
-    def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
-        """Ingest entity records (NDJSON, CSV, Parquet files or dicts) into a source."""
-        from signalgraph.ingest.pipeline import Ingest
+    def ingest(
+        self,
+        inputs: Any,
+        *,
+        source: str,
+        fmt: str = "auto",
+        batch_size: int | None = None,
+        max_rejects: int | None = None,
+        dry_run: bool = False,
+        create_source: bool = False,
+        nul_policy: str | None = None,
+        progress: Callable[[IngestProgress], None] | None = None,
+        actor: str | None = None,
+    ) -> IngestResult:
+        """Ingest entity records (NDJSON, CSV, Parquet files or dicts) into a source.
+
+        Options as for `SignalGraph.ingest`.
+        """
+        from signalgraph.ingest.pipeline import Ingest, IngestOptions
         from signalgraph.resolve.records import EntityRecordLoader, known_types
 
         loader = EntityRecordLoader(known_types(self.types()[len(BUILTIN_ENTITY_TYPES) :]))
-        return Ingest(self._scope, source=source, loader=loader, **options).run(inputs)
+        options = IngestOptions(
+            fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
+            create_source=create_source, nul_policy=nul_policy, actor=actor,
+        )  # fmt: skip
+        return Ingest(
+            self._scope, source=source, options=options, loader=loader, progress=progress
+        ).run(inputs)
 
     # -- archive -------------------------------------------------------------------------------
 
@@ -332,8 +354,20 @@ class Entities:
         ).id  # fmt: skip
         return found
 
-    def resolve(self, **options: Any) -> ResolveResult:
-        """Resolve every unresolved record and mention (see Resolver for the options)."""
+    def resolve(
+        self,
+        *,
+        source: str | None = None,
+        entity_type: str | None = None,
+        retrain: bool = False,
+        batch_size: int = 5000,
+        actor: str | None = None,
+        progress: Callable[[dict[str, int]], None] | None = None,
+    ) -> ResolveResult:
+        """Resolve every unresolved record and mention (see `SignalGraph.resolve`)."""
         from signalgraph.resolve.funnel import Resolver
 
-        return Resolver(self._scope, **options).run()
+        return Resolver(
+            self._scope, source=source, entity_type=entity_type, retrain=retrain,
+            batch_size=batch_size, actor=actor, progress=progress,
+        ).run()  # fmt: skip

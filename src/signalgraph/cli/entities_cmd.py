@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from typing import Annotated, Any
 
 import typer
@@ -65,18 +66,17 @@ def ingest_records(
 ) -> None:
     """Ingest entity records {external_id, type, name, aliases, identifiers, properties}."""
     from signalgraph.cli.ingest_cmd import run_ingest
+    from signalgraph.ingest import IngestOptions
 
     client = get_state(ctx).client(workspace)
-    options: dict[str, Any] = {
-        "fmt": fmt,
-        "batch_size": batch_size,
-        "max_rejects": max_rejects,
-        "dry_run": dry_run,
-        "create_source": create_source,
-    }
-    run_ingest(
+    options = IngestOptions(
+        fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
+        create_source=create_source,
+    )  # fmt: skip
+    result = run_ingest(
         client.entities.ingest, files, source, options, json=json, workspace=client.workspace_name
     )
+    raise typer.Exit(result.exit_code)
 
 
 @entities_app.command("list")
@@ -384,23 +384,20 @@ def resolve(
 ) -> None:
     """Resolve unresolved records and mentions into entities (incremental)."""
     client = get_state(ctx).client(workspace)
-    options: dict[str, Any] = {
-        "source": source,
-        "entity_type": entity_type,
-        "retrain": retrain,
-        "batch_size": batch_size,
-        "actor": get_state(ctx).acting(actor),
-    }
-    if not json and stderr.is_terminal:
-        with stderr.status("resolving…") as status:
-            result = client.resolve(
-                progress=lambda c: status.update(
+    acting = get_state(ctx).acting(actor)
+    status = stderr.status("resolving…") if not json and stderr.is_terminal else None
+    with status if status is not None else nullcontext():
+        result = client.resolve(
+            source=source, entity_type=entity_type, retrain=retrain, batch_size=batch_size,
+            actor=acting,
+            progress=(
+                (lambda c: status.update(
                     f"resolving… {c.get('records', 0):,} records, {c.get('mentions', 0):,} mentions"
-                ),
-                **options,
-            )
-    else:
-        result = client.resolve(**options)
+                ))
+                if status is not None
+                else None
+            ),
+        )  # fmt: skip
     if json:
         print_json(result.as_dict())
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,6 +20,9 @@ from signalgraph.cli.output import (
     print_table,
 )
 from signalgraph.cli.state import get_state
+
+if TYPE_CHECKING:
+    from signalgraph.ingest import IngestOptions
 
 facts_app = typer.Typer(
     help="Facts: typed statements about entities, with provenance.", no_args_is_help=True
@@ -64,7 +67,7 @@ def _ingest(
     area: str,
     files: list[str],
     source: str,
-    options: dict[str, Any],
+    options: IngestOptions,
     workspace: str | None,
     json: bool,
 ) -> None:
@@ -72,26 +75,18 @@ def _ingest(
 
     client = get_state(ctx).client(workspace)
     load = client.facts.ingest if area == "facts" else client.relations.ingest
-    results: list[Any] = []
-
-    def load_and_keep(*args: Any, **kwargs: Any) -> Any:
-        results.append(load(*args, **kwargs))
-        return results[-1]
-
-    name = client.workspace_name
-    try:
-        run_ingest(load_and_keep, files, source, options, json=json, workspace=name)
-    finally:
-        unknown = results[0].counters.get("unknown_properties", 0) if results else 0
-        if unknown and not json:
-            names = [p["name"] for p in client.facts.properties(unknown=True)]
-            flag = client.scope.workspace_flag
-            note(
-                f"{unknown} statement(s) name properties that are not defined (kept as "
-                f"strings; numbers stay comparable): {', '.join(names[:10])}"
-                f"{', …' if len(names) > 10 else ''}. Give each its type with "
-                f"`signalgraph facts define NAME --type …{flag}`; stored statements are re-typed."
-            )
+    result = run_ingest(load, files, source, options, json=json, workspace=client.workspace_name)
+    unknown = result.counters.get("unknown_properties", 0)
+    if unknown and not json:
+        names = [p["name"] for p in client.facts.properties(unknown=True)]
+        flag = client.scope.workspace_flag
+        note(
+            f"{unknown} statement(s) name properties that are not defined (kept as "
+            f"strings; numbers stay comparable): {', '.join(names[:10])}"
+            f"{', …' if len(names) > 10 else ''}. Give each its type with "
+            f"`signalgraph facts define NAME --type …{flag}`; stored statements are re-typed."
+        )
+    raise typer.Exit(result.exit_code)
 
 
 def _truncated(rows: list[Any], limit: int) -> None:
@@ -124,8 +119,10 @@ def ingest_facts(
     json: JsonOption = False,
 ) -> None:
     """Ingest statements {entity, property, value, unit, as_of, source, confidence, signal}."""
-    options = {"fmt": fmt, "batch_size": batch_size, "max_rejects": max_rejects,
-               "dry_run": dry_run, "create_source": create_source}  # fmt: skip
+    from signalgraph.ingest import IngestOptions
+
+    options = IngestOptions(fmt=fmt, batch_size=batch_size, max_rejects=max_rejects,
+                            dry_run=dry_run, create_source=create_source)  # fmt: skip
     _ingest(ctx, "facts", files, source, options, workspace, json)
 
 
@@ -326,8 +323,10 @@ def ingest_relations(
     json: JsonOption = False,
 ) -> None:
     """Ingest {subject, predicate, object, valid_from, valid_to, confidence, properties}."""
-    options = {"fmt": fmt, "batch_size": batch_size, "max_rejects": max_rejects,
-               "dry_run": dry_run, "create_source": create_source}  # fmt: skip
+    from signalgraph.ingest import IngestOptions
+
+    options = IngestOptions(fmt=fmt, batch_size=batch_size, max_rejects=max_rejects,
+                            dry_run=dry_run, create_source=create_source)  # fmt: skip
     _ingest(ctx, "relations", files, source, options, workspace, json)
 
 

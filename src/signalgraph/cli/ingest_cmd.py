@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
@@ -20,7 +22,7 @@ from signalgraph.cli.output import (
 from signalgraph.cli.state import get_state
 
 if TYPE_CHECKING:
-    from signalgraph.ingest import IngestProgress, IngestResult
+    from signalgraph.ingest import IngestOptions, IngestProgress, IngestResult
 
 
 class ProgressBar:
@@ -148,29 +150,59 @@ def ingest(
     json: JsonOption = False,
 ) -> None:
     """Ingest signals idempotently: new ones stored, changed ones revised, bad ones rejected."""
+    from signalgraph.ingest import IngestOptions
+
     client = get_state(ctx).client(workspace)
-    options: dict[str, Any] = {
-        "fmt": fmt,
-        "batch_size": batch_size,
-        "max_rejects": max_rejects,
-        "dry_run": dry_run,
-        "create_source": create_source,
-        "nul_policy": nul,
-    }
-    run_ingest(client.ingest, files, source, options, json=json, workspace=client.workspace_name)
+    options = IngestOptions(
+        fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
+        create_source=create_source, nul_policy=nul,
+    )  # fmt: skip
+    result = run_ingest(
+        client.ingest, files, source, options, json=json, workspace=client.workspace_name
+    )
+    raise typer.Exit(result.exit_code)
+
+
+class Load(Protocol):
+    """An ingest entry point of the library (signals, entity records, facts, relations)."""
+
+    def __call__(
+        self,
+        inputs: Any,
+        *,
+        source: str,
+        fmt: str,
+        batch_size: int | None,
+        max_rejects: int | None,
+        dry_run: bool,
+        create_source: bool,
+        nul_policy: str | None,
+        progress: Callable[[IngestProgress], None] | None,
+        actor: str | None,
+    ) -> IngestResult:
+        """Run one ingest."""
 
 
 def run_ingest(
-    load: Any, files: list[str], source: str, options: dict[str, Any], *, json: bool, workspace: str
-) -> None:
-    """Run an ingest (signals or entity records) with a progress bar, report, exit."""
-    if not json and stderr.is_terminal:
-        with ProgressBar() as bar:
-            result = load(files, source=source, progress=bar.update, **options)
-    else:
-        result = load(files, source=source, **options)
+    load: Load,
+    files: list[str],
+    source: str,
+    options: IngestOptions,
+    *,
+    json: bool,
+    workspace: str,
+) -> IngestResult:
+    """Run an ingest with a progress bar on a terminal, and report it."""
+    bar = ProgressBar() if not json and stderr.is_terminal else None
+    with bar if bar is not None else nullcontext():
+        result = load(
+            files, source=source, fmt=options.fmt, batch_size=options.batch_size,
+            max_rejects=options.max_rejects, dry_run=options.dry_run,
+            create_source=options.create_source, nul_policy=options.nul_policy,
+            progress=bar.update if bar is not None else None, actor=options.actor,
+        )  # fmt: skip
     _report(result, json=json, workspace=workspace)
-    raise typer.Exit(result.exit_code)
+    return result
 
 
 def _report(result: IngestResult, *, json: bool, workspace: str) -> None:

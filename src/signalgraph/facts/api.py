@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ from signalgraph.runs import finish_run, record_run, start_run
 
 if TYPE_CHECKING:
     from signalgraph.db.scope import Scope
-    from signalgraph.ingest import IngestResult
+    from signalgraph.ingest import IngestProgress, IngestResult
 
 
 def _entity(
@@ -37,28 +37,56 @@ class Facts:
 
     # -- writing ---------------------------------------------------------------------
 
-    def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
+    def ingest(
+        self,
+        inputs: Any,
+        *,
+        source: str,
+        fmt: str = "auto",
+        batch_size: int | None = None,
+        max_rejects: int | None = None,
+        dry_run: bool = False,
+        create_source: bool = False,
+        nul_policy: str | None = None,
+        progress: Callable[[IngestProgress], None] | None = None,
+        actor: str | None = None,
+    ) -> IngestResult:
         """Ingest statements {entity, property, value, unit, as_of, source, confidence, signal}.
 
         Inputs are files (NDJSON, CSV, Parquet; "-" for stdin) or dicts; options as
-        for `SignalGraph.ingest` (fmt, batch_size, max_rejects, dry_run, create_source,
-        nul_policy, progress, actor). Rejects are kept with the run.
+        for `SignalGraph.ingest`. Rejects are kept with the run.
         """
         from signalgraph.facts.loader import FactLoader
-        from signalgraph.ingest.pipeline import Ingest
+        from signalgraph.ingest.pipeline import Ingest, IngestOptions
 
-        return Ingest(self._scope, source=source, loader=FactLoader(), **options).run(inputs)
+        options = IngestOptions(
+            fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
+            create_source=create_source, nul_policy=nul_policy, actor=actor,
+        )  # fmt: skip
+        return Ingest(
+            self._scope, source=source, options=options, loader=FactLoader(), progress=progress
+        ).run(inputs)
 
     def add(
         self,
         statements: Iterable[dict[str, Any]],
         *,
         source: str,
+        fmt: str = "auto",
+        batch_size: int | None = None,
+        max_rejects: int | None = None,
+        dry_run: bool = False,
+        create_source: bool = False,
+        nul_policy: str | None = None,
+        progress: Callable[[IngestProgress], None] | None = None,
         actor: str | None = None,
-        **options: Any,
     ) -> IngestResult:
         """Add statements given as dicts (one ingest run; see `ingest`)."""
-        return self.ingest(list(statements), source=source, actor=actor, **options)
+        return self.ingest(
+            list(statements), source=source,
+            fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
+            create_source=create_source, nul_policy=nul_policy, progress=progress, actor=actor,
+        )  # fmt: skip
 
     def define(
         self,
@@ -174,24 +202,53 @@ class Relations:
     def __init__(self, scope: Scope) -> None:
         self._scope = scope
 
-    def ingest(self, inputs: Any, *, source: str, **options: Any) -> IngestResult:
+    def ingest(
+        self,
+        inputs: Any,
+        *,
+        source: str,
+        fmt: str = "auto",
+        batch_size: int | None = None,
+        max_rejects: int | None = None,
+        dry_run: bool = False,
+        create_source: bool = False,
+        nul_policy: str | None = None,
+        progress: Callable[[IngestProgress], None] | None = None,
+        actor: str | None = None,
+    ) -> IngestResult:
         """Ingest statements {subject, predicate, object, valid_from, valid_to, source,
         confidence, signal, properties} (files or dicts; options as for facts)."""
         from signalgraph.facts.loader import RelationLoader
-        from signalgraph.ingest.pipeline import Ingest
+        from signalgraph.ingest.pipeline import Ingest, IngestOptions
 
-        return Ingest(self._scope, source=source, loader=RelationLoader(), **options).run(inputs)
+        options = IngestOptions(
+            fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
+            create_source=create_source, nul_policy=nul_policy, actor=actor,
+        )  # fmt: skip
+        return Ingest(
+            self._scope, source=source, options=options, loader=RelationLoader(), progress=progress
+        ).run(inputs)
 
     def add(
         self,
         statements: Iterable[dict[str, Any]],
         *,
         source: str,
+        fmt: str = "auto",
+        batch_size: int | None = None,
+        max_rejects: int | None = None,
+        dry_run: bool = False,
+        create_source: bool = False,
+        nul_policy: str | None = None,
+        progress: Callable[[IngestProgress], None] | None = None,
         actor: str | None = None,
-        **options: Any,
     ) -> IngestResult:
-        """Add relation statements given as dicts (one ingest run)."""
-        return self.ingest(list(statements), source=source, actor=actor, **options)
+        """Add statements given as dicts (one ingest run; see `ingest`)."""
+        return self.ingest(
+            list(statements), source=source,
+            fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
+            create_source=create_source, nul_policy=nul_policy, progress=progress, actor=actor,
+        )  # fmt: skip
 
     def list(
         self,

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
-from signalgraph.ingest.pipeline import Ingest, IngestProgress, IngestResult, ingest
+from signalgraph.ingest.pipeline import (
+    Ingest,
+    IngestOptions,
+    IngestProgress,
+    IngestResult,
+    ingest,
+)
 
-__all__ = ["Ingest", "IngestProgress", "IngestResult", "ingest"]
+__all__ = ["Ingest", "IngestOptions", "IngestProgress", "IngestResult", "ingest"]

@@ -200,6 +200,32 @@ def _as_inputs(inputs: Any) -> tuple[list[str] | None, Iterable[Any] | None]:
     return None, inputs
 
 
+@dataclass(frozen=True, kw_only=True)
+class IngestOptions:
+    """How one ingest run reads and writes (the `signalgraph ingest` options)."""
+
+    fmt: str = "auto"  # auto, ndjson, csv or parquet
+    batch_size: int | None = None  # records per transaction (default: the setting)
+    max_rejects: int | None = None  # stop the run (failed) past this many rejects
+    dry_run: bool = False  # read, check and count; store nothing
+    create_source: bool = False  # add the source if it does not exist
+    nul_policy: str | None = None  # reject or strip NUL characters (default: the setting)
+    actor: str | None = None  # who is acting, for the audit trail
+
+    def check(self) -> None:
+        """Raise UsageError for an option out of its range."""
+        if self.fmt not in FORMATS:
+            raise UsageError(
+                f"unknown format {self.fmt!r}", hint=f"expected one of {', '.join(FORMATS)}"
+            )
+        if self.batch_size is not None and self.batch_size < 1:
+            raise UsageError("--batch-size must be at least 1")
+        if self.max_rejects is not None and self.max_rejects < 0:
+            raise UsageError("--max-rejects must be 0 or more")
+        if self.nul_policy not in {None, "reject", "strip"}:
+            raise UsageError("--nul must be 'reject' or 'strip'")
+
+
 class Ingest:
     """One ingest run of files, standard input or Python objects into one source."""
 
@@ -208,41 +234,28 @@ class Ingest:
         scope: Scope,
         *,
         source: str,
-        fmt: str = "auto",
-        batch_size: int | None = None,
-        max_rejects: int | None = None,
-        dry_run: bool = False,
-        create_source: bool = False,
-        nul_policy: str | None = None,
-        progress: Callable[[IngestProgress], None] | None = None,
-        actor: str | None = None,
+        options: IngestOptions | None = None,
         loader: Loader | None = None,
+        progress: Callable[[IngestProgress], None] | None = None,
     ) -> None:
-        if fmt not in FORMATS:
-            raise UsageError(
-                f"unknown format {fmt!r}", hint=f"expected one of {', '.join(FORMATS)}"
-            )
-        if batch_size is not None and batch_size < 1:
-            raise UsageError("--batch-size must be at least 1")
-        if max_rejects is not None and max_rejects < 0:
-            raise UsageError("--max-rejects must be 0 or more")
-        if nul_policy not in {None, "reject", "strip"}:
-            raise UsageError("--nul must be 'reject' or 'strip'")
+        options = options or IngestOptions()
+        options.check()
+        fmt, batch_size, dry_run = options.fmt, options.batch_size, options.dry_run
         self.scope = scope
         self.loader: Loader = loader or SignalLoader()
         self.settings = scope.settings
         self.source_name = source
         self.fmt = fmt
         self.batch_size = batch_size or self.settings.batch_size
-        self.max_rejects = max_rejects
+        self.max_rejects = options.max_rejects
         self.dry_run = dry_run
-        self.create_source = create_source
+        self.create_source = options.create_source
         self.limits = Limits(
             max_field_bytes=self.settings.max_field_bytes,
-            nul_policy=nul_policy or self.settings.nul_policy,
+            nul_policy=options.nul_policy or self.settings.nul_policy,
         )
         self.progress = progress
-        self.actor = actor
+        self.actor = options.actor
         self.counters = dict.fromkeys(
             [*COUNTER_NAMES[:4], *self.loader.counter_names, *COUNTER_NAMES[4:]], 0
         )
@@ -610,6 +623,16 @@ class Ingest:
         )
 
 
-def ingest(scope: Scope, inputs: Any, *, source: str, **options: Any) -> IngestResult:
+def ingest(
+    scope: Scope,
+    inputs: Any,
+    *,
+    source: str,
+    options: IngestOptions | None = None,
+    loader: Loader | None = None,
+    progress: Callable[[IngestProgress], None] | None = None,
+) -> IngestResult:
     """Ingest files (paths, "-" for stdin) or an iterable of dicts into `source`."""
-    return Ingest(scope, source=source, **options).run(inputs)
+    return Ingest(scope, source=source, options=options, loader=loader, progress=progress).run(
+        inputs
+    )
