@@ -10,7 +10,12 @@ import sqlalchemy as sa
 
 from signalgraph.client import SignalGraph
 from signalgraph.fingerprint import bands, hamming, simhash, to_signed
-from signalgraph.ingest.near import CANDIDATES_PER_BAND, STORED_CANDIDATES, stored_candidates
+from signalgraph.ingest.near import (
+    CANDIDATE_DETAILS,
+    CANDIDATES_PER_BAND,
+    STORED_CANDIDATES,
+    stored_candidates,
+)
 from signalgraph.ingest.writer import Row
 from tests.corpus import record
 from tests.integration.test_ingest import assert_accounting
@@ -187,7 +192,7 @@ def test_stored_candidates_are_capped_per_band_value_most_recent_first(
     assert found == {seq: {row[0]: 0 for row in newest} for seq in (7, 8)}
 
 
-def test_the_candidate_query_reads_the_band_indexes_on_a_table_without_statistics(
+def test_the_candidate_queries_read_indexes_on_a_table_without_statistics(
     database_url: str,
 ) -> None:
     workspace_id = uuid.uuid4()
@@ -204,20 +209,28 @@ def test_the_candidate_query_reads_the_band_indexes_on_a_table_without_statistic
             {"seq": seq, "simhash": seq, "b0": seq, "b1": seq, "b2": seq, "b3": seq}
             for seq in range(500)
         ]
-        plan = "\n".join(
-            line
-            for (line,) in conn.execute(
-                "EXPLAIN " + STORED_CANDIDATES,
-                {
-                    "rows": orjson.dumps(query_rows).decode(),
-                    "ws": workspace_id,
-                    "distance": 3,
-                    "exclude": [uuid.uuid4()],
-                    "cap": CANDIDATES_PER_BAND,
-                },
-            )
+        ids = [
+            signal_id
+            for (signal_id,) in conn.execute("SELECT signal_id FROM fingerprint LIMIT 5000")
+        ]
+
+        def plan(query: str, params: dict[str, Any]) -> str:
+            return "\n".join(line for (line,) in conn.execute("EXPLAIN " + query, params))
+
+        candidates = plan(
+            STORED_CANDIDATES,
+            {
+                "rows": orjson.dumps(query_rows).decode(),
+                "ws": workspace_id,
+                "distance": 3,
+                "exclude": [uuid.uuid4()],
+                "cap": CANDIDATES_PER_BAND,
+            },
         )
+        details = plan(CANDIDATE_DETAILS, {"ids": ids, "ws": workspace_id})
     for band in range(4):
-        assert f"using ix_fingerprint_representative_band{band} on fingerprint" in plan, plan
-    assert "Seq Scan on fingerprint" not in plan, plan
-    assert "Bitmap" not in plan, plan
+        assert f"using ix_fingerprint_representative_band{band} on fingerprint" in candidates
+    assert "Index Scan using pk_fingerprint on fingerprint" in details, details
+    for text in (candidates, details):
+        assert "Seq Scan on fingerprint" not in text, text
+        assert "Bitmap" not in text, text

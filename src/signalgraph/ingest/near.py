@@ -83,11 +83,15 @@ FROM q CROSS JOIN LATERAL (
 WHERE bit_count((c.simhash # q.simhash)::bit(64)) <= %(distance)s
 """
 
-# What ranks and confirms a candidate, read once per candidate rather than once per pair.
+# What ranks and confirms a candidate, read once per candidate rather than once per pair:
+# one primary-key probe per id (LIMIT keeps the planner from joining a whole workspace
+# when it has no statistics).
 CANDIDATE_DETAILS = """
 SELECT f.signal_id, f.created_at, f.word_sketch
-FROM unnest(%(ids)s::uuid[]) AS i(signal_id)
-JOIN fingerprint f ON f.workspace_id = %(ws)s AND f.signal_id = i.signal_id
+FROM unnest(%(ids)s::uuid[]) AS i(signal_id) CROSS JOIN LATERAL (
+    SELECT f.signal_id, f.created_at, f.word_sketch FROM fingerprint f
+    WHERE f.workspace_id = %(ws)s AND f.signal_id = i.signal_id LIMIT 1
+) AS f
 """
 
 
