@@ -11,6 +11,8 @@ so they share at least one band exactly, and an index on each band finds them.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import operator
 import re
 import struct
 import unicodedata
@@ -277,7 +279,7 @@ class WordSketch:
         limit = values[-1] >> 1 if len(values) >= SKETCH_WORDS else _COMPLETE
         return cls(
             cased=bool(sketch[0] & _SKETCH_CASED),
-            words=frozenset(value >> 1 for value in values),
+            words=frozenset(map(operator.rshift, values, itertools.repeat(1))),
             names=frozenset(value >> 1 for value in values if value & 1),
             limit=limit,
         )

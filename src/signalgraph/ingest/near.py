@@ -37,14 +37,14 @@ if TYPE_CHECKING:
     from signalgraph.ingest.writer import Row
 
 CANDIDATES_PER_BAND = 64
-QUERY_ROWS = 64
+QUERY_ROWS = 256
 MAX_DETAILS = 8192
 
 # One option: (distance, rank, signal id, word sketch); the smallest (distance, rank)
 # that agrees wins. Ranks order stored signals (oldest first) before the batch's.
-Option = tuple[int, Any, uuid.UUID, WordSketch | None]
+Option = tuple[int, Any, uuid.UUID, bytes | None]
 # One of the batch's representatives: (unsigned simhash, signal id, rank, word sketch).
-_Entry = tuple[int, uuid.UUID, Any, WordSketch | None]
+_Entry = tuple[int, uuid.UUID, Any, bytes | None]
 
 # The most recently published representatives per band value (a backward scan of each
 # band's partial index, stopped at the cap), then the exact Hamming distance. The
@@ -148,7 +148,10 @@ class NearMatcher:
         self._stored: dict[int, dict[uuid.UUID, int]] = {}
         # Stored candidates' rank and sketch, by signal id: consecutive rows of similar
         # texts meet the same representatives. Emptied past MAX_DETAILS entries.
-        self._details: dict[uuid.UUID, tuple[Any, WordSketch | None]] = {}
+        self._details: dict[uuid.UUID, tuple[Any, bytes | None]] = {}
+        # Sketches read for comparison, by their bytes; read only when there is something
+        # to compare with. Emptied past MAX_DETAILS entries.
+        self._read: dict[bytes, WordSketch] = {}
         # Per band, per band value: the batch's most recently published representatives,
         # as a min-heap on the signal id as an integer (the oldest is dropped past the cap).
         self._batch: list[dict[int, list[tuple[int, _Entry]]]] = [{} for _ in range(BANDS)]
@@ -157,14 +160,25 @@ class NearMatcher:
         """Point the row at its closest confirmed representative, or make it one."""
         if row.simhash is None or self.max_distance < 0:
             return
-        sketch = WordSketch.read(row.sketch) if row.sketch is not None else None
         options = self._stored_options(row) + self._batch_options(row)
-        options.sort(key=lambda option: option[:2])
-        for distance, _, signal_id, other in options:
-            if sketches_agree(sketch, other):
-                row.near_duplicate_of, row.near_distance = signal_id, distance
-                return
-        self._add_representative(row, rank, sketch)
+        if options:
+            options.sort(key=lambda option: option[:2])
+            sketch = self._sketch(row.sketch)
+            for distance, _, signal_id, other in options:
+                if sketches_agree(sketch, self._sketch(other)):
+                    row.near_duplicate_of, row.near_distance = signal_id, distance
+                    return
+        self._add_representative(row, rank)
+
+    def _sketch(self, sketch: bytes | None) -> WordSketch | None:
+        if sketch is None:
+            return None
+        read = self._read.get(sketch)
+        if read is None:
+            if len(self._read) >= MAX_DETAILS:
+                self._read.clear()
+            read = self._read[sketch] = WordSketch.read(sketch)
+        return read
 
     def _stored_options(self, row: Row) -> list[Option]:
         while row.seq not in self._stored and self._next < len(self._pending):
@@ -203,7 +217,7 @@ class NearMatcher:
         ).fetchall():
             self._details[signal_id] = (
                 (0, created_at, signal_id),
-                WordSketch.read(sketch) if sketch is not None else None,
+                bytes(sketch) if sketch is not None else None,
             )
 
     def _batch_options(self, row: Row) -> list[Option]:
@@ -218,11 +232,11 @@ class NearMatcher:
                     options[key] = (distance, rank, signal_id, sketch)
         return list(options.values())
 
-    def _add_representative(self, row: Row, rank: Any, sketch: WordSketch | None) -> None:
+    def _add_representative(self, row: Row, rank: Any) -> None:
         assert row.simhash is not None
         assert row.signal_id is not None
         # Unsigned simhashes: the XOR of two is the bits they differ in.
-        entry = (row.simhash, row.signal_id, rank, sketch)
+        entry = (row.simhash, row.signal_id, rank, row.sketch)
         for band, value in enumerate(bands(row.simhash)):
             heap = self._batch[band].setdefault(value, [])
             heapq.heappush(heap, (row.signal_id.int, entry))
