@@ -222,7 +222,8 @@ def simhash(text: str, *, min_tokens: int = DEFAULT_MIN_TOKENS) -> int | None:
 # A text with no mixed-case word (all capitals or all small letters: a re-cased copy)
 # tells no names from other words, so against a text that does, all its words count as
 # names. Words are maximal runs of letters, digits and underscores (Python's `\w`)
-# after NFKC normalisation, so punctuation never makes two words differ.
+# after NFKC normalisation, so punctuation never makes two words differ, except that a
+# number keeps its separators ("100,250", "4.5"): "$100,100" is not part of "$100,250".
 #
 # The sketch keeps the SKETCH_WORDS smallest hashes: texts of up to SKETCH_MAX_TOKENS
 # words (the only ones sketched) rarely have more distinct words than that, and when
@@ -232,7 +233,7 @@ def simhash(text: str, *, min_tokens: int = DEFAULT_MIN_TOKENS) -> int | None:
 SKETCH_WORDS = 64
 SKETCH_MAX_TOKENS = 128
 _SKETCH_CASED = 1  # header flag: the text has mixed-case words
-_WORD = re.compile(r"\w+")
+_WORD = re.compile(r"\d+(?:[.,]\d+)+|\w+")
 _DIGIT = re.compile(r"\d")
 _HASH_MASK = 0xFFFF_FFFE  # the low bit of each value marks a name or figure
 
