@@ -11,7 +11,13 @@ so they share at least one band exactly, and an index on each band finds them.
 from __future__ import annotations
 
 import hashlib
+import itertools
+import operator
+import re
+import struct
 import unicodedata
+import zlib
+from dataclasses import dataclass
 from urllib.parse import unquote_plus, urlsplit
 
 BANDS = 4
@@ -200,3 +206,97 @@ def simhash(text: str, *, min_tokens: int = DEFAULT_MIN_TOKENS) -> int | None:
         for bit in range(64):
             votes[bit] += 1 if feature >> bit & 1 else -1
     return sum(1 << bit for bit in range(64) if votes[bit] > 0)
+
+
+# -- word sketch: the confirmation of a near-duplicate pair --------------------------
+#
+# Templated texts (the same press release about two companies, this quarter's results
+# against last quarter's) share almost all their words, and their simhashes can be a
+# bit or two apart. What tells them apart is their names and figures. A short text's
+# sketch holds a 32-bit hash of each of its distinct words (casefolded), each marked
+# when the word is a name or a figure: it has both capitals and small letters
+# ("Tidewater", "McKay", "The") or a digit ("120", "Q3"). Two texts are NOT near
+# duplicates when each has a name or figure that the other lacks altogether: a copy may
+# add or drop a sentence (names on one side only), not trade its names for others.
+#
+# A text with no mixed-case word (all capitals or all small letters: a re-cased copy)
+# tells no names from other words, so against a text that does, all its words count as
+# names. Words are maximal runs of letters, digits and underscores (Python's `\w`)
+# after NFKC normalisation, so punctuation never makes two words differ, except that a
+# number keeps its separators ("100,250", "4.5"): "$100,100" is not part of "$100,250".
+#
+# The sketch keeps the SKETCH_WORDS smallest hashes: texts of up to SKETCH_MAX_TOKENS
+# words (the only ones sketched) rarely have more distinct words than that, and when
+# one does, words are compared below the smaller of the two sketches' largest hashes,
+# where both sketches are complete (a difference found there is a real one).
+
+SKETCH_WORDS = 64
+SKETCH_MAX_TOKENS = 128
+_SKETCH_CASED = 1  # header flag: the text has mixed-case words
+_WORD = re.compile(r"\d+(?:[.,]\d+)+|\w+")
+_DIGIT = re.compile(r"\d")
+_HASH_MASK = 0xFFFF_FFFE  # the low bit of each value marks a name or figure
+
+
+def word_sketch(text: str) -> bytes:
+    """Return the sketch of a text's words: a flag byte, then sorted big-endian uint32s."""
+    if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    words = set(_WORD.findall(text))
+    names = set()
+    cased = False
+    for word in words:
+        if word.islower() and word.isalpha():
+            continue
+        if word.upper() != word and word.lower() != word:
+            cased = True
+            names.add(word.casefold())
+        elif _DIGIT.search(word):
+            names.add(word.casefold())
+    values = sorted(
+        (zlib.crc32(word.encode("utf-8", "surrogatepass")) & _HASH_MASK) | (word in names)
+        for word in {word.casefold() for word in words}
+    )[:SKETCH_WORDS]
+    header = _SKETCH_CASED if cased else 0
+    return bytes((header,)) + struct.pack(f">{len(values)}I", *values)
+
+
+_COMPLETE = 1 << 32  # the limit of a sketch that holds every word of its text
+
+
+@dataclass(frozen=True, slots=True)
+class WordSketch:
+    """A stored word sketch, read for comparison: word hashes, names and figures among them."""
+
+    cased: bool
+    words: frozenset[int]
+    names: frozenset[int]
+    limit: int  # every word of the text whose hash is at most this is in `words`
+
+    @classmethod
+    def read(cls, sketch: bytes) -> WordSketch:
+        """Return the stored sketch (word_sketch's bytes) ready to compare."""
+        values = struct.unpack_from(f">{(len(sketch) - 1) // 4}I", sketch, 1)
+        limit = values[-1] >> 1 if len(values) >= SKETCH_WORDS else _COMPLETE
+        return cls(
+            cased=bool(sketch[0] & _SKETCH_CASED),
+            words=frozenset(map(operator.rshift, values, itertools.repeat(1))),
+            names=frozenset(value >> 1 for value in values if value & 1),
+            limit=limit,
+        )
+
+    def lacks_a_name_of(self, other: WordSketch, limit: int) -> bool:
+        """Return True when `other` has a name or figure (at most `limit`) this text lacks."""
+        # A re-cased text tells no names: against a cased one, all its words count.
+        names = other.words if not other.cased and self.cased else other.names
+        if limit == _COMPLETE:
+            return not names <= self.words
+        return any(name <= limit and name not in self.words for name in names)
+
+
+def sketches_agree(first: WordSketch | None, second: WordSketch | None) -> bool:
+    """Return False when each text has a name or figure the other lacks (None: no sketch)."""
+    if first is None or second is None:
+        return True
+    limit = min(first.limit, second.limit)
+    return not (first.lacks_a_name_of(second, limit) and second.lacks_a_name_of(first, limit))

@@ -80,6 +80,13 @@ _INTEGRITY = {
     "fingerprints_without_key": """
         SELECT count(*) FROM fingerprint f WHERE NOT EXISTS (SELECT 1 FROM signal_key k
         WHERE k.workspace_id = f.workspace_id AND k.signal_id = f.signal_id)""",
+    # The fingerprint's copies of the duplicate pointers decide what new signals are
+    # compared with (migration 0015).
+    "fingerprint_pointer_drift": """
+        SELECT count(*) FROM fingerprint f JOIN signal s
+            ON s.workspace_id = f.workspace_id AND s.id = f.signal_id
+        WHERE f.duplicate_of IS DISTINCT FROM s.duplicate_of
+           OR f.near_duplicate_of IS DISTINCT FROM s.near_duplicate_of""",
     "mentions_without_signal": """
         SELECT count(*) FROM mention m WHERE NOT EXISTS (SELECT 1 FROM signal s
         WHERE s.workspace_id = m.workspace_id AND s.id = m.signal_id)""",

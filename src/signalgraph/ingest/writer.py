@@ -2,8 +2,9 @@
 
 1. Look up the batch's keys: each record is new, changed (updated) or the same (unchanged).
 2. Look up the originals that share a content hash or normalised URL with the new
-   records, and the near-duplicate candidates that share a simhash band.
-3. Decide duplicates in input order, so records within the batch are compared too.
+   records.
+3. Decide duplicates in input order, so records within the batch are compared too; near
+   duplicates are matched to representatives sharing a simhash band (`ingest.near`).
 4. COPY new keys, signals, fingerprints and mentions; update changed signals after
    copying their previous content into `signal_revision`; COPY the rejects; add the
    counts to the run. The caller commits.
@@ -24,9 +25,17 @@ from typing import Any
 import orjson
 import psycopg
 
-from signalgraph.fingerprint import bands, hamming, normalize_url, to_signed, url_hash
+from signalgraph.fingerprint import (
+    SKETCH_MAX_TOKENS,
+    bands,
+    normalize_url,
+    to_signed,
+    url_hash,
+    word_sketch,
+)
 from signalgraph.fingerprint_batch import fingerprint_batch
 from signalgraph.ids import uuid7
+from signalgraph.ingest.near import NearMatcher
 from signalgraph.links.store import LinkStore
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -57,6 +66,7 @@ class Row:
     url_hash: bytes | None = None
     simhash: int | None = None
     tokens: int = 0
+    sketch: bytes | None = None  # short texts only (fingerprint.word_sketch)
     fingerprinted: bool = False
     duplicate_of: uuid.UUID | None = None
     near_duplicate_of: uuid.UUID | None = None
@@ -120,11 +130,13 @@ def fingerprint_rows(rows: Sequence[Row], *, min_tokens: int) -> None:
 def _fingerprint_slice(todo: Sequence[Row], min_tokens: int) -> None:
     texts = [row.record.text or row.record.title for row in todo]
     prints = fingerprint_batch(texts, min_tokens=min_tokens)
-    for row, printed in zip(todo, prints, strict=True):
+    for row, text, printed in zip(todo, texts, prints, strict=True):
         if printed is not None:
             row.content_hash = printed.content_hash
             row.simhash = printed.simhash
             row.tokens = printed.tokens
+            if text and printed.simhash is not None and printed.tokens <= SKETCH_MAX_TOKENS:
+                row.sketch = word_sketch(text)
         if row.record.url:
             row.url_normalized = normalize_url(row.record.url)
             if row.url_normalized is not None:
@@ -157,41 +169,13 @@ WHERE workspace_id = %s AND duplicate_of IS NULL
   AND signal_id <> ALL(%s)
 """
 
-# Candidates sharing at least one 16-bit band, then the exact Hamming distance.
-_NEAR = """
-WITH q AS (
-    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb)
-        AS q(seq int, simhash bigint, b0 int, b1 int, b2 int, b3 int)
-), candidates AS (
-    SELECT q.seq, q.simhash AS wanted, f.signal_id, f.simhash, f.created_at
-    FROM q JOIN fingerprint f ON f.workspace_id = %(ws)s AND f.band0 = q.b0
-     AND f.duplicate_of IS NULL AND f.simhash IS NOT NULL
-    UNION
-    SELECT q.seq, q.simhash, f.signal_id, f.simhash, f.created_at
-    FROM q JOIN fingerprint f ON f.workspace_id = %(ws)s AND f.band1 = q.b1
-     AND f.duplicate_of IS NULL AND f.simhash IS NOT NULL
-    UNION
-    SELECT q.seq, q.simhash, f.signal_id, f.simhash, f.created_at
-    FROM q JOIN fingerprint f ON f.workspace_id = %(ws)s AND f.band2 = q.b2
-     AND f.duplicate_of IS NULL AND f.simhash IS NOT NULL
-    UNION
-    SELECT q.seq, q.simhash, f.signal_id, f.simhash, f.created_at
-    FROM q JOIN fingerprint f ON f.workspace_id = %(ws)s AND f.band3 = q.b3
-     AND f.duplicate_of IS NULL AND f.simhash IS NOT NULL
-)
-SELECT seq, signal_id, bit_count((simhash # wanted)::bit(64))::int AS distance, created_at
-FROM candidates
-WHERE bit_count((simhash # wanted)::bit(64)) <= %(distance)s
-  AND signal_id <> ALL(%(exclude)s)
-"""
-
 _STAGE = """
 CREATE TEMPORARY TABLE IF NOT EXISTS sg_stage_update (
     signal_id uuid PRIMARY KEY, kind text, title text, text text, url text, author text,
     lang text, published_at timestamptz, metadata jsonb, raw jsonb, mentions jsonb,
     record_hash bytea, prev_hash bytea, duplicate_of uuid, near_duplicate_of uuid,
     near_distance smallint, content_hash bytea, url_normalized text, url_hash bytea,
-    simhash bigint, band0 int, band1 int, band2 int, band3 int, tokens int
+    simhash bigint, band0 int, band1 int, band2 int, band3 int, tokens int, word_sketch bytea
 ) ON COMMIT DELETE ROWS
 """
 
@@ -240,7 +224,8 @@ _REVISE = [
     """
     UPDATE fingerprint f SET content_hash = u.content_hash, url_normalized = u.url_normalized,
         url_hash = u.url_hash, simhash = u.simhash, band0 = u.band0, band1 = u.band1,
-        band2 = u.band2, band3 = u.band3, tokens = u.tokens, duplicate_of = u.duplicate_of
+        band2 = u.band2, band3 = u.band3, tokens = u.tokens, duplicate_of = u.duplicate_of,
+        near_duplicate_of = u.near_duplicate_of, word_sketch = u.word_sketch
     FROM sg_stage_update u
     WHERE f.workspace_id = %(ws)s AND f.signal_id = u.signal_id
     """,
@@ -268,11 +253,11 @@ _SIGNAL_TYPES = [
 ]  # fmt: skip
 _FINGERPRINT_COLUMNS = (
     "workspace_id, signal_id, content_hash, url_normalized, url_hash, simhash, "
-    "band0, band1, band2, band3, tokens, duplicate_of"
+    "band0, band1, band2, band3, tokens, duplicate_of, near_duplicate_of, word_sketch"
 )
 _FINGERPRINT_TYPES = [
     "uuid", "uuid", "bytea", "text", "bytea", "int8", "int4", "int4", "int4", "int4",
-    "int4", "uuid",
+    "int4", "uuid", "uuid", "bytea",
 ]  # fmt: skip
 _MENTION_TYPES = [
     "uuid", "uuid", "int4", "text", "text", "jsonb", "int4", "int4", "float8", "timestamptz"
@@ -400,13 +385,18 @@ class BatchWriter:
         by_url = self._originals(
             _ORIGINALS_BY_URL, {r.url_hash for r in writing if r.url_hash}, stale
         )
-        near = self._near_candidates(writing, stale)
+        near = NearMatcher(
+            self.conn,
+            workspace_id=self.workspace_id,
+            max_distance=self.near_distance,
+            rows=writing,
+            exclude=stale,
+        )
 
         # Originals of this batch, by key, with a rank: stored signals (oldest first) come
         # before new ones (in input order).
         batch_content: dict[bytes, tuple[Any, uuid.UUID | None]] = {}
         batch_url: dict[bytes, tuple[Any, uuid.UUID | None]] = {}
-        batch_bands: list[dict[int, list[tuple[Any, Row]]]] = [{} for _ in range(4)]
         for row in writing:
             rank: Any = (
                 (0, row.stored_at, row.signal_id) if row.status == "updated" else (1, row.seq)
@@ -426,24 +416,7 @@ class BatchWriter:
             for registry, key in ((batch_content, row.content_hash), (batch_url, row.url_hash)):
                 if key is not None and (key not in registry or rank < registry[key][0]):
                     registry[key] = (rank, row.signal_id)
-            if row.simhash is None:
-                continue
-            options: list[tuple[int, Any, uuid.UUID | None]] = []
-            stored = near.get(row.seq)
-            if stored is not None:
-                options.append((stored[1], (0, stored[2], stored[0]), stored[0]))
-            row_bands = bands(row.simhash)
-            for band, value in enumerate(row_bands):
-                for other_rank, other in batch_bands[band].get(value, ()):
-                    assert other.simhash is not None
-                    distance = hamming(row.simhash, other.simhash)
-                    if distance <= self.near_distance:
-                        options.append((distance, other_rank, other.signal_id))
-            if options:
-                distance, _, target = min(options, key=lambda option: option[:2])
-                row.near_duplicate_of, row.near_distance = target, distance
-            for band, value in enumerate(row_bands):
-                batch_bands[band].setdefault(value, []).append((rank, row))
+            near.match(row, rank)
 
     def _originals(
         self, query: str, hashes: set[bytes], exclude: list[uuid.UUID | None]
@@ -456,43 +429,6 @@ class BatchWriter:
                 query, (self.workspace_id, json_list(h.hex() for h in hashes), exclude)
             )
         }
-
-    def _near_candidates(
-        self, rows: Sequence[Row], exclude: list[uuid.UUID | None]
-    ) -> dict[int, tuple[uuid.UUID, int, datetime]]:
-        wanted = [row for row in rows if row.simhash is not None]
-        if not wanted or self.near_distance < 0:
-            return {}
-        batch = []
-        for row in wanted:
-            assert row.simhash is not None
-            b0, b1, b2, b3 = bands(row.simhash)
-            batch.append(
-                {
-                    "seq": row.seq,
-                    "simhash": to_signed(row.simhash),
-                    "b0": b0,
-                    "b1": b1,
-                    "b2": b2,
-                    "b3": b3,
-                }
-            )
-        best: dict[int, tuple[uuid.UUID, int, datetime]] = {}
-        params: dict[str, Any] = {
-            "rows": orjson.dumps(batch).decode(),
-            "ws": self.workspace_id,
-            "distance": self.near_distance,
-            "exclude": exclude,
-        }
-        for seq, signal_id, distance, created_at in self.conn.execute(_NEAR, params):
-            current = best.get(seq)
-            if current is None or (distance, created_at, signal_id) < (
-                current[1],
-                current[2],
-                current[0],
-            ):
-                best[seq] = (signal_id, distance, created_at)
-        return best
 
     # -- writing ---------------------------------------------------------------------
 
@@ -624,6 +560,8 @@ class BatchWriter:
             *band_values,
             row.tokens,
             row.duplicate_of,
+            row.near_duplicate_of,
+            row.sketch,
         )
 
     def _apply_updates(self, rows: Sequence[Row]) -> None:
@@ -634,7 +572,7 @@ class BatchWriter:
             copy.set_types(
                 ["uuid", "text", "text", "text", "text", "text", "text", "timestamptz",
                  "jsonb", "jsonb", "jsonb", "bytea", "bytea", "uuid", "uuid", "int2", "bytea",
-                 "text", "bytea", "int8", "int4", "int4", "int4", "int4", "int4"]
+                 "text", "bytea", "int8", "int4", "int4", "int4", "int4", "int4", "bytea"]
             )  # fmt: skip
             for row in rows:
                 record = row.record
@@ -658,6 +596,7 @@ class BatchWriter:
                         row.near_duplicate_of,
                         row.near_distance,
                         *fingerprint[2:11],
+                        row.sketch,
                     )
                 )
         params = {"ws": self.workspace_id, "run": self.run_id}
@@ -701,13 +640,3 @@ def copy_rejects(
 def json_list(values: Iterable[str]) -> str:
     """Return values as one JSON array (cheaper to send than a Python list adapted by element)."""
     return orjson.dumps(list(values)).decode()
-
-
-def _earliest(
-    matches: Sequence[tuple[uuid.UUID, datetime] | None],
-) -> tuple[uuid.UUID | None, datetime | None] | None:
-    found = [match for match in matches if match is not None]
-    if not found:
-        return None
-    signal_id, created_at = min(found, key=lambda match: (match[1], match[0]))
-    return signal_id, created_at

@@ -30,6 +30,9 @@ SEARCH_EXPRESSION = (
     "setweight(to_tsvector(ts_config(lang), left(coalesce(text, ''), 100000)), 'B')"
 )
 
+# A fingerprint that new signals are compared with for near duplicates.
+REPRESENTATIVE = "duplicate_of IS NULL AND near_duplicate_of IS NULL AND simhash IS NOT NULL"
+
 signal_key = sa.Table(
     "signal_key",
     metadata,
@@ -64,8 +67,14 @@ fingerprint = sa.Table(
     sa.Column("band2", sa.Integer),
     sa.Column("band3", sa.Integer),
     sa.Column("tokens", sa.Integer, nullable=False, server_default="0"),
-    # Copy of signal.duplicate_of: originals (NULL) are what new signals are matched to.
+    # Copies of signal.duplicate_of and signal.near_duplicate_of: a new signal is matched
+    # to representatives only (neither pointer set), so a group of copies is a star
+    # around its first signal, never a chain, and its size never multiplies the work.
     sa.Column("duplicate_of", sa.Uuid),
+    sa.Column("near_duplicate_of", sa.Uuid),
+    # Short texts only: their words, names and figures marked (fingerprint.word_sketch),
+    # to confirm a near-duplicate pair.
+    sa.Column("word_sketch", sa.LargeBinary),
     created_at_column(),
     sa.PrimaryKeyConstraint("workspace_id", "signal_id"),
     # One original per content and per URL: the exact-duplicate lookup, and the guard
@@ -84,13 +93,16 @@ fingerprint = sa.Table(
         unique=True,
         postgresql_where=sa.text("duplicate_of IS NULL AND url_hash IS NOT NULL"),
     ),
-    # Near-duplicate candidates: any pair within Hamming distance 3 shares a band.
+    # Near-duplicate candidates: any pair within Hamming distance 3 shares a band. Per
+    # band value, the most recently published representatives come first (signal ids
+    # are UUIDv7 of the published time), read backwards up to the cap.
     *(
         sa.Index(
-            f"ix_fingerprint_band{band}",
+            f"ix_fingerprint_representative_band{band}",
             "workspace_id",
             f"band{band}",
-            postgresql_where=sa.text("duplicate_of IS NULL AND simhash IS NOT NULL"),
+            "signal_id",
+            postgresql_where=sa.text(REPRESENTATIVE),
         )
         for band in range(4)
     ),
