@@ -103,8 +103,9 @@ def test_an_unknown_entity_type_is_refused_with_the_real_command(
 
 
 def test_ids_in_tables_are_unique_enough_to_type(cli: Cli, base: list[str]) -> None:
-    runs = cli(*base, "runs", "list", "--json").json()
-    items = runs["items"] if isinstance(runs, dict) else runs
+    items = cli(*base, "runs", "list", "--json").json()["items"]  # type: ignore[index]
+    assert isinstance(items, list)
+    assert len(items) == 2  # the entity ingest and the resolution
     for run in items:
         shown = cli(*base, "runs", "show", short_id(run["id"]), "--json")
         assert shown.exit_code == 0, shown.stderr

@@ -87,5 +87,6 @@ def test_config_show_masks_secrets(cli: Cli) -> None:
     assert "hunter2" not in result.stdout
     rows = {r["name"]: r for r in result.json()["settings"]}  # type: ignore[index]
     assert rows["database_url"]["origin"] == "flag"
+    assert rows["database_url"]["value"] == "postgresql://u:***@h/db"
     table = cli("config", "show")
     assert "pool_size" in table.stdout

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,17 +35,136 @@ def _commands(command: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[
 COMMANDS = list(_commands(typer.main.get_command(app)))
 
 
-def _docs_text() -> str:
-    parts = [(ROOT / "README.md").read_text()]
-    parts += [page.read_text() for page in sorted((ROOT / "docs").glob("*.md"))]
-    return "\n".join(parts)
+# -- every command has help, a row in the README's overview and a section in docs/ ---------
+#
+# A command is documented when (1) the README's command overview table names it, and
+# (2) exactly one page of docs/ has a heading of its own for it: a Markdown heading
+# whose code span is `signalgraph`, the command's words, then only arguments and
+# options (### `signalgraph db upgrade [REV]`), with text under it. A heading names one
+# command; a heading or a table row naming a command that does not exist fails too.
+
+_HEADING = re.compile(r"^#{1,6}\s+(.*?)\s*$")
+_CODE = re.compile(r"`([^`]+)`")
+_WORD = re.compile(r"^[a-z][a-z-]*$")
+
+
+def _named(span: str) -> list[tuple[str, ...]]:
+    """Return the command paths a code span names: `db current`, `server start|stop`…
+
+    The words after `signalgraph` up to the first argument or option are the path; the
+    last may list alternatives (`lists add|remove`). Anything else names no command.
+    """
+    words = span.split()
+    if words[:1] == ["signalgraph"]:
+        words = words[1:]
+    path: list[str] = []
+    for word in words:
+        choices = word.replace("\\|", "|").split("|")
+        if not all(_WORD.match(choice) for choice in choices):
+            break
+        if len(choices) > 1:
+            return [(*path, choice) for choice in choices]
+        path.append(word)
+    return [tuple(path)] if path else []
+
+
+@dataclass(frozen=True)
+class Section:
+    """A heading of a docs page that names a command, and the text under it."""
+
+    page: str
+    line: int
+    spans: tuple[str, ...]  # the heading's code spans that start `signalgraph `
+    body: str  # the lines up to the next heading
+
+    @property
+    def where(self) -> str:
+        """Return the page and line, for messages."""
+        return f"{self.page}:{self.line}"
+
+    @property
+    def names(self) -> list[tuple[str, ...]]:
+        """Return the command paths the heading names."""
+        return [path for span in self.spans for path in _named(span)]
+
+
+def _sections() -> list[Section]:
+    """Return every heading of docs/*.md that names a `signalgraph` command."""
+    found = []
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        lines = page.read_text().splitlines()
+        fenced = False
+        headings: list[tuple[int, str]] = []
+        for index, line in enumerate(lines):
+            if line.lstrip().startswith("```"):
+                fenced = not fenced
+            elif not fenced and (heading := _HEADING.match(line)):
+                headings.append((index, heading.group(1)))
+        for number, (index, text) in enumerate(headings):
+            spans = tuple(s for s in _CODE.findall(text) if s.startswith("signalgraph "))
+            if spans:
+                end = headings[number + 1][0] if number + 1 < len(headings) else len(lines)
+                body = "\n".join(lines[index + 1 : end])
+                found.append(Section(f"docs/{page.name}", index + 1, spans, body))
+    return found
+
+
+def _overview() -> dict[tuple[str, ...], str]:
+    """Return each command path the README's command overview table names, with its row."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("\n## Command overview\n", 1)[1].split("\n## ", 1)[0]
+    named = {}
+    for row in table.splitlines():
+        if not row.startswith("| `"):
+            continue
+        first_cell = re.split(r"(?<!\\)\|", row)[1]
+        for span in _CODE.findall(first_cell):
+            for path in _named(span):
+                named[path] = row
+    return named
+
+
+SECTIONS = _sections()
+OVERVIEW = _overview()
+PATHS = [path for path, _ in COMMANDS]
 
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=[" ".join(p) for p, _ in COMMANDS])
-def test_command_has_help_and_docs(path: tuple[str, ...], command: Any) -> None:
-    assert (command.help or "").strip(), f"`signalgraph {' '.join(path)}` has no help text"
-    heading = f"signalgraph {' '.join(path)}"
-    assert heading in _docs_text(), f"no section in README.md or docs/ mentions `{heading}`"
+def test_command_has_help_a_row_in_the_overview_and_a_section_of_its_own(
+    path: tuple[str, ...], command: Any
+) -> None:
+    name = f"signalgraph {' '.join(path)}"
+    assert (command.help or "").strip(), f"`{name}` has no help text"
+    assert path in OVERVIEW, f"the README's command overview has no row naming `{name}`"
+    own = [section for section in SECTIONS if section.names == [path]]
+    assert own, f"no page of docs/ has a heading of its own for `{name}`"
+    assert len(own) == 1, f"`{name}` has several sections: {[s.where for s in own]}"
+    assert own[0].body.strip(), f"{own[0].where}: the section of `{name}` is empty"
+
+
+def test_every_command_heading_names_one_command_that_exists() -> None:
+    for section in SECTIONS:
+        assert len(section.names) == 1, f"{section.where}: names {section.names}, not one command"
+        assert section.names[0] in PATHS, f"{section.where}: no such command {section.names[0]}"
+
+
+def test_every_command_the_overview_names_exists() -> None:
+    unknown = {" ".join(path): row for path, row in OVERVIEW.items() if path not in PATHS}
+    assert unknown == {}
+
+
+def test_the_documentation_rule_reads_headings_and_rows() -> None:
+    # Pins the reading above on known shapes, so that a change to it which reads nothing
+    # cannot make every command pass or fail for a reason of its own.
+    assert _named("signalgraph db upgrade [REV]") == [("db", "upgrade")]
+    assert _named("signalgraph db phrase-index [on|off]") == [("db", "phrase-index")]
+    assert _named("signalgraph server start\\|stop") == [("server", "start"), ("server", "stop")]
+    assert _named("signalgraph ingest FILE... --source S") == [("ingest",)]
+    assert _named('signalgraph db query "SQL"') == [("db", "query")]
+    assert _named("db history") == [("db", "history")]
+    assert _named("signalgraph --help") == []
+    assert len(SECTIONS) >= len(PATHS)
+    assert ("db", "partitions", "move-default") in OVERVIEW
 
 
 def test_every_option_with_an_environment_variable_shows_it() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -106,35 +105,30 @@ def test_updates_record_only_changed_fields_and_deletes_the_old_row(sg: SignalGr
 def test_pages_neither_skip_nor_repeat_while_rows_arrive(sg: SignalGraph) -> None:
     for i in range(30):
         sg.sources.add(f"s{i:02d}")
-    stop = threading.Event()
-
-    def writer() -> None:
-        other = signalgraph.connect(url=sg.url, pool_size=1, max_overflow=0)
-        i = 0
-        while not stop.is_set():
-            other.sources.add(f"late{i}")
-            i += 1
-        other.close()
-
-    thread = threading.Thread(target=writer)
-    thread.start()
+    other = signalgraph.connect(url=sg.url)  # another client writes between the pages
     try:
         seen: list[Any] = []
         first = sg.audit.list(object_type="source", limit=7)
         seen.extend(first.items)
         newest = first.items[0].id
         cursor = first.next_cursor
+        arrived = 0
         while cursor:
+            other.sources.add(f"late{arrived}")  # a row arrives before every later page
+            arrived += 1
             page = sg.audit.list(object_type="source", limit=7, cursor=cursor)
             seen.extend(page.items)
             cursor = page.next_cursor
     finally:
-        stop.set()
-        thread.join()
+        other.close()
     ids = [e.id for e in seen]
     assert len(ids) == len(set(ids))  # nothing repeated
     assert ids == sorted(ids, reverse=True)
-    expected = {e.id for e in events(sg, object_type="source") if e.id <= newest}
+    every = events(sg, object_type="source")
+    assert arrived == 4  # 30 events, 7 a page: four more pages, each read after a new row
+    assert len([e for e in every if e.id > newest]) == arrived  # the rows that arrived
+    expected = {e.id for e in every if e.id <= newest}
+    assert len(expected) == 30
     assert set(ids) == expected  # nothing skipped: every event at or before the first page
 
 

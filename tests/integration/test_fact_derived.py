@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections import Counter
 from datetime import date
 from typing import Any
 
@@ -108,9 +109,18 @@ def test_derived_tables_follow_every_change(sg: SignalGraph) -> None:
         )
     sg.entities.archive(ids[6])
     assert drift(sg)[1:] == (0, 0)
-    peers = {(r["type"], r["peers"]) for r in sg.facts.percentile("score", date=date(2026, 7, 1))}
-    assert all(count >= 1 for _, count in peers)
-    assert ids[6] not in {r["entity_id"] for r in sg.facts.percentile("score")}
+    # Each entity is ranked among those of its type that day, the re-typed one included
+    # (it has a score on 2026-07-02).
+    ranked = sg.facts.percentile("score", date=date(2026, 7, 2))
+    assert {r["entity_id"]: r["type"] for r in ranked if r["entity_id"] == ids[5]} == {
+        ids[5]: "organization"
+    }
+    by_type = Counter(r["type"] for r in ranked)
+    assert sorted(by_type) == ["company", "organization"]
+    assert {(r["type"], r["peers"]) for r in ranked} == set(by_type.items())
+    every_day = {r["entity_id"] for r in sg.facts.percentile("score")}
+    assert ids[5] in every_day
+    assert ids[6] not in every_day  # archived; it has a score on 2026-07-03
 
     # A deleted statement (an operator's DELETE) gives way to the next one.
     with sg.engine.begin() as conn:
@@ -180,5 +190,5 @@ def test_percentile_matches_percent_rank(sg: SignalGraph) -> None:
     assert {r["entity_id"]: r["percentile"] for r in ranked} == expected
     assert [float(r["value"]) for r in ranked] == sorted(values, reverse=True)
     assert {r["peers"] for r in ranked} == {9}
-    top = [r for r in ranked if float(r["value"]) == 9]
-    assert all(r["percentile"] == 7 / 8 for r in top)
+    top = [r["percentile"] for r in ranked if float(r["value"]) == 9]
+    assert top == [7 / 8, 7 / 8]

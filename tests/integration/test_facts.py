@@ -162,6 +162,7 @@ def test_reingest_only_moves_last_seen(sg: SignalGraph, world: dict[str, uuid.UU
     first = sg.facts.add(statements, source="harmonic")
     assert first.counters["inserted"] == 2
     before = sg.facts.history(world["acme"], "headcount")
+    assert sorted(r["value"] for r in before) == [25, 26]
     again = sg.facts.add(statements, source="harmonic")
     assert again.counters["inserted"] == 0
     assert again.counters["unchanged"] == 2

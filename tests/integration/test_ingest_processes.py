@@ -1,4 +1,12 @@
-"""Ingest under real process failure and concurrency, through the console script."""
+"""Ingest under real process failure and concurrency, through the console script.
+
+The tests never guess at timing. To stop an ingest at a known point they hold, in an
+open transaction of their own, a `signal_key` row with the key of a record of the input:
+the ingest's COPY of that key into `signal_key` then waits on the test's transaction
+(a unique index waits for the transaction that holds the conflicting row to end), in
+the middle of the batch that holds the record. The test sees the wait in
+`pg_blocking_pids` and acts: kills the process, or lets several go at once.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +15,19 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
-import sqlalchemy as sa
 
 import signalgraph
 from tests.conftest import console_script
 from tests.corpus import record, write_ndjson
 
 pytestmark = pytest.mark.slow
+
+WAIT_S = 120  # the longest a test waits for an ingest to reach the held key
 
 
 def command(url: str, *args: str) -> list[str]:
@@ -31,90 +42,209 @@ def environment() -> dict[str, str]:
 
 def make_corpus(path: Path, size: int) -> Path:
     records = [record(i) for i in range(size)]
-    # Some exact duplicates, so the counts below check duplicate handling across restarts.
+    # Every 50th record repeats record 0's text, so the counts below check duplicate
+    # handling across restarts and between processes.
     for i in range(0, size, 50):
         records[i]["text"] = records[0]["text"]
     return write_ndjson(path, records)
 
 
-def totals(url: str) -> tuple[int, int, int, int]:
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.connect() as conn:
+def totals(url: str) -> dict[str, int]:
+    """Return what is stored now, committed: signals, their keys, fingerprints, duplicates."""
+    with psycopg.connect(url) as conn:
         row = conn.execute(
-            sa.text(
-                "SELECT (SELECT count(*) FROM signalgraph.signal), "
-                "(SELECT count(DISTINCT external_id) FROM signalgraph.signal), "
-                "(SELECT count(*) FROM signalgraph.signal_key), "
-                "(SELECT count(*) FROM signalgraph.signal WHERE duplicate_of IS NOT NULL)"
+            "SELECT (SELECT count(*) FROM signalgraph.signal), "
+            "(SELECT count(DISTINCT external_id) FROM signalgraph.signal), "
+            "(SELECT count(*) FROM signalgraph.signal_key), "
+            "(SELECT count(*) FROM signalgraph.fingerprint), "
+            "(SELECT count(*) FROM signalgraph.signal WHERE duplicate_of IS NOT NULL)"
+        ).fetchone()
+    assert row is not None
+    names = ("signals", "distinct", "keys", "fingerprints", "duplicates")
+    return dict(zip(names, row, strict=True))
+
+
+def counted(counters: dict[str, int]) -> dict[str, int]:
+    """Return the counters these tests check, zero when a run row leaves them out."""
+    names = ("seen", "inserted", "duplicates", "updated", "unchanged", "rejected")
+    return {name: counters.get(name, 0) for name in names}
+
+
+def stored_external_ids(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        return [
+            external_id
+            for (external_id,) in conn.execute(
+                "SELECT external_id FROM signalgraph.signal ORDER BY external_id"
             )
-        ).one()
-    engine.dispose()
-    return tuple(row)  # type: ignore[return-value]
+        ]
 
 
-def test_sigkill_mid_ingest_then_rerun_gives_exact_counts(
+def hold_key(url: str, source: str, external_id: str) -> psycopg.Connection:
+    """Return a connection whose open transaction holds a `signal_key` row for the key."""
+    conn = psycopg.connect(url)
+    conn.execute(
+        "INSERT INTO signalgraph.signal_key "
+        "(workspace_id, signal_id, source_id, external_id, record_hash) "
+        "SELECT workspace_id, %s, id, %s, '\\x00' FROM signalgraph.source WHERE name = %s",
+        (uuid.uuid4(), external_id, source),
+    )
+    return conn  # not committed: a writer of the same key waits for it
+
+
+def wait_until_blocked(
+    holder: psycopg.Connection, url: str, processes: list[subprocess.Popen[bytes]], count: int
+) -> list[int]:
+    """Return the backends waiting on `holder` once `count` of them do; fail on a timeout."""
+    holder_pid = holder.info.backend_pid
+    deadline = time.monotonic() + WAIT_S
+    with psycopg.connect(url, autocommit=True) as watcher:
+        while True:
+            waiting = [
+                pid
+                for (pid,) in watcher.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+                    (holder_pid,),
+                )
+            ]
+            if len(waiting) >= count:
+                return waiting
+            ended = [p for p in processes if p.poll() is not None]
+            assert not ended, f"an ingest ended before reaching the held key: {ended[0].args}"
+            assert time.monotonic() < deadline, f"no ingest waited on the held key in {WAIT_S}s"
+            time.sleep(0.05)  # a poll interval, not a guess at how long anything takes
+
+
+def wait_until_gone(url: str, pids: list[int]) -> None:
+    """Return once none of the backends `pids` is connected (their transactions are over)."""
+    deadline = time.monotonic() + WAIT_S
+    with psycopg.connect(url, autocommit=True) as watcher:
+        while watcher.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(%s)", (pids,)
+        ).fetchone() != (0,):
+            assert time.monotonic() < deadline, f"backends {pids} still there after {WAIT_S}s"
+            time.sleep(0.05)
+
+
+def test_sigkill_mid_batch_keeps_whole_batches_and_a_rerun_stores_every_key_once(
     database_url: str, tmp_path: Path
 ) -> None:
-    size = 6000
+    size, batch, committed = 6000, 200, 7
     corpus = make_corpus(tmp_path / "big.ndjson", size)
     client = signalgraph.connect(url=database_url)
     client.sources.add("feed")
-    args = command(database_url, "ingest", str(corpus), "--source", "feed", "--batch-size", "200")
+    args = command(
+        database_url, "ingest", str(corpus), "--source", "feed", "--batch-size", str(batch)
+    )
+    # The middle record of batch 8: when the ingest waits on it, batches 1-7 are
+    # committed and batch 8 has written half its keys in its open transaction.
+    held = committed * batch + batch // 2
+    holder = hold_key(database_url, "feed", f"r-{held}")
     victim = subprocess.Popen(
         args, env=environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + 120
-    stored = 0
-    while time.monotonic() < deadline:
-        stored = totals(database_url)[0]
-        if stored >= 1000 or victim.poll() is not None:
-            break
-        time.sleep(0.05)
-    assert victim.poll() is None, "the ingest finished before it could be killed; use more rows"
-    victim.send_signal(signal.SIGKILL)
-    victim.wait(timeout=30)
-    signals, distinct, keys, _ = totals(database_url)
-    assert signals == distinct == keys  # no half batch: every signal has its key
-    assert signals % 200 == 0 or signals < size  # whole batches only
-    killed_run = client.runs.list(kind="ingest")[0]
-    assert killed_run.status == "abandoned"  # its process is gone
-    assert killed_run.counters["inserted"] == signals  # counters committed with the rows
+    try:
+        backends = wait_until_blocked(holder, database_url, [victim], count=1)
+        victim.send_signal(signal.SIGKILL)
+        assert victim.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        holder.rollback()
+        holder.close()
+    wait_until_gone(database_url, backends)  # the killed batch's transaction is over
+
+    stored = totals(database_url)
+    whole = committed * batch
+    assert stored == {
+        "signals": whole,
+        "distinct": whole,
+        "keys": whole,
+        "fingerprints": whole,
+        "duplicates": whole // 50 - 1,
+    }
+    assert stored_external_ids(database_url) == sorted(f"r-{i}" for i in range(whole))
+    killed = client.runs.list(kind="ingest")
+    assert len(killed) == 1
+    assert killed[0].status == "abandoned"  # its process is gone
+    # The run's counters were committed with the batches, and only with them (a run
+    # row keeps only the counters that are not zero).
+    assert counted(killed[0].counters) == {
+        "seen": whole,
+        "inserted": whole,
+        "duplicates": whole // 50 - 1,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 0,
+    }
 
     done = subprocess.run(
-        args, env=environment(), capture_output=True, text=True, timeout=300, check=False
-    )
+        [*args, "--json"],
+        env=environment(), capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    signals, distinct, keys, duplicates = totals(database_url)
-    assert signals == distinct == keys == size
-    assert duplicates == size // 50 - 1
-    rerun = client.runs.list(kind="ingest")[0]
-    assert rerun.status == "succeeded"
-    assert rerun.counters["inserted"] + rerun.counters["unchanged"] == size
+    assert totals(database_url) == {
+        "signals": size,
+        "distinct": size,
+        "keys": size,
+        "fingerprints": size,
+        "duplicates": size // 50 - 1,
+    }
+    assert stored_external_ids(database_url) == sorted(f"r-{i}" for i in range(size))
+    runs = client.runs.list(kind="ingest")
+    assert [run.status for run in runs] == ["succeeded", "abandoned"]
+    reported = json.loads(done.stdout)["counters"]
+    assert {name: value for name, value in reported.items() if value} == runs[0].counters
+    # What the killed run committed is found unchanged, and only the rest is written.
+    assert counted(reported) == {
+        "seen": size,
+        "inserted": size - whole,
+        "duplicates": (size - whole) // 50,
+        "updated": 0,
+        "unchanged": whole,
+        "rejected": 0,
+    }
     client.close()
 
 
-def test_two_processes_ingesting_the_same_file(database_url: str, tmp_path: Path) -> None:
-    size = 3000
+def test_two_processes_ingesting_the_same_file_store_every_key_once(
+    database_url: str, tmp_path: Path
+) -> None:
+    size, batch = 3000, 250
     corpus = make_corpus(tmp_path / "same.ndjson", size)
     client = signalgraph.connect(url=database_url)
     client.sources.add("feed")
     args = command(
-        database_url, "ingest", str(corpus), "--source", "feed", "--batch-size", "250", "--json"
-    )
+        database_url, "ingest", str(corpus), "--source", "feed", "--batch-size", str(batch),
+        "--json",
+    )  # fmt: skip
+    # Both processes wait on the first key of their first batch, then are let go at once:
+    # they are writing the same keys at the same time, whatever the machine's speed.
+    holder = hold_key(database_url, "feed", "r-0")
     processes = [
         subprocess.Popen(args, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for _ in range(2)
     ]
+    try:
+        wait_until_blocked(holder, database_url, processes, count=2)
+    finally:
+        holder.rollback()
+        holder.close()
     outcomes = [p.communicate(timeout=300) for p in processes]
     assert [p.returncode for p in processes] == [0, 0], outcomes
     results = [json.loads(out) for out, _ in outcomes]
-    assert all(r["status"] == "succeeded" for r in results)
-    inserted = sum(r["counters"]["inserted"] for r in results)
-    assert inserted == size
+    assert [r["status"] for r in results] == ["succeeded", "succeeded"]
+    assert sum(r["counters"]["inserted"] for r in results) == size
+    assert sum(r["counters"]["duplicates"] for r in results) == size // 50 - 1
     for result in results:
-        counters = result["counters"]
-        assert counters["inserted"] + counters["unchanged"] + counters["updated"] == size
-    signals, distinct, keys, duplicates = totals(database_url)
-    assert signals == distinct == keys == size
-    assert duplicates == size // 50 - 1
+        counters = counted(result["counters"])
+        assert counters["seen"] == size
+        assert counters["inserted"] + counters["unchanged"] == size
+        assert counters["updated"] == counters["rejected"] == 0
+    assert totals(database_url) == {
+        "signals": size,
+        "distinct": size,
+        "keys": size,
+        "fingerprints": size,
+        "duplicates": size // 50 - 1,
+    }
+    assert stored_external_ids(database_url) == sorted(f"r-{i}" for i in range(size))
     client.close()

@@ -135,7 +135,14 @@ def test_target_in_the_same_batch_and_in_another_source(contracts: SignalGraph) 
         source="contracts",
     )
     assert result.counters["links_resolved"] == 2
-    assert all(link.status == "resolved" for link in sg.links.list().items)
+    resolved = {
+        (link.from_external_id, link.type, link.status, link.target_signal_id)
+        for link in sg.links.list().items
+    }
+    assert resolved == {
+        ("b", "replies_to", "resolved", signal_id(sg, "a")),
+        ("a", "references", "resolved", signal_id(sg, "thread-1")),
+    }
     assert link_flags(sg) == []  # never dangling, never flagged
 
     # A reference to a signal later in the same batch, and a link by signal id.
