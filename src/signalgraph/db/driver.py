@@ -22,3 +22,12 @@ def execute(
     if isinstance(connection, psycopg.Connection):
         return connection.execute(sql, params).rowcount
     return connection.exec_driver_sql(sql, dict(params)).rowcount
+
+
+def fetch_all(
+    connection: Connection | psycopg.Connection[Any], sql: str, params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """Run one query with named parameters; return its rows as tuples."""
+    if isinstance(connection, psycopg.Connection):
+        return connection.execute(sql, params).fetchall()
+    return [tuple(row) for row in connection.exec_driver_sql(sql, dict(params))]
