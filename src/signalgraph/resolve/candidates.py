@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from sqlalchemy.engine import Connection
 
-from signalgraph.db.driver import fetch_all
+from signalgraph.db import driver
+from signalgraph.db.driver import AnyConnection
 from signalgraph.resolve import queries
 from signalgraph.resolve.compare import Profile, blocking_keys, make_profile
 
@@ -31,8 +31,6 @@ MAX_CANDIDATES = 40
 # blocking cap. Counting a word held by half the workspace would cost a long index scan
 # per batch.
 WORD_COUNT_LIMIT = 2000
-
-AnyConnection = Connection | psycopg.Connection[Any]
 
 
 @dataclass
@@ -52,8 +50,8 @@ def key_cap(population: int) -> int:
 
 def count_population(connection: AnyConnection, workspace_id: uuid.UUID) -> int:
     """Return the number of records in the workspace (at least 1)."""
-    rows = fetch_all(connection, queries.POPULATION, {"ws": workspace_id})
-    return max(int(rows[0][0]) if rows else 1, 1)
+    found = driver.rows(connection, queries.POPULATION, {"ws": workspace_id})
+    return max(int(found[0][0]) if found else 1, 1)
 
 
 def count_keys(
@@ -70,7 +68,7 @@ def count_keys(
         "key_limit": key_cap(population) + 1,
         "keys": queries.document(wanted),
     }
-    return {key: int(held) for key, held in fetch_all(connection, queries.KEY_COUNTS, params)}
+    return {key: int(held) for key, held in driver.rows(connection, queries.KEY_COUNTS, params)}
 
 
 def profile_of(row: Sequence[Any], entity_id: uuid.UUID | None = None) -> Profile:

@@ -17,10 +17,10 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from signalgraph.db.driver import fetch_all
+from signalgraph.db import driver
+from signalgraph.db.driver import AnyConnection
 from signalgraph.resolve import queries
 from signalgraph.resolve.candidates import (
-    AnyConnection,
     Candidates,
     count_keys,
     count_population,
@@ -198,8 +198,8 @@ def stored_model(
     connection: AnyConnection, workspace_id: uuid.UUID, entity_type: str
 ) -> Model | None:
     """Return the workspace's model of an entity type, if one was trained."""
-    rows = fetch_all(connection, queries.STORED_MODEL, {"ws": workspace_id, "type": entity_type})
-    return Model.from_params(entity_type, rows[0][0], rows[0][1]) if rows else None
+    found = driver.rows(connection, queries.STORED_MODEL, {"ws": workspace_id, "type": entity_type})
+    return Model.from_params(entity_type, found[0][0], found[0][1]) if found else None
 
 
 def train_model(
