@@ -1,4 +1,9 @@
-"""Why two entities match or not: their best pair of records, compared field by field."""
+"""Why two entities match or not: their best pair of records, compared field by field.
+
+The pair is scored as the resolver scores it (scoring.py: the same word weights, term
+frequencies and model, from the same record key counts), so for data unchanged since a
+decision, explaining the two records the resolver compared shows the stored score.
+"""
 
 from __future__ import annotations
 
@@ -9,46 +14,71 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from signalgraph.errors import UsageError
 from signalgraph.resolve import decisions
-from signalgraph.resolve.compare import (
-    Profile,
-    compare,
-    make_profile,
-    set_weights,
-    token_key,
-    unique_agreement,
-)
+from signalgraph.resolve.candidates import count_population
+from signalgraph.resolve.compare import Profile, make_profile, unique_agreement
 from signalgraph.resolve.model import Model, probability
-from signalgraph.schema import entity_record, record_key, resolution_model
+from signalgraph.resolve.scoring import score_pair, stored_model, term_frequencies, weigh_words
+from signalgraph.schema import entity_record
 
 # Records compared on each side at most (the best pair is shown).
 MAX_RECORDS = 50
 
 
 def explain_pair(
-    connection: Connection, workspace_id: uuid.UUID, a: uuid.UUID, b: uuid.UUID
+    connection: Connection,
+    workspace_id: uuid.UUID,
+    a: uuid.UUID,
+    b: uuid.UUID,
+    *,
+    records: tuple[uuid.UUID, uuid.UUID] | None = None,
 ) -> dict[str, Any]:
     """Return the best pair of records of two canonical entities, field by field, with the
-    judgements between them."""
-    profiles = {
-        a: _profiles(connection, workspace_id, a),
-        b: _profiles(connection, workspace_id, b),
-    }
-    kind = profiles[a][0].type if profiles[a] else "other"
-    stored = connection.execute(
-        sa.select(resolution_model.c.params, resolution_model.c.pairs).where(
-            resolution_model.c.workspace_id == workspace_id,
-            resolution_model.c.entity_type == kind,
-        )
-    ).one_or_none()
-    model = Model.from_params(kind, stored.params, stored.pairs) if stored else Model.default(kind)
+    judgements between them.
+
+    `records` (a record of `a`, then one of `b`) compares that pair only, the first as
+    the resolver's subject: the record being decided, whose names' frequencies count.
+    """
+    subjects = _profiles(connection, workspace_id, a)
+    others = subjects if b == a else _profiles(connection, workspace_id, b)
+    if records is not None:
+        subjects = [p for p in subjects if p.record_id == records[0]]
+        others = [p for p in others if p.record_id == records[1]]
+        if not subjects or not others:
+            raise UsageError(
+                f"records {records[0]} and {records[1]} are not records of {a} and {b}"
+            )
+    kind = subjects[0].type if subjects else "other"
+    model = stored_model(connection, workspace_id, kind) or Model.default(kind)
     verdicts = decisions.judgements_between(connection, workspace_id, a, b) if a != b else []
-    _weigh_tokens(connection, workspace_id, [*profiles[a], *profiles[b]])
+    subjects, others = subjects[:MAX_RECORDS], others[:MAX_RECORDS]
+    counts: dict[str, int] = {}
+    total = count_population(connection, workspace_id)
+    weigh_words(connection, workspace_id, subjects, others, counts=counts, population=total)
+    return {
+        "a": a,
+        "b": b,
+        "same_entity": a == b,
+        "model_trained": model.trained,
+        "best_pair": _best_pair(subjects, others, model, counts, total),
+        "judgements": [v.as_dict() for v in verdicts],
+    }
+
+
+def _best_pair(
+    subjects: Sequence[Profile],
+    others: Sequence[Profile],
+    model: Model,
+    counts: dict[str, int],
+    total: int,
+) -> dict[str, Any] | None:
+    """Return the strongest pair, rounded as the resolver keeps a decision's evidence."""
     best: dict[str, Any] | None = None
-    for left in profiles[a][:MAX_RECORDS]:
-        for right in profiles[b][:MAX_RECORDS]:
-            levels = compare(left, right)
-            weight, contributions = model.weigh(levels)
+    for left in subjects:
+        tf = term_frequencies(left, model, counts=counts, population=total)
+        for right in others:
+            levels, weight, contributions = score_pair(left, right, model, tf)
             shared, conflict = unique_agreement(left, right)
             if best is None or weight > best["weight"]:
                 best = {
@@ -61,40 +91,7 @@ def explain_pair(
                     "levels": levels,
                     "weights": {k: round(v, 3) for k, v in contributions.items()},
                 }
-    return {
-        "a": a,
-        "b": b,
-        "same_entity": a == b,
-        "model_trained": model.trained,
-        "best_pair": best,
-        "judgements": [v.as_dict() for v in verdicts],
-    }
-
-
-def _weigh_tokens(conn: Connection, workspace_id: uuid.UUID, profiles: Sequence[Profile]) -> None:
-    """Weigh the name words of profiles by how rare they are, as the funnel does."""
-    keys = {
-        key
-        for profile in profiles
-        for norm in profile.norms
-        for key in map(token_key, norm.split())
-        if key
-    }
-    counts: dict[str, int] = {}
-    if keys:
-        counts = {
-            row.key: row.n
-            for row in conn.execute(
-                sa.select(record_key.c.key, sa.func.count().label("n"))
-                .where(record_key.c.workspace_id == workspace_id, record_key.c.key.in_(keys))
-                .group_by(record_key.c.key)
-            )
-        }
-    population = conn.execute(
-        sa.select(sa.func.count()).where(entity_record.c.workspace_id == workspace_id)
-    ).scalar_one()
-    for profile in profiles:
-        set_weights(profile, counts, max(population, 1))
+    return best
 
 
 def _profiles(conn: Connection, workspace_id: uuid.UUID, entity_id: uuid.UUID) -> list[Profile]:
