@@ -14,7 +14,7 @@ from signalgraph import lookup
 from signalgraph.bounds import INT32, check_int
 from signalgraph.errors import AlreadyExists, UsageError
 from signalgraph.pages import Page
-from signalgraph.resolve import decisions, entity_refs
+from signalgraph.resolve import decisions, entity_refs, history
 from signalgraph.resolve.explain import explain_pair
 from signalgraph.schema import (
     BUILTIN_ENTITY_TYPES,
@@ -316,10 +316,10 @@ class Entities:
         """Undo a merge (by merge id or by the absorbed entity's id) exactly."""
         with self._scope.transaction(actor=actor) as conn:
             workspace_id = self._scope.workspace_id_in(conn)
-            found = decisions.find_merge(conn, workspace_id, value)
+            found = history.find_merge(conn, workspace_id, value)
             if found.kind != "merge":
                 raise UsageError(f"{value} is a split, not a merge")
-            undone = decisions.undo_merge(conn, workspace_id, found, actor=actor)
+            undone = history.undo_merge(conn, workspace_id, found, actor=actor)
             verdict = decisions.record_judgement(
                 conn, workspace_id, found.survivor_id, found.absorbed_id, "different",
                 actor=actor, reason="merge undone", origin="unmerge",
@@ -339,7 +339,7 @@ class Entities:
             workspace_id = self._scope.workspace_id_in(conn)
             entity_id = entity_refs.resolve_entity_id(conn, workspace_id, value)
             wanted = [self._record_id(conn, workspace_id, r) for r in record_ids]
-            new_id, record = decisions.split_records(
+            new_id, record = history.split_records(
                 conn, workspace_id, entity_id, wanted, actor=actor, reason=reason
             )
             return {"entity": entity_id, "new_entity": new_id, "split": record.as_dict()}

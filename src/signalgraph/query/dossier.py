@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from signalgraph.ids import short_id
-from signalgraph.resolve import decisions
+from signalgraph.resolve import decisions, history
 from signalgraph.schema import (
     audit_event,
     entity,
@@ -43,7 +43,7 @@ def dossier(
         .where(mention.c.workspace_id == workspace_id, mention.c.record_id.in_(record_ids))
     ).scalar_one()
     member_ids = decisions.members(connection, workspace_id, entity_id)
-    history = decisions.merge_history(connection, workspace_id, member_ids)
+    merges = history.merge_history(connection, workspace_id, member_ids)
     return {
         "id": entity_id,
         "type": row.type,
@@ -70,7 +70,7 @@ def dossier(
         "recent_signals": _recent_signals(connection, workspace_id, record_ids, mentions, recent),
         "merged_ids": sorted(member_ids - {entity_id}),
         "judgements": _judgements(connection, workspace_id, member_ids),
-        "merge_history": [item.as_dict() for item in history],
+        "merge_history": [item.as_dict() for item in merges],
         "open_flags": _open_flags(connection, workspace_id, {*member_ids, *record_ids}),
         "audit": _last_events(connection, workspace_id, {*member_ids, *record_ids}, recent),
     }
