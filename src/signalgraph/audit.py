@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from signalgraph import lookup
-from signalgraph.db.months import ensure_audit_months
+from signalgraph.db.months import ensure_audit_months, ensure_audit_months_once
 from signalgraph.errors import NotFound, UsageError
-from signalgraph.ids import utcnow, uuid7_floor
+from signalgraph.ids import uuid7_floor
 from signalgraph.pages import Page, check_limit, cursor_id, encode_cursor
 from signalgraph.schema import AUDIT_ACTIONS, audit_event
 
@@ -98,17 +98,6 @@ def ensure_partitions(connection: Connection, months_ahead: int = MONTHS_AHEAD) 
     return ensure_audit_months(connection, months_ahead)
 
 
-def ensure_partitions_once(scope: Scope) -> None:
-    """Create this month's and the next months' partitions once per process, database and
-    month (work that changes the audited tables calls this first)."""
-    now = utcnow()
-    if scope.done.get("audit_month") == (now.year, now.month):
-        return
-    with scope.engine.begin() as connection:
-        ensure_partitions(connection)
-    scope.done["audit_month"] = (now.year, now.month)
-
-
 class Audit:
     """The audit trail of a workspace."""
 
@@ -117,7 +106,7 @@ class Audit:
 
     def ensure_partitions(self) -> None:
         """Create this month's and the next months' partitions once per process and month."""
-        ensure_partitions_once(self._scope)
+        ensure_audit_months_once(self._scope)
 
     def list(
         self,

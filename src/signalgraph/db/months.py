@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from psycopg import sql
 from sqlalchemy import text
@@ -18,6 +19,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 from signalgraph.ids import utcnow, uuid7_floor
+
+if TYPE_CHECKING:
+    from signalgraph.db.scope import Scope
 
 AUDIT_TABLE = "audit_event"
 AUDIT_MONTHS_AHEAD = 2
@@ -135,3 +139,14 @@ def ensure_audit_months(
             pass
         year, month = next_month(year, month)
     return created
+
+
+def ensure_audit_months_once(scope: Scope) -> None:
+    """Run `ensure_audit_months` once per process, database and month (work that changes
+    audited tables calls this first, outside its own transaction)."""
+    now = utcnow()
+    if scope.done.get("audit_month") == (now.year, now.month):
+        return
+    with scope.engine.begin() as connection:
+        ensure_audit_months(connection)
+    scope.done["audit_month"] = (now.year, now.month)

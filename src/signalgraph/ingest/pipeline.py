@@ -14,9 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 
-from signalgraph.audit import ensure_partitions_once
 from signalgraph.db.engine import act_for_run, dedicated_connection
-from signalgraph.db.months import month_of
+from signalgraph.db.months import ensure_audit_months_once, month_of
 from signalgraph.errors import NotFound, SignalgraphError, UsageError
 from signalgraph.ids import utcnow, uuid7
 from signalgraph.ingest.readers import (
@@ -287,7 +286,7 @@ class Ingest:
         }
         self._started = time.perf_counter()
         if not self.dry_run:
-            ensure_partitions_once(self.scope)
+            ensure_audit_months_once(self.scope)
         conn: psycopg.Connection[Any] = dedicated_connection(self.scope.url, self.settings)
         try:
             from psycopg.types.json import set_json_dumps

@@ -22,8 +22,8 @@ import orjson
 import psycopg
 from psycopg.types.json import set_json_loads
 
-from signalgraph.audit import ensure_partitions_once
 from signalgraph.db.engine import act_for_run, dedicated_connection
+from signalgraph.db.months import ensure_audit_months_once
 from signalgraph.ids import uuid7
 from signalgraph.resolve import candidates, queries, reconcile, scoring
 from signalgraph.resolve.decide import decide
@@ -112,7 +112,7 @@ class Resolver:
     def run(self) -> ResolveResult:
         """Resolve every unresolved mention and record in scope; return the run's result."""
         started = time.perf_counter()
-        ensure_partitions_once(self.scope)
+        ensure_audit_months_once(self.scope)
         with self.scope.transaction() as connection:
             run_id = start_run(
                 connection, self.workspace_id, "resolve", source_id=self.source_id,
