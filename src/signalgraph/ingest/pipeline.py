@@ -16,6 +16,7 @@ import orjson
 
 from signalgraph.audit import ensure_partitions_once
 from signalgraph.db.engine import act_for_run, dedicated_connection
+from signalgraph.db.errors import translate_driver_errors
 from signalgraph.errors import NotFound, SignalgraphError, UsageError
 from signalgraph.ids import utcnow, uuid7
 from signalgraph.ingest.readers import (
@@ -256,6 +257,7 @@ class Ingest:
 
     # -- entry point -------------------------------------------------------------------
 
+    @translate_driver_errors()
     def run(self, inputs: Any) -> IngestResult:
         """Ingest every input; return the run's result (rejects do not raise)."""
         paths, objects = _as_inputs(inputs)

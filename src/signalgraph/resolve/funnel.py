@@ -28,6 +28,7 @@ from psycopg.types.json import Jsonb, set_json_loads
 
 from signalgraph.audit import ensure_partitions_once
 from signalgraph.db.engine import act_for_run, dedicated_connection
+from signalgraph.db.errors import translate_driver_errors
 from signalgraph.ids import uuid7
 from signalgraph.ingest.writer import json_list
 from signalgraph.resolve import queries
@@ -188,6 +189,7 @@ class Resolver:
 
     # -- the run -----------------------------------------------------------------------
 
+    @translate_driver_errors()
     def run(self) -> ResolveResult:
         """Resolve every unresolved mention and record in scope; return the run's result."""
         started = time.perf_counter()
