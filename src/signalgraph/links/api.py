@@ -87,56 +87,56 @@ def _title(signal_id: Any) -> Any:
     )
 
 
+# Links with both ends named (the `Link` fields); built once, _links adds the workspace.
+_LINKS = sa.select(
+    _l.c.id,
+    _l.c.type,
+    _l.c.status,
+    _l.c.from_signal_id,
+    _from_source.c.name.label("from_source"),
+    _from_key.c.external_id.label("from_external_id"),
+    _title(_l.c.from_signal_id).label("from_title"),
+    _target_source.c.name.label("target_source"),
+    _l.c.target_external_id,
+    _l.c.reference,
+    _l.c.reference_date,
+    _l.c.target_signal_id,
+    _title(_l.c.target_signal_id).label("target_title"),
+    _l.c.candidates,
+    _l.c.resolution,
+    _l.c.resolved_by,
+    _l.c.origin,
+    _l.c.run_id,
+    _l.c.created_at,
+    _l.c.resolved_at,
+).select_from(
+    _l.join(
+        _from_key,
+        sa.and_(
+            _from_key.c.workspace_id == _l.c.workspace_id,
+            _from_key.c.signal_id == _l.c.from_signal_id,
+        ),
+    )
+    .join(
+        _from_source,
+        sa.and_(
+            _from_source.c.workspace_id == _l.c.workspace_id,
+            _from_source.c.id == _l.c.from_source_id,
+        ),
+    )
+    .outerjoin(
+        _target_source,
+        sa.and_(
+            _target_source.c.workspace_id == _l.c.workspace_id,
+            _target_source.c.id == _l.c.target_source_id,
+        ),
+    )
+)
+
+
 def _links(workspace_id: uuid.UUID) -> sa.Select[Any]:
     """Return a SELECT of the workspace's links with both ends named (the `Link` fields)."""
-    return (
-        sa.select(
-            _l.c.id,
-            _l.c.type,
-            _l.c.status,
-            _l.c.from_signal_id,
-            _from_source.c.name.label("from_source"),
-            _from_key.c.external_id.label("from_external_id"),
-            _title(_l.c.from_signal_id).label("from_title"),
-            _target_source.c.name.label("target_source"),
-            _l.c.target_external_id,
-            _l.c.reference,
-            _l.c.reference_date,
-            _l.c.target_signal_id,
-            _title(_l.c.target_signal_id).label("target_title"),
-            _l.c.candidates,
-            _l.c.resolution,
-            _l.c.resolved_by,
-            _l.c.origin,
-            _l.c.run_id,
-            _l.c.created_at,
-            _l.c.resolved_at,
-        )
-        .select_from(
-            _l.join(
-                _from_key,
-                sa.and_(
-                    _from_key.c.workspace_id == _l.c.workspace_id,
-                    _from_key.c.signal_id == _l.c.from_signal_id,
-                ),
-            )
-            .join(
-                _from_source,
-                sa.and_(
-                    _from_source.c.workspace_id == _l.c.workspace_id,
-                    _from_source.c.id == _l.c.from_source_id,
-                ),
-            )
-            .outerjoin(
-                _target_source,
-                sa.and_(
-                    _target_source.c.workspace_id == _l.c.workspace_id,
-                    _target_source.c.id == _l.c.target_source_id,
-                ),
-            )
-        )
-        .where(_l.c.workspace_id == workspace_id)
-    )
+    return _LINKS.where(_l.c.workspace_id == workspace_id)
 
 
 def _keys(workspace_id: uuid.UUID) -> sa.Select[Any]:
