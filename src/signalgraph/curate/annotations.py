@@ -29,6 +29,24 @@ from signalgraph.schema import FIELD_TYPES, annotation, annotation_comment, anno
 if TYPE_CHECKING:
     from signalgraph.db.scope import Scope
 
+# Tags are kept sorted, each once; a row changes only when a tag is new to it.
+_TAG_SQL = """
+INSERT INTO annotation (workspace_id, entity_id, tags, updated_by)
+VALUES (:ws, :id, CAST(:tags AS text[]), :actor)
+ON CONFLICT (workspace_id, entity_id) DO UPDATE
+SET tags = ARRAY(SELECT DISTINCT unnest(annotation.tags || excluded.tags) ORDER BY 1),
+    updated_by = excluded.updated_by, updated_at = now()
+WHERE NOT annotation.tags @> excluded.tags
+"""
+
+# Removed from every id of the merge group, so a tag does not show through a merge.
+_UNTAG_SQL = """
+UPDATE annotation
+SET tags = ARRAY(SELECT unnest(tags) EXCEPT SELECT unnest(CAST(:tags AS text[])) ORDER BY 1),
+    updated_by = :actor, updated_at = now()
+WHERE workspace_id = :ws AND entity_id = ANY(:ids) AND tags && CAST(:tags AS text[])
+"""
+
 SCALARS = ("rank", "stage", "hidden")
 
 
@@ -190,14 +208,7 @@ class Annotations:
             workspace_id = self._scope.workspace_id_in(conn)
             entity_id = entity_refs.resolve_entity_id(conn, workspace_id, entity_ref)
             conn.execute(
-                sa.text(
-                    "INSERT INTO annotation (workspace_id, entity_id, tags, updated_by) "
-                    "VALUES (:ws, :id, CAST(:tags AS text[]), :actor) "
-                    "ON CONFLICT (workspace_id, entity_id) DO UPDATE SET "
-                    "tags = ARRAY(SELECT DISTINCT unnest(annotation.tags || excluded.tags) "
-                    "ORDER BY 1), updated_by = excluded.updated_by, updated_at = now() "
-                    "WHERE NOT annotation.tags @> excluded.tags"
-                ),
+                sa.text(_TAG_SQL),
                 {"ws": workspace_id, "id": entity_id, "tags": wanted, "actor": actor},
             )
             return annotations_of(conn, workspace_id, entity_id)
@@ -217,12 +228,7 @@ class Annotations:
             entity_id = entity_refs.resolve_entity_id(conn, workspace_id, entity_ref)
             group = decisions.members(conn, workspace_id, entity_id)
             conn.execute(
-                sa.text(
-                    "UPDATE annotation SET tags = ARRAY(SELECT unnest(tags) EXCEPT "
-                    "SELECT unnest(CAST(:tags AS text[])) ORDER BY 1), updated_by = :actor, "
-                    "updated_at = now() WHERE workspace_id = :ws AND entity_id = ANY(:ids) "
-                    "AND tags && CAST(:tags AS text[])"
-                ),
+                sa.text(_UNTAG_SQL),
                 {"tags": unwanted, "actor": actor, "ws": workspace_id, "ids": list(group)},
             )
             return annotations_of(conn, workspace_id, entity_id)

@@ -1,4 +1,4 @@
-"""SQL selects of canonical entity ids by annotation, for entity search filters.
+"""SELECTs of canonical entity ids by annotation, for entity search filters (Core).
 
 Scalar conditions (stage, rank, hidden, custom fields) hold for an entity when the
 value its merge group shows (the first set one in merge precedence, see `groups`)
@@ -8,37 +8,78 @@ matches; a tag matches when any id of the group carries it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.sql.expression import CTE, ColumnElement
 
-from signalgraph.curate.groups import TREE_CTE
+from signalgraph.curate.groups import merge_tree
+from signalgraph.schema import annotation, entity, entity_redirect
 
-# Rows matching a condition, then kept only when no member before them in precedence
-# sets the same value (roots, with an empty path, need no check).
-_SCALAR = """
-SELECT c.root FROM (
-    SELECT coalesce(t.root, a.entity_id) AS root, coalesce(t.path, ARRAY[]::uuid[]) AS path
-    FROM annotation a LEFT JOIN tree t ON t.id = a.entity_id
-    WHERE a.workspace_id = :ws AND {condition}
-) c
-WHERE cardinality(c.path) = 0 OR NOT EXISTS (
-    SELECT 1 FROM annotation b LEFT JOIN tree tb ON tb.id = b.entity_id
-    WHERE b.workspace_id = :ws AND (b.entity_id = c.root OR tb.root = c.root)
-      AND coalesce(tb.path, ARRAY[]::uuid[]) < c.path AND {value} IS NOT NULL)
-"""
+# The path of a root: nothing comes before it in merge precedence.
+_ROOT_PATH = sa.cast(sa.literal_column("ARRAY[]"), ARRAY(sa.Uuid))
 
-_TAG = """
-SELECT coalesce(r.to_id, a.entity_id) FROM annotation a
-LEFT JOIN entity_redirect r ON r.workspace_id = a.workspace_id AND r.from_id = a.entity_id
-WHERE a.workspace_id = :ws AND a.tags @> ARRAY[CAST(:{param} AS text)]
-"""
+_Column = Callable[[Any], ColumnElement[Any]]
 
-_CANONICAL = """
-SELECT e.id FROM entity e WHERE e.workspace_id = :ws
-AND NOT EXISTS (SELECT 1 FROM entity_redirect r WHERE r.workspace_id = :ws AND r.from_id = e.id)
-"""
+
+def _scalar(
+    tree: CTE, workspace_id: uuid.UUID, condition: _Column, value: _Column
+) -> sa.Select[Any]:
+    """Return the roots whose effective `value` meets `condition`.
+
+    Rows matching the condition count only when no member before them in merge
+    precedence sets the same value (roots, with an empty path, need no check).
+    """
+    a, b = annotation.alias("a"), annotation.alias("b")
+    t, tb = tree.alias(), tree.alias()
+    matched = (
+        sa.select(
+            sa.func.coalesce(t.c.root, a.c.entity_id).label("root"),
+            sa.func.coalesce(t.c.path, _ROOT_PATH).label("path"),
+        )
+        .select_from(a.outerjoin(t, t.c.id == a.c.entity_id))
+        .where(a.c.workspace_id == workspace_id, condition(a))
+        .subquery("c")
+    )
+    shadowed = (
+        sa.select(sa.literal(1))
+        .select_from(b.outerjoin(tb, tb.c.id == b.c.entity_id))
+        .where(
+            b.c.workspace_id == workspace_id,
+            sa.or_(b.c.entity_id == matched.c.root, tb.c.root == matched.c.root),
+            sa.func.coalesce(tb.c.path, _ROOT_PATH) < matched.c.path,
+            value(b).is_not(None),
+        )
+    )
+    return sa.select(matched.c.root.label("entity_id")).where(
+        sa.or_(sa.func.cardinality(matched.c.path) == 0, ~shadowed.exists())
+    )
+
+
+def _tagged(workspace_id: uuid.UUID, tag: str) -> sa.Select[Any]:
+    a, r = annotation.alias("a"), entity_redirect.alias("r")
+    return (
+        sa.select(sa.func.coalesce(r.c.to_id, a.c.entity_id).label("entity_id"))
+        .select_from(
+            a.outerjoin(
+                r, sa.and_(r.c.workspace_id == a.c.workspace_id, r.c.from_id == a.c.entity_id)
+            )
+        )
+        .where(a.c.workspace_id == workspace_id, a.c.tags.contains([tag]))
+    )
+
+
+def _canonical(workspace_id: uuid.UUID) -> sa.Select[Any]:
+    e, r = entity.alias("e"), entity_redirect.alias("r")
+    redirected = sa.select(sa.literal(1)).where(
+        r.c.workspace_id == workspace_id, r.c.from_id == e.c.id
+    )
+    return sa.select(e.c.id.label("entity_id")).where(
+        e.c.workspace_id == workspace_id, ~redirected.exists()
+    )
 
 
 def annotation_filter(
@@ -50,50 +91,47 @@ def annotation_filter(
     rank_max: int | None = None,
     rank_min: int | None = None,
     fields: Mapping[str, Any] | None = None,
-) -> sa.TextualSelect:
+) -> sa.Select[Any]:
     """Return a SELECT of canonical entity ids meeting every given annotation condition.
 
     Use it as `entity.c.id.in_(annotation_filter(ws, stage="In Review"))`. Custom field
     values must already be coerced to their JSON form (`Annotations.coerce_fields`).
     `hidden=False` selects every canonical entity not hidden.
     """
-    parts: list[str] = []
-    params: dict[str, Any] = {"ws": workspace_id}
-
-    def scalar(condition: str, value: str) -> None:
-        parts.append(_SCALAR.format(condition=condition, value=value.replace("a.", "b.")))
-
+    tree = merge_tree(workspace_id)
+    parts: list[sa.Select[Any] | sa.CompoundSelect[Any]] = []
     if stage is not None:
-        params["stage"] = stage
-        scalar("a.stage = :stage", "a.stage")
+        parts.append(_scalar(tree, workspace_id, lambda a: a.c.stage == stage, lambda b: b.c.stage))
     if rank_max is not None:
-        params["rank_max"] = rank_max
-        scalar("a.rank <= :rank_max", "a.rank")
-    if rank_min is not None:
-        params["rank_min"] = rank_min
-        scalar("a.rank >= :rank_min", "a.rank")
-    if hidden is not None:
-        hidden_sql = _SCALAR.format(condition="a.hidden", value="b.hidden")
-        parts.append(hidden_sql if hidden else f"{_CANONICAL} EXCEPT {hidden_sql}")
-    if tag is not None:
-        params["tag"] = tag
-        parts.append(_TAG.format(param="tag"))
-    for number, (name, value) in enumerate((fields or {}).items()):
-        params[f"field_{number}"] = name
-        params[f"value_{number}"] = _json(value)
-        scalar(
-            f"a.fields -> CAST(:field_{number} AS text) = CAST(:value_{number} AS jsonb)",
-            f"a.fields -> CAST(:field_{number} AS text)",
+        parts.append(
+            _scalar(tree, workspace_id, lambda a: a.c.rank <= rank_max, lambda b: b.c.rank)
         )
+    if rank_min is not None:
+        parts.append(
+            _scalar(tree, workspace_id, lambda a: a.c.rank >= rank_min, lambda b: b.c.rank)
+        )
+    if hidden is not None:
+        is_hidden = _scalar(tree, workspace_id, lambda a: a.c.hidden, lambda b: b.c.hidden)
+        parts.append(is_hidden if hidden else sa.except_(_canonical(workspace_id), is_hidden))
+    if tag is not None:
+        parts.append(_tagged(workspace_id, tag))
+    parts.extend(_field_is(tree, workspace_id, n, v) for n, v in (fields or {}).items())
     if not parts:
-        parts.append(_CANONICAL)
-    body = " INTERSECT ".join(f"({part})" for part in parts)
-    # Only fixed SQL fragments are joined here; every value is a bound parameter.
-    sql = f"WITH RECURSIVE {TREE_CTE} SELECT entity_id FROM ({body}) AS matched(entity_id)"  # noqa: S608
-    return sa.text(sql).bindparams(**params).columns(sa.column("entity_id", sa.Uuid))
+        parts.append(_canonical(workspace_id))
+    body = parts[0] if len(parts) == 1 else sa.intersect(*parts)
+    matched = body.subquery("matched")
+    return sa.select(matched.c.entity_id)
 
 
-def _json(value: Any) -> str:
-    import orjson
+def _field_is(tree: CTE, workspace_id: uuid.UUID, name: str, value: Any) -> sa.Select[Any]:
+    """Return the roots whose effective custom field `name` is `value` (its JSON form)."""
+    wanted = sa.cast(sa.bindparam(None, orjson.dumps(value).decode(), type_=sa.Text), JSONB)
+    return _scalar(
+        tree, workspace_id, lambda a: _field(a, name) == wanted, lambda b: _field(b, name)
+    )
 
-    return orjson.dumps(value).decode()
+
+def _field(alias: Any, name: str) -> ColumnElement[Any]:
+    """Return `alias.fields -> name` (the field's JSON value, or NULL)."""
+    fields: ColumnElement[Any] = alias.c.fields
+    return fields.op("->", return_type=JSONB)(sa.cast(sa.literal(name), sa.Text))

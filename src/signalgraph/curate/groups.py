@@ -13,35 +13,11 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import array
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.expression import CTE
 
-# The groups of the given roots: (root, member id, path), path '{}' for the root itself.
-GROUPS_CTE = """
-grp(root, id, path) AS (
-    SELECT root, root, ARRAY[]::uuid[] FROM unnest(CAST(:roots AS uuid[])) AS root
-  UNION ALL
-    SELECT g.root, m.absorbed_id, g.path || m.id
-    FROM grp g
-    JOIN merge m ON m.workspace_id = :ws AND m.survivor_id = g.id
-                AND m.kind = 'merge' AND m.undone_at IS NULL
-)
-"""
-
-# Every merged-away id of the workspace with its root and path (roots themselves absent).
-TREE_CTE = """
-tree(root, id, path) AS (
-    SELECT m.survivor_id, m.absorbed_id, ARRAY[m.id]
-    FROM merge m
-    WHERE m.workspace_id = :ws AND m.kind = 'merge' AND m.undone_at IS NULL
-      AND NOT EXISTS (SELECT 1 FROM entity_redirect r
-                      WHERE r.workspace_id = :ws AND r.from_id = m.survivor_id)
-  UNION ALL
-    SELECT t.root, m.absorbed_id, t.path || m.id
-    FROM tree t
-    JOIN merge m ON m.workspace_id = :ws AND m.survivor_id = t.id
-                AND m.kind = 'merge' AND m.undone_at IS NULL
-)
-"""
+from signalgraph.schema import entity_redirect, merge
 
 # Each root's effective scalar annotations as (root, key, value): rank, stage, hidden
 # and "field:NAME" for custom fields; the first set value in precedence order wins.
@@ -135,3 +111,40 @@ def group_paths(
         {"ws": workspace_id, "roots": [root]},
     ).all()
     return [(row.id, list(row.path)) for row in rows]
+
+
+def merge_tree(workspace_id: uuid.UUID) -> CTE:
+    """Return the recursive CTE `tree(root, id, path)`: every merged-away id of the workspace
+    with its root and path (roots themselves absent)."""
+    m, r = merge.alias("m"), entity_redirect.alias("r")
+    survivor_redirected = sa.select(sa.literal(1)).where(
+        r.c.workspace_id == workspace_id, r.c.from_id == m.c.survivor_id
+    )
+    tree = (
+        sa.select(
+            m.c.survivor_id.label("root"),
+            m.c.absorbed_id.label("id"),
+            array([m.c.id]).label("path"),
+        )
+        .where(
+            m.c.workspace_id == workspace_id,
+            m.c.kind == "merge",
+            m.c.undone_at.is_(None),
+            ~survivor_redirected.exists(),
+        )
+        .cte("tree", recursive=True)
+    )
+    t, step = tree.alias("parent"), merge.alias("m")
+    return tree.union_all(
+        sa.select(t.c.root, step.c.absorbed_id, t.c.path.op("||")(step.c.id)).select_from(
+            t.join(
+                step,
+                sa.and_(
+                    step.c.workspace_id == workspace_id,
+                    step.c.survivor_id == t.c.id,
+                    step.c.kind == "merge",
+                    step.c.undone_at.is_(None),
+                ),
+            )
+        )
+    )

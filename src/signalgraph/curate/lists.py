@@ -35,6 +35,19 @@ if TYPE_CHECKING:
 # Members without a position sort after every positioned one.
 _UNPOSITIONED = INT32[1] + 1
 
+# The live lists with their member counts (canonical entities once, and signals).
+_LISTS_SQL = """
+SELECT l.*, coalesce(c.members, 0) AS members
+FROM curated_list l
+LEFT JOIN LATERAL (
+    SELECT count(DISTINCT coalesce(r.to_id, lm.entity_id)) + count(lm.signal_id) AS members
+    FROM list_member lm
+    LEFT JOIN entity_redirect r ON r.workspace_id = lm.workspace_id AND r.from_id = lm.entity_id
+    WHERE lm.workspace_id = l.workspace_id AND lm.list_id = l.id) c ON true
+WHERE l.workspace_id = :ws AND l.deleted_at IS NULL
+ORDER BY l.name
+"""
+
 _MEMBERS_SQL = """
 WITH m AS (
     (SELECT DISTINCT ON (coalesce(r.to_id, lm.entity_id))
@@ -154,21 +167,7 @@ class Lists:
         with self._scope.transaction() as conn:
             workspace_id = self._scope.workspace_id_in(conn)
             rows = conn.execute(
-                sa.text(
-                    """
-                    SELECT l.*, coalesce(c.members, 0) AS members
-                    FROM curated_list l
-                    LEFT JOIN LATERAL (
-                        SELECT count(DISTINCT coalesce(r.to_id, lm.entity_id))
-                               + count(lm.signal_id) AS members
-                        FROM list_member lm
-                        LEFT JOIN entity_redirect r ON r.workspace_id = lm.workspace_id
-                                                   AND r.from_id = lm.entity_id
-                        WHERE lm.workspace_id = l.workspace_id AND lm.list_id = l.id) c ON true
-                    WHERE l.workspace_id = :ws AND l.deleted_at IS NULL
-                    ORDER BY l.name
-                    """
-                ),
+                sa.text(_LISTS_SQL),
                 {"ws": workspace_id},
             ).all()
         return [{**_list(row), "members": row.members} for row in rows]

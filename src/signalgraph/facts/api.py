@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.selectable import TextualSelect
 
 from signalgraph.facts import reads, registry, retype
 from signalgraph.facts.relations import relations_of
@@ -182,7 +182,7 @@ class Facts:
                 limit=limit,
             )  # fmt: skip
 
-    def condition(self, expression: str) -> TextualSelect:
+    def condition(self, expression: str) -> sa.Select[Any]:
         """Return a SELECT of canonical entity ids whose current value meets `revenue > 10M`."""
         with self._scope.transaction() as conn:
             workspace_id = self._scope.workspace_id_in(conn)

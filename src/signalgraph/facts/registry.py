@@ -31,6 +31,15 @@ _LOCK_SQL = (
     "'fact_property:' || CAST(:ws AS text) || ':' || :name, 0))"
 )
 
+_UNKNOWN = """
+SELECT f.property AS name, count(*) AS statements, max(f.last_seen) AS last_seen
+FROM fact f
+WHERE f.workspace_id = :ws
+  AND NOT EXISTS (SELECT 1 FROM fact_property p
+                  WHERE p.workspace_id = f.workspace_id AND p.name = f.property)
+GROUP BY f.property ORDER BY f.property
+"""
+
 
 def define(
     conn: Connection,
@@ -90,13 +99,5 @@ def properties(conn: Connection, workspace_id: uuid.UUID) -> list[dict[str, Any]
 
 def unknown(conn: Connection, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
     """Return the property names used by statements but not registered, with counts."""
-    rows = conn.execute(
-        sa.text(
-            "SELECT f.property AS name, count(*) AS statements, max(f.last_seen) AS last_seen "
-            "FROM fact f WHERE f.workspace_id = :ws AND NOT EXISTS (SELECT 1 FROM fact_property p "
-            "WHERE p.workspace_id = f.workspace_id AND p.name = f.property) "
-            "GROUP BY f.property ORDER BY f.property"
-        ),
-        {"ws": workspace_id},
-    )
+    rows = conn.execute(sa.text(_UNKNOWN), {"ws": workspace_id})
     return [dict(row._mapping) for row in rows]

@@ -1,4 +1,3 @@
-# ruff: noqa: S608 -- SQL is built from constant fragments; values are bound parameters.
 """Re-typing stored statements when a property is defined or its type changes.
 
 Statements stored before their property was defined were typed as strings (numbers
@@ -21,7 +20,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from signalgraph.facts.values import (
-    STORED_VALUE_SQL,
     ValueProblem,
     problem_reason,
     typed_columns,
@@ -33,28 +31,34 @@ from signalgraph.schema import reject
 
 BATCH = 1000
 
-# Statements whose stored typing is not the property's: another value_type, or, for a
-# string property, the typing of an unknown property (JSON numbers kept as numbers).
-_STALE = """
-(f.value_type <> :type
- OR (:type = 'string' AND (f.value_num IS NOT NULL OR jsonb_typeof(f.value) <> 'string')))
-"""
-
-_PENDING = f"""
+# A statement is stale when its stored typing is not the property's: another value_type,
+# or, for a string property, the typing of an unknown property (JSON numbers kept as
+# numbers). _PENDING and _PAGE select the same stale statements.
+_PENDING = """
 SELECT count(*) FROM fact f
-WHERE f.workspace_id = :ws AND f.property = :prop AND {_STALE}
+WHERE f.workspace_id = :ws AND f.property = :prop
+  AND (f.value_type <> :type
+       OR (:type = 'string' AND (f.value_num IS NOT NULL OR jsonb_typeof(f.value) <> 'string')))
 """
 
 # Keyset pages by id: statements that do not convert stay stale and are stepped over.
-_PAGE = f"""
+_PAGE = """
 SELECT f.id, f.entity_id, f.value, f.unit, f.as_of, f.dated, s.name AS source
 FROM fact f JOIN source s ON s.workspace_id = f.workspace_id AND s.id = f.source_id
-WHERE f.workspace_id = :ws AND f.property = :prop AND {_STALE} AND f.id > :after
+WHERE f.workspace_id = :ws AND f.property = :prop
+  AND (f.value_type <> :type
+       OR (:type = 'string' AND (f.value_num IS NOT NULL OR jsonb_typeof(f.value) <> 'string')))
+  AND f.id > :after
 ORDER BY f.id LIMIT :limit
 """
 
-_UPDATE = f"""
-UPDATE fact f SET value_type = d.value_type, value = {STORED_VALUE_SQL.format(t="d")},
+# The JSON form is made as ingest makes it (STORED_VALUE_SQL, facts/values.py).
+_UPDATE = """
+UPDATE fact f SET value_type = d.value_type,
+       value = CASE WHEN d.value_type IN ('number', 'integer') THEN to_jsonb(d.value_num)
+                    WHEN d.value_type = 'money'
+                    THEN jsonb_build_object('amount', d.value_num, 'currency', d.currency)
+                    ELSE d.value END,
        value_num = d.value_num, value_text = d.value_text, value_date = d.value_date,
        currency = d.currency, unit = d.unit
 FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS d(

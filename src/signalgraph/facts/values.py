@@ -144,14 +144,16 @@ def _money(value: Any, unit: str | None) -> tuple[Decimal, str]:
 
 
 # The JSON form of a number is made in SQL from its exact copy (`value_num`), so the two
-# never disagree: through a float, 1e400 would become infinity and -1e-400 zero. `{t}`
-# is the alias of the row holding value_type, value, value_num and currency.
-STORED_VALUE_SQL = (
-    "CASE WHEN {t}.value_type IN ('number', 'integer') THEN to_jsonb({t}.value_num) "
-    "WHEN {t}.value_type = 'money' "
-    "THEN jsonb_build_object('amount', {t}.value_num, 'currency', {t}.currency) "
-    "ELSE {t}.value END"
-)
+# never disagree: through a float, 1e400 would become infinity and -1e-400 zero. `d` is
+# the row holding value_type, value, value_num and currency. Written out in the fact
+# INSERT (facts/writer.py) and the re-typing UPDATE (facts/retype.py); a unit test
+# checks that both hold this text.
+STORED_VALUE_SQL = """
+CASE WHEN d.value_type IN ('number', 'integer') THEN to_jsonb(d.value_num)
+     WHEN d.value_type = 'money'
+     THEN jsonb_build_object('amount', d.value_num, 'currency', d.currency)
+     ELSE d.value END
+"""
 
 
 def typed_value(prop_type: str | None, value: Any, unit: str | None) -> TypedValue:

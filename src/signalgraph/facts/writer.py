@@ -1,4 +1,3 @@
-# ruff: noqa: S608 -- SQL is built from constant fragments; values are bound parameters.
 """Batch writers for fact and relation statements.
 
 Each batch resolves its references, sources, signals and property types with one query
@@ -10,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import psycopg
 
@@ -18,7 +17,6 @@ from signalgraph.facts.refs import EntityRef, resolve_refs
 from signalgraph.facts.registry import LOCK_SHARED_SQL
 from signalgraph.facts.statements import FactIn, RelationIn, digest
 from signalgraph.facts.values import (
-    STORED_VALUE_SQL,
     TypedValue,
     ValueProblem,
     problem_reason,
@@ -29,14 +27,54 @@ from signalgraph.ids import uuid7
 from signalgraph.ingest.records import Rejection, canonical_json
 from signalgraph.ingest.writer import Batch, RejectRow, RetryBatch, Row, WriteResult, copy_rejects
 
+_SOURCES = "SELECT name, id FROM source WHERE workspace_id = %s AND name = ANY(%s)"
+_SIGNALS = "SELECT id FROM signal WHERE workspace_id = %s AND id = ANY(%s)"
+_PROPERTIES = (
+    "SELECT name, type, unit FROM fact_property WHERE workspace_id = %s AND name = ANY(%s)"
+)
+
+# New statements are inserted, known ones (same hash) only move last_seen; RETURNING
+# tells which were new. The value's JSON form is STORED_VALUE_SQL (facts/values.py).
+INSERT_FACTS = """
+INSERT INTO fact (workspace_id, id, run_id, statement_hash, entity_id, entity_ref, property,
+    value_type, value, value_num, value_text, value_date, currency, unit, as_of, dated,
+    source_id, signal_id, confidence)
+SELECT %(ws)s, d.id, %(run)s, decode(d.hash, 'hex'), d.entity_id, d.entity_ref, d.property,
+    d.value_type,
+    CASE WHEN d.value_type IN ('number', 'integer') THEN to_jsonb(d.value_num)
+         WHEN d.value_type = 'money'
+         THEN jsonb_build_object('amount', d.value_num, 'currency', d.currency)
+         ELSE d.value END,
+    d.value_num, d.value_text, d.value_date, d.currency, d.unit, d.as_of, d.dated, d.source_id,
+    d.signal_id, d.confidence
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS d(id uuid, hash text, entity_id uuid,
+    entity_ref jsonb, property text, value_type text, value jsonb, value_num numeric,
+    value_text text, value_date date, currency text, unit text, as_of timestamptz,
+    dated boolean, source_id uuid, signal_id uuid, confidence float8)
+ON CONFLICT ON CONSTRAINT uq_fact_workspace_id_statement_hash
+DO UPDATE SET last_seen = now() RETURNING (xmax = 0)
+"""
+
+INSERT_RELATIONS = """
+INSERT INTO relation (workspace_id, id, run_id, statement_hash, subject_id, subject_ref,
+    predicate, object_id, object_ref, valid_from, valid_to, source_id, signal_id, confidence,
+    properties)
+SELECT %(ws)s, d.id, %(run)s, decode(d.hash, 'hex'), d.subject_id, d.subject_ref, d.predicate,
+    d.object_id, d.object_ref, d.valid_from, d.valid_to, d.source_id, d.signal_id, d.confidence,
+    d.properties
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS d(id uuid, hash text, subject_id uuid,
+    subject_ref jsonb, predicate text, object_id uuid, object_ref jsonb, valid_from timestamptz,
+    valid_to timestamptz, source_id uuid, signal_id uuid, confidence float8, properties jsonb)
+ON CONFLICT ON CONSTRAINT uq_relation_workspace_id_statement_hash
+DO UPDATE SET last_seen = now() RETURNING (xmax = 0)
+"""
+
 
 class _StatementWriter:
     """Resolution and the idempotent insert shared by facts and relations."""
 
-    table = ""
-    columns: tuple[tuple[str, str], ...] = ()
-    # Columns stored from an expression over the input row `d` instead of as given.
-    expressions: ClassVar[dict[str, str]] = {}
+    # INSERT_FACTS or INSERT_RELATIONS: new statements in, known ones' last_seen moved.
+    insert_sql = ""
 
     def __init__(
         self,
@@ -58,7 +96,7 @@ class _StatementWriter:
             return {}
         return dict(
             self.conn.execute(
-                "SELECT name, id FROM source WHERE workspace_id = %s AND name = ANY(%s)",
+                _SOURCES,
                 (self.workspace_id, sorted(names)),
             ).fetchall()
         )
@@ -66,13 +104,7 @@ class _StatementWriter:
     def _signals(self, ids: set[uuid.UUID]) -> set[uuid.UUID]:
         if not ids:
             return set()
-        return {
-            found
-            for (found,) in self.conn.execute(
-                "SELECT id FROM signal WHERE workspace_id = %s AND id = ANY(%s)",
-                (self.workspace_id, sorted(ids)),
-            )
-        }
+        return {found for (found,) in self.conn.execute(_SIGNALS, (self.workspace_id, sorted(ids)))}
 
     def _common(self, rows: Sequence[Row]) -> tuple[dict[str, uuid.UUID], set[uuid.UUID]]:
         sources = self._sources({r.record.source for r in rows if r.record.source})
@@ -96,20 +128,9 @@ class _StatementWriter:
         if not payload:
             return 0
         payload.sort(key=lambda p: p["hash"])  # one lock order for concurrent writers
-        names = ", ".join(name for name, _ in self.columns)
-        values = ", ".join(self.expressions.get(name, f"d.{name}") for name, _ in self.columns)
-        typed = ", ".join(f"{name} {kind}" for name, kind in self.columns)
-        # Table and column names come from the class, never from input.
-        statement = (
-            f"INSERT INTO {self.table} (workspace_id, id, run_id, statement_hash, {names}) "
-            f"SELECT %(ws)s, d.id, %(run)s, decode(d.hash, 'hex'), {values} "
-            f"FROM jsonb_to_recordset(%(rows)s::jsonb) AS d(id uuid, hash text, {typed}) "
-            f"ON CONFLICT ON CONSTRAINT uq_{self.table}_workspace_id_statement_hash "
-            f"DO UPDATE SET last_seen = now() RETURNING (xmax = 0)"
-        )
         try:
             results = self.conn.execute(
-                statement,
+                self.insert_sql,
                 {
                     "ws": self.workspace_id,
                     "run": self.run_id,
@@ -148,15 +169,7 @@ def _written(ref: EntityRef, entity_id: uuid.UUID) -> Any:
 class FactWriter(_StatementWriter):
     """Writes batches of fact statements."""
 
-    table = "fact"
-    columns = (
-        ("entity_id", "uuid"), ("entity_ref", "jsonb"), ("property", "text"),
-        ("value_type", "text"), ("value", "jsonb"), ("value_num", "numeric"),
-        ("value_text", "text"), ("value_date", "date"), ("currency", "text"), ("unit", "text"),
-        ("as_of", "timestamptz"), ("dated", "boolean"), ("source_id", "uuid"),
-        ("signal_id", "uuid"), ("confidence", "float8"),
-    )  # fmt: skip
-    expressions: ClassVar[dict[str, str]] = {"value": STORED_VALUE_SQL.format(t="d")}
+    insert_sql = INSERT_FACTS
 
     def write(self, batch: Batch) -> WriteResult:
         """Resolve the batch's references, reject what does not resolve, store the rest."""
@@ -164,11 +177,7 @@ class FactWriter(_StatementWriter):
         self.conn.execute(LOCK_SHARED_SQL, (self.workspace_id, names))
         registry = {
             name: (kind, unit)
-            for name, kind, unit in self.conn.execute(
-                "SELECT name, type, unit FROM fact_property WHERE workspace_id = %s "
-                "AND name = ANY(%s)",
-                (self.workspace_id, names),
-            )
+            for name, kind, unit in self.conn.execute(_PROPERTIES, (self.workspace_id, names))
         }
         entities = resolve_refs(self.conn, self.workspace_id, (r.record.entity for r in batch.rows))
         sources, signals = self._common(batch.rows)
@@ -222,13 +231,7 @@ class FactWriter(_StatementWriter):
 class RelationWriter(_StatementWriter):
     """Writes batches of relation statements."""
 
-    table = "relation"
-    columns = (
-        ("subject_id", "uuid"), ("subject_ref", "jsonb"), ("predicate", "text"),
-        ("object_id", "uuid"), ("object_ref", "jsonb"), ("valid_from", "timestamptz"),
-        ("valid_to", "timestamptz"), ("source_id", "uuid"), ("signal_id", "uuid"),
-        ("confidence", "float8"), ("properties", "jsonb"),
-    )  # fmt: skip
+    insert_sql = INSERT_RELATIONS
 
     def write(self, batch: Batch) -> WriteResult:
         """Resolve both ends of each relation, reject what does not resolve, store the rest."""

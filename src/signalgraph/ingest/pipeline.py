@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from signalgraph.db.engine import act_for_run, dedicated_connection
+from signalgraph.db.errors import translate_driver_errors
 from signalgraph.db.months import ensure_audit_months_once, month_of
 from signalgraph.errors import NotFound, SignalgraphError, UsageError
 from signalgraph.ids import utcnow, uuid7
@@ -268,6 +269,7 @@ class Ingest:
 
     # -- entry point -------------------------------------------------------------------
 
+    @translate_driver_errors()
     def run(self, inputs: Any) -> IngestResult:
         """Ingest every input; return the run's result (rejects do not raise)."""
         paths, objects = _as_inputs(inputs)

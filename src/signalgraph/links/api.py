@@ -10,11 +10,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-import psycopg
-from psycopg import sql as psycopg_sql
-from psycopg.rows import dict_row
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from signalgraph import lookup
+from signalgraph.db import driver
 from signalgraph.errors import NotFound, UsageError
 from signalgraph.links.spec import (
     LinkError,
@@ -26,6 +26,8 @@ from signalgraph.links.spec import (
 from signalgraph.links.store import LinkStore, NewLink, sync_link_flags
 from signalgraph.links.vocabulary import LINK_STATUSES, LINK_TYPES
 from signalgraph.pages import MAX_LIMIT, Page, decode_cursor, encode_cursor
+from signalgraph.schema import signal as signal_table
+from signalgraph.schema import signal_key, signal_link, source
 
 if TYPE_CHECKING:
     from signalgraph.db.scope import Scope
@@ -69,36 +71,82 @@ class Link:
         return asdict(self) | {"target": self.target}
 
 
-_SELECT = """
-SELECT l.id, l.type, l.status, l.from_signal_id, fs.name AS from_source,
-    fk.external_id AS from_external_id,
-    (SELECT s.title FROM signal s WHERE s.workspace_id = l.workspace_id
-       AND s.id = l.from_signal_id) AS from_title,
-    ts.name AS target_source, l.target_external_id, l.reference, l.reference_date,
-    l.target_signal_id,
-    (SELECT s.title FROM signal s WHERE s.workspace_id = l.workspace_id
-       AND s.id = l.target_signal_id) AS target_title,
-    l.candidates, l.resolution, l.resolved_by, l.origin, l.run_id, l.created_at, l.resolved_at
-FROM signal_link l
-JOIN signal_key fk ON fk.workspace_id = l.workspace_id AND fk.signal_id = l.from_signal_id
-JOIN source fs ON fs.workspace_id = l.workspace_id AND fs.id = l.from_source_id
-LEFT JOIN source ts ON ts.workspace_id = l.workspace_id AND ts.id = l.target_source_id
-WHERE l.workspace_id = %(ws)s
-"""
+_l = signal_link.alias("l")
+_from_key = signal_key.alias("fk")
+_from_source = source.alias("fs")
+_target_source = source.alias("ts")
 
-_SIGNAL_KEY = """
-SELECT k.signal_id, k.source_id, k.external_id FROM signal_key k
-WHERE k.workspace_id = %(ws)s
-"""
 
-# {} is the id condition a typed id makes (signalgraph.lookup).
-_SIGNAL_BY_ID = """
-SELECT k.signal_id, k.source_id, k.external_id FROM signal_key k
-WHERE k.workspace_id = %s AND {} LIMIT %s
-"""
+def _title(signal_id: Any) -> Any:
+    """Return the title of the signal `signal_id` names (a subquery of the link row)."""
+    s = signal_table.alias("s")
+    return (
+        sa.select(s.c.title)
+        .where(s.c.workspace_id == _l.c.workspace_id, s.c.id == signal_id)
+        .scalar_subquery()
+    )
 
-_LINK_BY_ID = "SELECT id FROM signal_link WHERE workspace_id = %s AND {} LIMIT %s"
 
+# Links with both ends named (the `Link` fields); built once, _links adds the workspace.
+_LINKS = sa.select(
+    _l.c.id,
+    _l.c.type,
+    _l.c.status,
+    _l.c.from_signal_id,
+    _from_source.c.name.label("from_source"),
+    _from_key.c.external_id.label("from_external_id"),
+    _title(_l.c.from_signal_id).label("from_title"),
+    _target_source.c.name.label("target_source"),
+    _l.c.target_external_id,
+    _l.c.reference,
+    _l.c.reference_date,
+    _l.c.target_signal_id,
+    _title(_l.c.target_signal_id).label("target_title"),
+    _l.c.candidates,
+    _l.c.resolution,
+    _l.c.resolved_by,
+    _l.c.origin,
+    _l.c.run_id,
+    _l.c.created_at,
+    _l.c.resolved_at,
+).select_from(
+    _l.join(
+        _from_key,
+        sa.and_(
+            _from_key.c.workspace_id == _l.c.workspace_id,
+            _from_key.c.signal_id == _l.c.from_signal_id,
+        ),
+    )
+    .join(
+        _from_source,
+        sa.and_(
+            _from_source.c.workspace_id == _l.c.workspace_id,
+            _from_source.c.id == _l.c.from_source_id,
+        ),
+    )
+    .outerjoin(
+        _target_source,
+        sa.and_(
+            _target_source.c.workspace_id == _l.c.workspace_id,
+            _target_source.c.id == _l.c.target_source_id,
+        ),
+    )
+)
+
+
+def _links(workspace_id: uuid.UUID) -> sa.Select[Any]:
+    """Return a SELECT of the workspace's links with both ends named (the `Link` fields)."""
+    return _LINKS.where(_l.c.workspace_id == workspace_id)
+
+
+def _keys(workspace_id: uuid.UUID) -> sa.Select[Any]:
+    """Return a SELECT of the workspace's signal keys: (signal id, source id, external id)."""
+    return sa.select(
+        signal_key.c.signal_id, signal_key.c.source_id, signal_key.c.external_id
+    ).where(signal_key.c.workspace_id == workspace_id)
+
+
+# Run through signalgraph.db.driver, like the statements of links/queries.py.
 _ANALYST_RESOLVES = """
 UPDATE signal_link SET status = 'resolved', target_signal_id = %(target)s,
     resolution = 'analyst', resolved_at = now(), updated_at = now(),
@@ -122,45 +170,42 @@ class Links:
         self._scope = scope
 
     @contextmanager
-    def _cursor(self, actor: str | None = None) -> Iterator[tuple[psycopg.Connection[Any], Any]]:
+    def _transaction(self, actor: str | None = None) -> Iterator[tuple[Connection, uuid.UUID]]:
         with self._scope.transaction(actor=actor) as conn:
-            workspace_id = self._scope.workspace_id_in(conn)
-            driver = conn.connection.driver_connection
-            assert isinstance(driver, psycopg.Connection)
-            yield driver, workspace_id
+            yield conn, self._scope.workspace_id_in(conn)
 
     # -- lookups -----------------------------------------------------------------------
 
     def _signal(
-        self, pg: psycopg.Connection[Any], ws: uuid.UUID, value: Any, what: str
+        self, conn: Connection, ws: uuid.UUID, value: Any, what: str
     ) -> tuple[uuid.UUID, uuid.UUID, str]:
         """Return (signal id, source id, external id) of a signal id, prefix or key."""
         if isinstance(value, dict):
             if "signal_id" in value:
                 value = value["signal_id"]
             else:
-                source = value.get("source")
+                source_name = value.get("source")
                 external_id = value.get("external_id")
-                if not isinstance(source, str) or not isinstance(external_id, str):
+                if not isinstance(source_name, str) or not isinstance(external_id, str):
                     raise UsageError(
                         f"{what}: expected a signal id or {{source, external_id}}",
                         hint="both source and external_id are strings",
                     )
-                found = pg.execute(
-                    _SIGNAL_KEY + " AND k.source_id = %(src)s AND k.external_id = %(ext)s",
-                    {"ws": ws, "src": self._source_id(pg, ws, source), "ext": external_id},
-                ).fetchall()
-                if not found:
-                    raise NotFound(f"{what}: no signal {external_id!r} in source {source!r}")
-                return _key(found[0])
+                found = conn.execute(
+                    _keys(ws).where(
+                        signal_key.c.source_id == self._source_id(conn, ws, source_name),
+                        signal_key.c.external_id == external_id,
+                    )
+                ).first()
+                if found is None:
+                    raise NotFound(f"{what}: no signal {external_id!r} in source {source_name!r}")
+                return _key(found)
         if not isinstance(value, str | uuid.UUID):
             raise UsageError(f"{what}: expected a signal id, got {type(value).__name__}")
         typed = lookup.parse_id(value, "signal")
-        condition, params = typed.sql("k", "signal_id")
-        rows = pg.execute(
-            psycopg_sql.SQL(_SIGNAL_BY_ID).format(condition),
-            [ws, *params, lookup.SHOWN_CANDIDATES],
-        ).fetchall()
+        rows = conn.execute(
+            _keys(ws).where(typed.condition(signal_key.c.signal_id)).limit(lookup.SHOWN_CANDIDATES)
+        ).all()
         if not rows:
             raise NotFound(
                 f"{what}: signal {typed.text} does not exist in this workspace",
@@ -170,24 +215,24 @@ class Links:
             raise lookup.ambiguous(f"{what}: signal", typed.text, [row[0] for row in rows])
         return _key(rows[0])
 
-    def _source_id(self, pg: psycopg.Connection[Any], ws: uuid.UUID, name: str) -> uuid.UUID:
-        row = pg.execute(
-            "SELECT id FROM source WHERE workspace_id = %s AND name = %s", (ws, name)
-        ).fetchone()
-        if row is None:
+    def _source_id(self, conn: Connection, ws: uuid.UUID, name: str) -> uuid.UUID:
+        found = conn.execute(
+            sa.select(source.c.id).where(source.c.workspace_id == ws, source.c.name == name)
+        ).scalar_one_or_none()
+        if found is None:
             raise NotFound(
                 f"source {name!r} does not exist in this workspace",
                 hint="see `signalgraph source list`",
             )
-        return uuid.UUID(str(row[0]))
+        return uuid.UUID(str(found))
 
-    def _link_id(self, pg: psycopg.Connection[Any], ws: uuid.UUID, value: Any) -> uuid.UUID:
+    def _link_id(self, conn: Connection, ws: uuid.UUID, value: Any) -> uuid.UUID:
         typed = lookup.parse_id(value, "link")
-        condition, params = typed.sql("id")
-        rows = pg.execute(
-            psycopg_sql.SQL(_LINK_BY_ID).format(condition),
-            [ws, *params, lookup.SHOWN_CANDIDATES],
-        ).fetchall()
+        rows = conn.execute(
+            sa.select(signal_link.c.id)
+            .where(signal_link.c.workspace_id == ws, typed.condition(signal_link.c.id))
+            .limit(lookup.SHOWN_CANDIDATES)
+        ).all()
         if not rows:
             raise NotFound(
                 f"link {typed.text} does not exist in this workspace",
@@ -197,12 +242,11 @@ class Links:
             raise lookup.ambiguous("link", typed.text, [row[0] for row in rows])
         return uuid.UUID(str(rows[0][0]))
 
-    def _fetch(
-        self, pg: psycopg.Connection[Any], ws: uuid.UUID, where: str, params: dict[str, Any]
-    ) -> builtins.list[Link]:
-        with pg.cursor(row_factory=dict_row) as cursor:
-            rows = cursor.execute(_SELECT + where, {"ws": ws, **params}).fetchall()
-        return [Link(**row) for row in rows]
+    def _fetch(self, conn: Connection, query: sa.Select[Any]) -> builtins.list[Link]:
+        return [Link(**row._mapping) for row in conn.execute(query)]
+
+    def _one(self, conn: Connection, ws: uuid.UUID, link_id: uuid.UUID) -> Link:
+        return self._fetch(conn, _links(ws).where(_l.c.id == link_id))[0]
 
     # -- writing -----------------------------------------------------------------------
 
@@ -222,9 +266,9 @@ class Links:
             raise _bad(exc) from exc
         if (to is None) == (reference is None):
             raise UsageError("give the target: either `to` (a signal) or `reference` (a text)")
-        with self._cursor(actor) as (pg, ws):
-            from_id, from_source_id, from_external_id = self._signal(pg, ws, from_signal, "from")
-            store = LinkStore(pg, workspace_id=ws, source_id=from_source_id, origin="user")
+        with self._transaction(actor) as (conn, ws):
+            from_id, from_source_id, from_external_id = self._signal(conn, ws, from_signal, "from")
+            store = LinkStore(conn, workspace_id=ws, source_id=from_source_id, origin="user")
             if reference is not None:
                 try:
                     spec = LinkSpec(kind, reference=parse_reference_field(reference, "reference"))
@@ -232,21 +276,21 @@ class Links:
                     raise _bad(exc) from exc
                 new = NewLink(from_id, spec)
             else:
-                target_source_id, target_external_id = self._target(pg, ws, to, from_source_id)
+                target_source_id, target_external_id = self._target(conn, ws, to, from_source_id)
                 if (target_source_id, target_external_id) == (from_source_id, from_external_id):
                     raise UsageError("a signal cannot link to itself")
                 new = NewLink(from_id, LinkSpec(kind), target_source_id, target_external_id)
             store.insert([new])
-            link_id = self._existing(pg, ws, new)
+            link_id = self._existing(conn, ws, new)
             if reference is not None:
                 store.resolve_references({from_id}, [])
             else:
                 store.resolve_keys_from([from_id])
             store.sync_flags({link_id})
-            return self._fetch(pg, ws, " AND l.id = %(id)s", {"id": link_id})[0]
+            return self._one(conn, ws, link_id)
 
     def _target(
-        self, pg: psycopg.Connection[Any], ws: uuid.UUID, to: Any, from_source_id: uuid.UUID
+        self, conn: Connection, ws: uuid.UUID, to: Any, from_source_id: uuid.UUID
     ) -> tuple[uuid.UUID, str]:
         if isinstance(to, dict) and "signal_id" not in to:
             try:
@@ -255,68 +299,67 @@ class Links:
                 raise _bad(exc) from exc
             assert spec.external_id is not None
             source_id = (
-                self._source_id(pg, ws, spec.source) if spec.source is not None else from_source_id
+                self._source_id(conn, ws, spec.source)
+                if spec.source is not None
+                else from_source_id
             )
             return source_id, spec.external_id
-        _, source_id, external_id = self._signal(pg, ws, to, "to")
+        _, source_id, external_id = self._signal(conn, ws, to, "to")
         return source_id, external_id
 
-    def _existing(self, pg: psycopg.Connection[Any], ws: uuid.UUID, new: NewLink) -> uuid.UUID:
+    def _existing(self, conn: Connection, ws: uuid.UUID, new: NewLink) -> uuid.UUID:
+        same = sa.select(signal_link.c.id).where(
+            signal_link.c.workspace_id == ws,
+            signal_link.c.from_signal_id == new.from_signal_id,
+            signal_link.c.type == new.spec.type,
+        )
         if new.spec.reference is not None:
-            row = pg.execute(
-                "SELECT id FROM signal_link WHERE workspace_id = %s AND from_signal_id = %s "
-                "AND type = %s AND reference_normalized = %s",
-                (ws, new.from_signal_id, new.spec.type, new.spec.reference.normalized),
-            ).fetchone()
+            same = same.where(signal_link.c.reference_normalized == new.spec.reference.normalized)
         else:
-            row = pg.execute(
-                "SELECT id FROM signal_link WHERE workspace_id = %s AND from_signal_id = %s "
-                "AND type = %s AND target_source_id = %s AND target_external_id = %s",
-                (
-                    ws,
-                    new.from_signal_id,
-                    new.spec.type,
-                    new.target_source_id,
-                    new.target_external_id,
-                ),
-            ).fetchone()
-        assert row is not None
-        return uuid.UUID(str(row[0]))
+            same = same.where(
+                signal_link.c.target_source_id == new.target_source_id,
+                signal_link.c.target_external_id == new.target_external_id,
+            )
+        return uuid.UUID(str(conn.execute(same).scalar_one()))
 
     def resolve(self, link: Any, *, to: Any, actor: str | None = None) -> Link:
         """Point a link at the signal an analyst chose (among its candidates, usually)."""
-        with self._cursor(actor) as (pg, ws):
-            link_id = self._link_id(pg, ws, link)
-            current = self._fetch(pg, ws, " AND l.id = %(id)s", {"id": link_id})[0]
-            target_id, _, _ = self._signal(pg, ws, to, "to")
+        with self._transaction(actor) as (conn, ws):
+            link_id = self._link_id(conn, ws, link)
+            current = self._one(conn, ws, link_id)
+            target_id, _, _ = self._signal(conn, ws, to, "to")
             if target_id == current.from_signal_id:
                 raise UsageError("a signal cannot link to itself")
-            pg.execute(
-                _ANALYST_RESOLVES, {"ws": ws, "id": link_id, "target": target_id, "actor": actor}
+            driver.execute(
+                conn,
+                _ANALYST_RESOLVES,
+                {"ws": ws, "id": link_id, "target": target_id, "actor": actor},
             )
-            sync_link_flags(pg, ws, {link_id})
-            return self._fetch(pg, ws, " AND l.id = %(id)s", {"id": link_id})[0]
+            sync_link_flags(conn, ws, {link_id})
+            return self._one(conn, ws, link_id)
 
     def recheck(self, *, actor: str | None = None) -> dict[str, int]:
         """Match every waiting link again (after a crash, or links added by hand meanwhile)."""
-        with self._cursor(actor) as (pg, ws):
-            store = LinkStore(pg, workspace_id=ws, source_id=uuid.UUID(int=0))
+        with self._transaction(actor) as (conn, ws):
+            store = LinkStore(conn, workspace_id=ws, source_id=uuid.UUID(int=0))
             return store.recheck()
 
     # -- reading -----------------------------------------------------------------------
 
     def get(self, link: Any) -> Link:
         """Return one link (id or unique prefix) with the titles of its candidates."""
-        with self._cursor() as (pg, ws):
-            link_id = self._link_id(pg, ws, link)
-            found = self._fetch(pg, ws, " AND l.id = %(id)s", {"id": link_id})[0]
+        with self._transaction() as (conn, ws):
+            found = self._one(conn, ws, self._link_id(conn, ws, link))
             if found.candidates:
-                with pg.cursor(row_factory=dict_row) as cursor:
-                    found.candidate_signals = cursor.execute(
-                        "SELECT s.id, s.external_id, s.title, s.published_at FROM signal s "
-                        "WHERE s.workspace_id = %s AND s.id = ANY(%s) ORDER BY s.id",
-                        (ws, found.candidates),
-                    ).fetchall()
+                s = signal_table
+                found.candidate_signals = [
+                    dict(row._mapping)
+                    for row in conn.execute(
+                        sa.select(s.c.id, s.c.external_id, s.c.title, s.c.published_at)
+                        .where(s.c.workspace_id == ws, s.c.id.in_(found.candidates))
+                        .order_by(s.c.id)
+                    )
+                ]
             return found
 
     def list(
@@ -339,34 +382,33 @@ class Links:
             )
         if not 1 <= limit <= MAX_LIMIT:
             raise UsageError(f"limit must be between 1 and {MAX_LIMIT}")
-        where, params = "", dict[str, Any](limit=limit + 1)
-        with self._cursor() as (pg, ws):
+        with self._transaction() as (conn, ws):
+            query = _links(ws)
             if signal is not None:
-                params["signal"] = self._signal(pg, ws, signal, "--signal")[0]
-                where += " AND (l.from_signal_id = %(signal)s OR l.target_signal_id = %(signal)s)"
+                signal_id = self._signal(conn, ws, signal, "--signal")[0]
+                query = query.where(
+                    sa.or_(_l.c.from_signal_id == signal_id, _l.c.target_signal_id == signal_id)
+                )
             if status is not None:
-                where += " AND l.status = %(status)s"
-                params["status"] = status
+                query = query.where(_l.c.status == status)
             if type is not None:
-                where += " AND l.type = %(type)s"
-                params["type"] = type
+                query = query.where(_l.c.type == type)
             if cursor is not None:
                 (after,) = decode_cursor("links", cursor)
-                where += " AND l.id < %(after)s"
-                params["after"] = uuid.UUID(str(after))
-            found = self._fetch(pg, ws, where + " ORDER BY l.id DESC LIMIT %(limit)s", params)
+                query = query.where(_l.c.id < uuid.UUID(str(after)))
+            found = self._fetch(conn, query.order_by(_l.c.id.desc()).limit(limit + 1))
         more = len(found) > limit
         items = found[:limit]
         return Page(items, encode_cursor("links", [items[-1].id]) if more else None)
 
     def of(self, signal: Any) -> dict[str, builtins.list[Link]]:
         """Return a signal's links both ways: `outgoing` (it names) and `incoming` (naming it)."""
-        with self._cursor() as (pg, ws):
-            signal_id = self._signal(pg, ws, signal, "signal")[0]
+        with self._transaction() as (conn, ws):
+            signal_id = self._signal(conn, ws, signal, "signal")[0]
             outgoing = self._fetch(
-                pg, ws, " AND l.from_signal_id = %(id)s ORDER BY l.id", {"id": signal_id}
+                conn, _links(ws).where(_l.c.from_signal_id == signal_id).order_by(_l.c.id)
             )
             incoming = self._fetch(
-                pg, ws, " AND l.target_signal_id = %(id)s ORDER BY l.id", {"id": signal_id}
+                conn, _links(ws).where(_l.c.target_signal_id == signal_id).order_by(_l.c.id)
             )
         return {"outgoing": outgoing, "incoming": incoming}

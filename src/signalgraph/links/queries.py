@@ -19,42 +19,33 @@ SELECT EXISTS (SELECT 1 FROM signal_link WHERE workspace_id = %(ws)s AND origin 
                  AND from_signal_id IN (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid))
 """
 
-PAYLOAD = """jsonb_to_recordset(%(links)s::jsonb) AS p(id uuid, from_signal_id uuid, type text,
-    target_source_id uuid, target_external_id text, reference text, reference_normalized text,
-    reference_words text[], reference_date date)"""
-
-REPLACE = f"""
+REPLACE = """
 DELETE FROM signal_link l
 WHERE l.workspace_id = %(ws)s AND l.origin = 'record'
   AND l.from_signal_id IN (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid)
   AND NOT EXISTS (
-      SELECT 1 FROM {PAYLOAD}
+      SELECT 1 FROM jsonb_to_recordset(%(links)s::jsonb) AS p(id uuid, from_signal_id uuid,
+          type text, target_source_id uuid, target_external_id text, reference text,
+          reference_normalized text, reference_words text[], reference_date date)
       WHERE p.from_signal_id = l.from_signal_id AND p.type = l.type
         AND (p.reference_normalized = l.reference_normalized
              OR (p.target_source_id = l.target_source_id
                  AND p.target_external_id = l.target_external_id)))
 RETURNING l.id
-"""  # noqa: S608 (constant fragments only)
+"""
 
-INSERT = f"""
+INSERT = """
 INSERT INTO signal_link (workspace_id, id, from_signal_id, from_source_id, type,
     target_source_id, target_external_id, reference, reference_normalized, reference_words,
     reference_date, origin, run_id)
 SELECT %(ws)s, p.id, p.from_signal_id, %(src)s, p.type, p.target_source_id,
     p.target_external_id, p.reference, p.reference_normalized, p.reference_words,
     p.reference_date, %(origin)s, %(run)s
-FROM {PAYLOAD}
+FROM jsonb_to_recordset(%(links)s::jsonb) AS p(id uuid, from_signal_id uuid, type text,
+    target_source_id uuid, target_external_id text, reference text, reference_normalized text,
+    reference_words text[], reference_date date)
 ON CONFLICT DO NOTHING
 RETURNING id
-"""  # noqa: S608 (constant fragments only)
-
-RESOLVED_BY_KEY = """
-UPDATE signal_link l SET status = 'resolved', target_signal_id = k.signal_id,
-    candidates = '{}', resolution = 'key', resolved_at = now(), updated_at = now()
-FROM signal_key k
-WHERE k.workspace_id = l.workspace_id AND k.source_id = l.target_source_id
-  AND k.external_id = l.target_external_id AND k.signal_id <> l.from_signal_id
-  AND l.workspace_id = %(ws)s AND l.status <> 'resolved'
 """
 
 # Step (a): the batch's keys, probed in ix_signal_link_waiting_key and in signal_key.
@@ -71,23 +62,31 @@ RETURNING l.id
 """
 
 # Step (b): served by uq_signal_link_key (workspace_id, from_signal_id, …).
-RESOLVE_KEYS_FROM = (
-    RESOLVED_BY_KEY
-    + """  AND l.target_external_id IS NOT NULL
+RESOLVE_KEYS_FROM = """
+UPDATE signal_link l SET status = 'resolved', target_signal_id = k.signal_id,
+    candidates = '{}', resolution = 'key', resolved_at = now(), updated_at = now()
+FROM signal_key k
+WHERE k.workspace_id = l.workspace_id AND k.source_id = l.target_source_id
+  AND k.external_id = l.target_external_id AND k.signal_id <> l.from_signal_id
+  AND l.workspace_id = %(ws)s AND l.status <> 'resolved'
+  AND l.target_external_id IS NOT NULL
   AND l.from_signal_id IN (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid)
 RETURNING l.id
 """
-)
 
 # After a run, and `links recheck`: every waiting key link whose target is stored now.
 # Two runs committing a link and its target at the same moment cannot see each other's
 # rows in their batch steps; the one that commits last finds the pair here.
-RECHECK_KEYS = (
-    RESOLVED_BY_KEY
-    + """  AND l.target_external_id IS NOT NULL
+RECHECK_KEYS = """
+UPDATE signal_link l SET status = 'resolved', target_signal_id = k.signal_id,
+    candidates = '{}', resolution = 'key', resolved_at = now(), updated_at = now()
+FROM signal_key k
+WHERE k.workspace_id = l.workspace_id AND k.source_id = l.target_source_id
+  AND k.external_id = l.target_external_id AND k.signal_id <> l.from_signal_id
+  AND l.workspace_id = %(ws)s AND l.status <> 'resolved'
+  AND l.target_external_id IS NOT NULL
 RETURNING l.id
 """
-)
 
 SOURCES_WAITING_FOR_REFERENCES = """
 SELECT from_source_id, array_agg(DISTINCT from_signal_id)
@@ -136,11 +135,10 @@ WHERE l.workspace_id = %(ws)s AND l.id = u.id AND l.status <> 'resolved'
 RETURNING l.id, l.status
 """
 
-ACTOR = "coalesce(nullif(current_setting('signalgraph.actor', true), ''), 'signalgraph')"
-
 # Close the open link flags of links that resolved, went, or changed state.
-CLOSE_FLAGS = f"""
-UPDATE flag f SET resolved_at = now(), resolved_by = {ACTOR},
+CLOSE_FLAGS = """
+UPDATE flag f SET resolved_at = now(),
+    resolved_by = coalesce(nullif(current_setting('signalgraph.actor', true), ''), 'signalgraph'),
     resolution_note = CASE WHEN l.id IS NULL THEN 'link removed'
                            WHEN l.status = 'resolved' THEN 'link resolved'
                            ELSE 'link is now ' || l.status END
@@ -149,7 +147,7 @@ LEFT JOIN signal_link l ON l.workspace_id = %(ws)s AND l.id = t.id
 WHERE f.workspace_id = %(ws)s AND f.object_id = t.id AND f.object_type = 'signal_link'
   AND f.resolved_at IS NULL AND f.kind IN ('dangling_link', 'ambiguous_link')
   AND (l.id IS NULL OR l.status = 'resolved' OR f.kind <> l.status || '_link')
-"""  # noqa: S608 (constant fragments only)
+"""
 
 RAISE_FLAGS = """
 INSERT INTO flag (workspace_id, id, kind, severity, object_type, object_id, message, details,
@@ -176,11 +174,30 @@ WHERE l.workspace_id = %(ws)s AND l.status <> 'resolved'
 # Links that existed before may hold an open flag of the right kind already: probe
 # ix_flag_workspace_id_object_id once per link (LIMIT keeps it a per-row index probe,
 # whatever the planner thinks of a flag table that grew during the run).
-RAISE_MISSING_FLAGS = f"""{RAISE_FLAGS.rstrip()}
+RAISE_MISSING_FLAGS = """
+INSERT INTO flag (workspace_id, id, kind, severity, object_type, object_id, message, details,
+    run_id)
+SELECT l.workspace_id, uuid7(), l.status || '_link',
+    CASE l.status WHEN 'dangling' THEN 'info' ELSE 'warning' END, 'signal_link', l.id,
+    CASE l.status
+      WHEN 'dangling' THEN format('%%s link waits for its target: %%s', l.type,
+           coalesce(l.reference, ts.name || ' / ' || l.target_external_id))
+      ELSE format('%%s link is ambiguous: %%s could mean %%s signals; pick one with '
+                  '`signalgraph links resolve %%s --to SIGNAL`', l.type, l.reference,
+                  cardinality(l.candidates), l.id) END,
+    jsonb_strip_nulls(jsonb_build_object('from_signal_id', l.from_signal_id,
+        'type', l.type, 'reference', l.reference, 'target_source', ts.name,
+        'target_external_id', l.target_external_id,
+        'candidates', CASE WHEN cardinality(l.candidates) > 0 THEN to_jsonb(l.candidates) END)),
+    %(run)s
+FROM signal_link l
+LEFT JOIN source ts ON ts.workspace_id = l.workspace_id AND ts.id = l.target_source_id
+WHERE l.workspace_id = %(ws)s AND l.status <> 'resolved'
+  AND l.id IN (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid)
   AND NOT EXISTS (SELECT 1 FROM (SELECT 1 FROM flag f WHERE f.workspace_id = l.workspace_id
                     AND f.object_id = l.id AND f.resolved_at IS NULL
                     AND f.kind = l.status || '_link' LIMIT 1) AS open_flag)
-"""  # noqa: S608 (constant fragments only)
+"""
 
 TARGET_LOOKUP = """
 SELECT 'source' AS what, name AS value, id AS source_id, NULL::text AS external_id

@@ -1,8 +1,10 @@
 """Store links and resolve them, set-based, inside the caller's transaction.
 
-Ingest calls `LinkStore.after_write` once per batch, after the batch's signals are
-stored. With no links in the batch and nothing waiting for the batch's source, that is
-one probe of two partial indexes. Otherwise each step is one statement for the batch:
+Ingest calls `LinkStore.after_write` once per batch, on its psycopg connection, after
+the batch's signals are stored (`sg.links` runs the same steps on a SQLAlchemy
+connection: the statements go through `signalgraph.db.driver`). With no links in the
+batch and nothing waiting for the batch's source, that is one probe of two partial
+indexes. Otherwise each step is one statement for the batch:
 
 0. an updated signal's record links that its new version no longer names are removed;
 1. the batch's links are inserted (ON CONFLICT DO NOTHING: the same link again is nothing);
@@ -24,8 +26,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
-import psycopg
 
+from signalgraph.db import driver
+from signalgraph.db.driver import AnyConnection
 from signalgraph.ids import uuid7
 from signalgraph.links import queries as sql
 from signalgraph.links.spec import LinkSpec, title_words
@@ -99,7 +102,7 @@ class LinkStore:
 
     def __init__(
         self,
-        conn: psycopg.Connection[Any],
+        conn: AnyConnection,
         *,
         workspace_id: uuid.UUID,
         source_id: uuid.UUID,
@@ -126,7 +129,8 @@ class LinkStore:
             return []
         names = {s.source for row in wanted for s in row.record.links if s.source is not None}
         ids = {s.signal_id for row in wanted for s in row.record.links if s.signal_id}
-        for what, value, source_id, external_id in self.conn.execute(
+        for what, value, source_id, external_id in driver.rows(
+            self.conn,
             sql.TARGET_LOOKUP,
             self._params(sources=_json(sorted(names)), signals=_json(sorted(map(str, ids)))),
         ):
@@ -180,8 +184,7 @@ class LinkStore:
         written = [row for row in rows if row.status in {"new", "updated"}]
         if not written:
             return {}
-        probe = self.conn.execute(sql.PROBE, self._params()).fetchone()
-        waiting_key, waiting_reference = probe if probe is not None else (False, False)
+        (waiting_key, waiting_reference), *_ = driver.rows(self.conn, sql.PROBE, self._params())
         new_links = [
             NewLink(row.signal_id, spec, *self.target_of(spec))
             for row in written
@@ -223,11 +226,11 @@ class LinkStore:
     # -- steps -----------------------------------------------------------------------
 
     def _exists(self, statement: str, **params: Any) -> bool:
-        row = self.conn.execute(statement, self._params(**params)).fetchone()
-        return bool(row and row[0])
+        ((found,),) = driver.rows(self.conn, statement, self._params(**params))
+        return bool(found)
 
     def _ids(self, statement: str, **params: Any) -> set[uuid.UUID]:
-        return {row[0] for row in self.conn.execute(statement, self._params(**params))}
+        return {row[0] for row in driver.rows(self.conn, statement, self._params(**params))}
 
     def insert(self, links: Sequence[NewLink]) -> set[uuid.UUID]:
         """Insert links (the same link again is skipped); return the ids inserted."""
@@ -251,7 +254,7 @@ class LinkStore:
         """Match every waiting link of the workspace again, keys and reference texts."""
         resolved = self.recheck_keys()
         changed: dict[uuid.UUID, str] = {}
-        waiting = self.conn.execute(sql.SOURCES_WAITING_FOR_REFERENCES, self._params()).fetchall()
+        waiting = driver.rows(self.conn, sql.SOURCES_WAITING_FOR_REFERENCES, self._params())
         for source_id, signal_ids in waiting:
             store = LinkStore(self.conn, workspace_id=self.workspace_id, source_id=source_id)
             changed |= store.resolve_references(set(signal_ids), [])
@@ -268,20 +271,23 @@ class LinkStore:
         Return the links that changed, with their new status (resolved or ambiguous).
         """
         days = sorted({str(candidate.day) for candidate in batch})
-        waiting = self.conn.execute(
+        waiting = driver.rows(
+            self.conn,
             sql.WAITING_REFERENCES,
             self._params(days=_json(days), fresh=_json(sorted(map(str, fresh)))),
-        ).fetchall()
+        )
         if not waiting:
             return {}
         stored = CandidateIndex(())
         fresh_links = [link for link in waiting if link[1] in fresh]
         if fresh_links:
             if any(link[3] is None for link in fresh_links):
-                found = self.conn.execute(sql.CANDIDATES_OF_SOURCE, self._params())
+                found = driver.rows(self.conn, sql.CANDIDATES_OF_SOURCE, self._params())
             else:
                 wanted = sorted({str(link[3]) for link in fresh_links})
-                found = self.conn.execute(sql.CANDIDATES_ON_DAYS, self._params(days=_json(wanted)))
+                found = driver.rows(
+                    self.conn, sql.CANDIDATES_ON_DAYS, self._params(days=_json(wanted))
+                )
             stored = CandidateIndex(
                 Candidate(i, title, _day(published)) for i, title, published in found
             )
@@ -306,7 +312,7 @@ class LinkStore:
         if not changes:
             return {}
         params = self._params(matches=_json(changes))
-        return {row[0]: row[1] for row in self.conn.execute(sql.SET_REFERENCE_MATCHES, params)}
+        return {row[0]: row[1] for row in driver.rows(self.conn, sql.SET_REFERENCE_MATCHES, params)}
 
     def sync_flags(self, link_ids: set[uuid.UUID], *, new: set[uuid.UUID] | None = None) -> None:
         """Close link flags that no longer hold, raise the ones missing, for these links."""
@@ -314,7 +320,7 @@ class LinkStore:
 
 
 def sync_link_flags(
-    conn: psycopg.Connection[Any],
+    conn: AnyConnection,
     workspace_id: uuid.UUID,
     link_ids: set[uuid.UUID],
     *,
@@ -330,11 +336,11 @@ def sync_link_flags(
     params: dict[str, Any] = {"ws": workspace_id, "run": run_id}
     if older:
         params["ids"] = _json(sorted(map(str, older)))
-        conn.execute(sql.CLOSE_FLAGS, params)
-        conn.execute(sql.RAISE_MISSING_FLAGS, params)
+        driver.execute(conn, sql.CLOSE_FLAGS, params)
+        driver.execute(conn, sql.RAISE_MISSING_FLAGS, params)
     if fresh:
         params["ids"] = _json(sorted(map(str, fresh)))
-        conn.execute(sql.RAISE_FLAGS, params)
+        driver.execute(conn, sql.RAISE_FLAGS, params)
 
 
 def _payload(link: NewLink) -> dict[str, Any]:

@@ -77,6 +77,14 @@ def _structural(workspace_id: uuid.UUID, where: EntityFilter) -> list[sa.ColumnE
     return conditions
 
 
+# How many records hold each key, counted up to :cap (a common word is not worth more).
+_KEY_COUNTS = """
+SELECT k, (SELECT count(*) FROM (SELECT 1 FROM record_key
+                                 WHERE workspace_id = :ws AND key = k LIMIT :cap) c)
+FROM unnest(CAST(:keys AS text[])) AS k
+"""
+
+
 def _without_common_words(
     connection: Connection, workspace_id: uuid.UUID, keys: list[str]
 ) -> list[str]:
@@ -85,10 +93,7 @@ def _without_common_words(
         return keys
     counts: dict[str, int] = dict(
         connection.execute(
-            sa.text(
-                "SELECT k, (SELECT count(*) FROM (SELECT 1 FROM record_key WHERE workspace_id = "
-                ":ws AND key = k LIMIT :cap) c) FROM unnest(CAST(:keys AS text[])) AS k"
-            ),
+            sa.text(_KEY_COUNTS),
             {"keys": words, "ws": workspace_id, "cap": COMMON_WORD},
         ).all()
     )

@@ -105,17 +105,21 @@ class TextQuery:
         return sa.func.ts_rank(search, self._combined(), type_=sa.Float)
 
 
+# The query stemmed in each language (its text search configuration's oid), and whether
+# the phrase index exists.
+_STEMMED = """
+SELECT CAST(ts_config(l) AS oid), CAST(websearch_to_tsquery(ts_config(l), :q) AS text),
+       to_regclass(:pairs) IS NOT NULL
+FROM unnest(CAST(:languages AS text[])) AS l
+"""
+
+
 def text_query(connection: Connection, text: str, lang: str | None) -> TextQuery:
     """Stem a web-style query (quotes, OR, -word) in the signals' languages, or in `lang`."""
     query = _checked(text)
     languages = [lang] if lang is not None else list(SEARCH_LANGUAGES)
     rows = connection.execute(
-        sa.text(
-            "SELECT CAST(ts_config(l) AS oid), "
-            "CAST(websearch_to_tsquery(ts_config(l), :q) AS text), "
-            "to_regclass(:pairs) IS NOT NULL "
-            "FROM unnest(CAST(:languages AS text[])) AS l"
-        ),
+        sa.text(_STEMMED),
         {"q": query, "languages": languages, "pairs": f"{SCHEMA}.{PHRASE_INDEX}"},
     ).all()
     grouped: dict[str, list[int]] = {}

@@ -23,6 +23,7 @@ import psycopg
 from psycopg.types.json import set_json_loads
 
 from signalgraph.db.engine import act_for_run, dedicated_connection
+from signalgraph.db.errors import translate_driver_errors
 from signalgraph.db.months import ensure_audit_months_once
 from signalgraph.ids import uuid7
 from signalgraph.resolve import candidates, queries, reconcile, scoring
@@ -109,6 +110,7 @@ class Resolver:
                 else None
             )
 
+    @translate_driver_errors()
     def run(self) -> ResolveResult:
         """Resolve every unresolved mention and record in scope; return the run's result."""
         started = time.perf_counter()
