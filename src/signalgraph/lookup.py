@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from psycopg import sql as psycopg_sql
 from sqlalchemy.engine import Connection, Row
 
 from signalgraph.errors import NotFound, UsageError
@@ -51,26 +50,6 @@ class TypedId:
         if self.suffix is not None:
             options.append(sa.func.right(sa.cast(column, sa.Text), len(self.suffix)) == self.suffix)
         return sa.or_(*options)
-
-    def sql(self, *column: str) -> tuple[psycopg_sql.Composable, list[Any]]:
-        """Return the same condition for psycopg: SQL naming `column`, and its parameters."""
-        name = psycopg_sql.Identifier(*column)
-        if self.full is not None:
-            return psycopg_sql.SQL("{} = %s").format(name), [self.full]
-        options: list[psycopg_sql.Composable] = []
-        params: list[Any] = []
-        if self.prefix is not None:
-            low, high = _prefix_bounds(self.prefix)
-            if high is None:
-                options.append(psycopg_sql.SQL("{} >= %s").format(name))
-                params.append(low)
-            else:
-                options.append(psycopg_sql.SQL("({} >= %s AND {} < %s)").format(name, name))
-                params += [low, high]
-        if self.suffix is not None:
-            options.append(psycopg_sql.SQL("right({}::text, %s) = %s").format(name))
-            params += [len(self.suffix), self.suffix]
-        return psycopg_sql.SQL("({})").format(psycopg_sql.SQL(" OR ").join(options)), params
 
 
 def _prefix_bounds(digits: str) -> tuple[uuid.UUID, uuid.UUID | None]:

@@ -297,13 +297,13 @@ class Partitions:
                 # Links into the month wait again (dangling) for their target to come back;
                 # links from it go with its keys (ON DELETE CASCADE).
                 connection.execute(sa.text(UNRESOLVE_LINKS_INTO_RANGE), bounds)
-                forgotten += connection.execute(
-                    sa.text("DELETE FROM signal_key WHERE signal_id >= :low AND signal_id < :high"),
-                    bounds,
-                ).rowcount
+                removed = connection.execute(sa.text(FORGET_KEYS_IN_RANGE), bounds).rowcount
+                forgotten += removed
         self._months.known = None
         return {"detached": detached, "keys_removed": forgotten}
 
+
+FORGET_KEYS_IN_RANGE = "DELETE FROM signal_key WHERE signal_id >= :low AND signal_id < :high"
 
 UNRESOLVE_LINKS_INTO_RANGE = """
 UPDATE signal_link SET status = 'dangling', target_signal_id = NULL, resolution = NULL,

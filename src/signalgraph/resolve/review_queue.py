@@ -29,13 +29,12 @@ from sqlalchemy.engine import Connection
 
 from signalgraph.schema import review_item
 
-# The canonical id of an entity id given as `{ref}`: its redirect's target, else itself.
-_CANONICAL = """coalesce((SELECT e.to_id FROM entity_redirect e
-                  WHERE e.workspace_id = {ws} AND e.from_id = {ref}), {ref})"""
+# A review item's sides are compared by their canonical ids: an id's redirect's target,
+# else itself (`coalesce((SELECT to_id FROM entity_redirect …), id)` below).
 
 # The resolver's new review items (psycopg parameters), leaving out pairs that a merge
 # committed since the batch read its candidates has already made one entity.
-RAISE = f"""
+RAISE = """
 INSERT INTO review_item (workspace_id, id, entity_a, entity_b, probability, weight, features,
     priority, run_id)
 SELECT %(ws)s, d.id, d.a, d.b, d.probability, d.weight, d.features,
@@ -45,47 +44,58 @@ SELECT %(ws)s, d.id, d.a, d.b, d.probability, d.weight, d.features,
 FROM jsonb_to_recordset(%(rows)s::jsonb)
     AS d(id uuid, a uuid, b uuid, probability float8, weight float8, features jsonb,
          uncertainty float8)
-WHERE {_CANONICAL.format(ws="%(ws)s", ref="d.a")} <> {_CANONICAL.format(ws="%(ws)s", ref="d.b")}
+WHERE coalesce((SELECT e.to_id FROM entity_redirect e
+                WHERE e.workspace_id = %(ws)s AND e.from_id = d.a), d.a)
+   <> coalesce((SELECT e.to_id FROM entity_redirect e
+                WHERE e.workspace_id = %(ws)s AND e.from_id = d.b), d.b)
 ON CONFLICT (workspace_id, entity_a, entity_b) WHERE status = 'pending' DO NOTHING
-"""  # noqa: S608 (constant fragments only)
+"""
 
-_SETTLE = """
+# Settle the pending items between two members of the cluster whose canonical id is
+# :root (just made by a merge).
+SETTLE_CLUSTER = """
 UPDATE review_item r
 SET status = 'settled', resolution = 'merged', decided_by = :by, merge_id = :merge,
     decided_at = now()
-FROM ({moot}) AS moot
+FROM (SELECT i.id FROM review_item i
+      WHERE i.workspace_id = :ws AND i.status = 'pending'
+        AND i.entity_a IN (SELECT CAST(:root AS uuid) UNION ALL SELECT e.from_id
+                           FROM entity_redirect e WHERE e.workspace_id = :ws AND e.to_id = :root)
+        AND i.entity_b IN (SELECT CAST(:root AS uuid) UNION ALL SELECT e.from_id
+                           FROM entity_redirect e WHERE e.workspace_id = :ws AND e.to_id = :root)
+      FOR UPDATE OF i SKIP LOCKED) AS moot
 WHERE r.workspace_id = :ws AND r.id = moot.id
 RETURNING r.id
 """
 
-# The pending items between two members of the cluster whose canonical id is :root.
-_IN_CLUSTER = """
-SELECT i.id FROM review_item i
-WHERE i.workspace_id = :ws AND i.status = 'pending'
-  AND i.entity_a IN (SELECT CAST(:root AS uuid) UNION ALL SELECT e.from_id FROM entity_redirect e
-                     WHERE e.workspace_id = :ws AND e.to_id = :root)
-  AND i.entity_b IN (SELECT CAST(:root AS uuid) UNION ALL SELECT e.from_id FROM entity_redirect e
-                     WHERE e.workspace_id = :ws AND e.to_id = :root)
-FOR UPDATE OF i SKIP LOCKED
+# Settle the pending items of the workspace (or the one item :item) whose sides are one
+# entity now.
+SETTLE_MOOT = """
+UPDATE review_item r
+SET status = 'settled', resolution = 'merged', decided_by = :by, merge_id = NULL,
+    decided_at = now()
+FROM (SELECT i.id FROM review_item i
+      WHERE i.workspace_id = :ws AND i.status = 'pending'
+        AND (CAST(:item AS uuid) IS NULL OR i.id = :item)
+        AND coalesce((SELECT e.to_id FROM entity_redirect e
+                      WHERE e.workspace_id = :ws AND e.from_id = i.entity_a), i.entity_a)
+          = coalesce((SELECT e.to_id FROM entity_redirect e
+                      WHERE e.workspace_id = :ws AND e.from_id = i.entity_b), i.entity_b)
+      FOR UPDATE OF i SKIP LOCKED) AS moot
+WHERE r.workspace_id = :ws AND r.id = moot.id
+RETURNING r.id
 """
-
-# The pending items of the workspace (or the one item :item) whose sides are one entity.
-MOOT = f"""
-SELECT i.id FROM review_item i
-WHERE i.workspace_id = :ws AND i.status = 'pending'
-  AND (CAST(:item AS uuid) IS NULL OR i.id = :item)
-  AND {_CANONICAL.format(ws=":ws", ref="i.entity_a")}
-    = {_CANONICAL.format(ws=":ws", ref="i.entity_b")}
-"""  # noqa: S608 (constant fragments only)
 
 # `db check --deep`: pending items whose pair is one entity (zero once every run has ended
 # and the queue has been listed; see the module's docstring).
-MOOT_COUNT = f"""
+MOOT_COUNT = """
 SELECT count(*) FROM review_item i
 WHERE i.status = 'pending'
-  AND {_CANONICAL.format(ws="i.workspace_id", ref="i.entity_a")}
-    = {_CANONICAL.format(ws="i.workspace_id", ref="i.entity_b")}
-"""  # noqa: S608 (constant fragments only)
+  AND coalesce((SELECT e.to_id FROM entity_redirect e
+                WHERE e.workspace_id = i.workspace_id AND e.from_id = i.entity_a), i.entity_a)
+    = coalesce((SELECT e.to_id FROM entity_redirect e
+                WHERE e.workspace_id = i.workspace_id AND e.from_id = i.entity_b), i.entity_b)
+"""
 
 
 def settle_cluster(
@@ -98,7 +108,7 @@ def settle_cluster(
 ) -> int:
     """Settle the pending items inside the cluster of `root`, just made by a merge."""
     rows = connection.execute(
-        sa.text(_SETTLE.format(moot=_IN_CLUSTER)),
+        sa.text(SETTLE_CLUSTER),
         {"ws": workspace_id, "root": root, "merge": merge_id, "by": decided_by},
     )
     return len(rows.all())
@@ -113,8 +123,8 @@ def settle_moot(
 ) -> int:
     """Settle every pending item (or just `item`) whose two sides are one entity now."""
     rows = connection.execute(
-        sa.text(_SETTLE.format(moot=MOOT + "FOR UPDATE OF i SKIP LOCKED")),
-        {"ws": workspace_id, "item": item, "merge": None, "by": decided_by},
+        sa.text(SETTLE_MOOT),
+        {"ws": workspace_id, "item": item, "by": decided_by},
     )
     return len(rows.all())
 
