@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from signalgraph import lookup
-from signalgraph.db.months import ensure_audit_months
+from signalgraph.db.months import ensure_audit_months, ensure_audit_months_once
 from signalgraph.errors import NotFound, UsageError
-from signalgraph.ids import utcnow, uuid7_floor
+from signalgraph.ids import uuid7_floor
 from signalgraph.pages import Page, check_limit, cursor_id, encode_cursor
 from signalgraph.schema import AUDIT_ACTIONS, audit_event
 
@@ -101,12 +101,7 @@ def ensure_partitions(connection: Connection, months_ahead: int = MONTHS_AHEAD) 
 def ensure_partitions_once(scope: Scope) -> None:
     """Create this month's and the next months' partitions once per process, database and
     month (work that changes the audited tables calls this first)."""
-    now = utcnow()
-    if scope.done.get("audit_month") == (now.year, now.month):
-        return
-    with scope.engine.begin() as connection:
-        ensure_partitions(connection)
-    scope.done["audit_month"] = (now.year, now.month)
+    ensure_audit_months_once(scope.engine, scope.done)
 
 
 class Audit:

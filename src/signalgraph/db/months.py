@@ -11,10 +11,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from psycopg import sql
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from signalgraph.ids import utcnow, uuid7_floor
@@ -135,3 +136,17 @@ def ensure_audit_months(
             pass
         year, month = next_month(year, month)
     return created
+
+
+def ensure_audit_months_once(engine: Engine, done: dict[str, Any]) -> None:
+    """Create the audit trail's partitions of this month and the next ones once per month.
+
+    `done` is the memo of work done once per process and database (`Scope.done`); work
+    that changes the audited tables calls this first.
+    """
+    now = utcnow()
+    if done.get("audit_month") == (now.year, now.month):
+        return
+    with engine.begin() as connection:
+        ensure_audit_months(connection)
+    done["audit_month"] = (now.year, now.month)

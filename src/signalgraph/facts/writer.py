@@ -26,8 +26,9 @@ from signalgraph.facts.values import (
     typed_value,
 )
 from signalgraph.ids import uuid7
-from signalgraph.ingest.records import Rejection, canonical_json
-from signalgraph.ingest.writer import Batch, RejectRow, RetryBatch, Row, WriteResult, copy_rejects
+from signalgraph.load.batches import Batch, RejectRow, RetryBatch, Row, WriteResult
+from signalgraph.load.fields import Rejection, canonical_json
+from signalgraph.load.rejects import copy_rejects
 
 
 class _StatementWriter:

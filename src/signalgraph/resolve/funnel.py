@@ -29,7 +29,7 @@ from psycopg.types.json import Jsonb, set_json_loads
 from signalgraph.audit import ensure_partitions_once
 from signalgraph.db.engine import act_for_run, dedicated_connection
 from signalgraph.ids import uuid7
-from signalgraph.ingest.writer import json_list
+from signalgraph.load.batches import json_list
 from signalgraph.resolve import queries
 from signalgraph.resolve.compare import (
     Profile,
