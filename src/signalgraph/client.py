@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from signalgraph.entities import Entities
     from signalgraph.facts import Facts, Relations
     from signalgraph.flags import Flags
-    from signalgraph.ingest import IngestProgress, IngestResult
     from signalgraph.links.api import Links
+    from signalgraph.load.options import IngestProgress, IngestResult
     from signalgraph.partitions import Partitions
     from signalgraph.rejects import Rejects
     from signalgraph.resolve.funnel import ResolveResult
@@ -180,13 +180,14 @@ class SignalGraph:
         `create_source`, `nul_policy` (reject or strip), `progress` (called with an
         IngestProgress after each batch), `actor` (for the audit trail).
         """
-        from signalgraph.ingest import IngestOptions, ingest
+        from signalgraph.load.options import IngestOptions
+        from signalgraph.signals.loader import ingest_signals
 
         options = IngestOptions(
             fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
             create_source=create_source, nul_policy=nul_policy, actor=actor,
         )  # fmt: skip
-        return ingest(self.scope, inputs, source=source, options=options, progress=progress)
+        return ingest_signals(self.scope, inputs, source=source, options=options, progress=progress)
 
     def resolve(
         self,

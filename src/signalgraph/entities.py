@@ -26,7 +26,7 @@ from signalgraph.workspaces import validate_name
 
 if TYPE_CHECKING:
     from signalgraph.db.scope import Scope
-    from signalgraph.ingest import IngestProgress, IngestResult
+    from signalgraph.load.options import IngestProgress, IngestResult
     from signalgraph.resolve.funnel import ResolveResult
 
 
@@ -82,7 +82,8 @@ class Entities:
 
         Options as for `SignalGraph.ingest`.
         """
-        from signalgraph.ingest.pipeline import Ingest, IngestOptions
+        from signalgraph.load.options import IngestOptions
+        from signalgraph.load.run import Ingest
         from signalgraph.resolve.records import EntityRecordLoader, known_types
 
         loader = EntityRecordLoader(known_types(self.types()[len(BUILTIN_ENTITY_TYPES) :]))

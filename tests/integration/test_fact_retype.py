@@ -15,8 +15,8 @@ from signalgraph.db.engine import dedicated_connection
 from signalgraph.facts.statements import validate_fact
 from signalgraph.facts.writer import FactWriter
 from signalgraph.ids import utcnow
-from signalgraph.ingest.records import Limits
-from signalgraph.ingest.writer import Batch, Row
+from signalgraph.load.batches import Batch, Row
+from signalgraph.load.fields import Limits
 from tests.corpus import one_company
 
 

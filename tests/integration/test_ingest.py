@@ -464,29 +464,29 @@ def test_signals_swapping_contents_in_one_batch(feed: SignalGraph) -> None:
 def test_concurrent_update_of_a_key_is_retried_not_corrupted(
     feed: SignalGraph, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from signalgraph.ingest.writer import BatchWriter
+    from signalgraph.signals.writer import SignalWriter
 
     feed.ingest([record(1, title="v1")], source="feed")
-    original = BatchWriter.classify
+    original = SignalWriter.classify
     interfered: list[bool] = []
 
-    def classify_then_interfere(self: BatchWriter, rows: Any) -> None:
+    def classify_then_interfere(self: SignalWriter, rows: Any) -> None:
         original(self, rows)
         if not interfered:
             interfered.append(True)
             other = feed.use_workspace("default")
-            monkeypatch.setattr(BatchWriter, "classify", original)
+            monkeypatch.setattr(SignalWriter, "classify", original)
             other.ingest([record(1, title="v2-other")], source="feed")
-            monkeypatch.setattr(BatchWriter, "classify", classify_then_interfere)
+            monkeypatch.setattr(SignalWriter, "classify", classify_then_interfere)
 
-    monkeypatch.setattr(BatchWriter, "classify", classify_then_interfere)
+    monkeypatch.setattr(SignalWriter, "classify", classify_then_interfere)
     result = feed.ingest([record(1, title="v3-ours")], source="feed")
     assert result.status == "succeeded"
     detail = feed.signals.get(feed.signals.list()[0].id)
     assert detail.title == "v3-ours"
     assert detail.revision == 3
     assert [r["title"] for r in detail.revisions] == ["v1", "v2-other"]
-    monkeypatch.setattr(BatchWriter, "classify", original)
+    monkeypatch.setattr(SignalWriter, "classify", original)
     assert feed.ingest([record(1, title="v4")], source="feed").status == "succeeded"
 
 
@@ -557,16 +557,16 @@ def test_ingest_works_with_a_one_connection_pool(database_url: str, tmp_path: Pa
 def test_batches_are_also_bounded_by_bytes(
     feed: SignalGraph, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from signalgraph.ingest.writer import BatchWriter
+    from signalgraph.signals.writer import SignalWriter
 
     sizes: list[int] = []
-    original = BatchWriter.write
+    original = SignalWriter.write
 
-    def counting(self: BatchWriter, batch: Any) -> Any:
+    def counting(self: SignalWriter, batch: Any) -> Any:
         sizes.append(batch.seen)
         return original(self, batch)
 
-    monkeypatch.setattr(BatchWriter, "write", counting)
+    monkeypatch.setattr(SignalWriter, "write", counting)
     small = feed.use_workspace("default")
     small.settings = small.settings.model_copy(update={"batch_max_bytes": 1 << 16})
     records = [record(i, text=text(random.Random(i), words=400)) for i in range(60)]

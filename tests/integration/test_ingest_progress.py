@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from signalgraph.client import SignalGraph
-from signalgraph.ingest import IngestProgress
+from signalgraph.load.options import IngestProgress
 
 READ_BUFFER = 1 << 16  # the reader pulls the file in 64 KiB pieces
 

@@ -10,13 +10,13 @@ import sqlalchemy as sa
 
 from signalgraph.client import SignalGraph
 from signalgraph.fingerprint import bands, hamming, simhash, to_signed
-from signalgraph.ingest.near import (
+from signalgraph.signals.near import (
     CANDIDATE_DETAILS,
     CANDIDATES_PER_BAND,
     STORED_CANDIDATES,
     stored_candidates,
 )
-from signalgraph.ingest.writer import Row
+from signalgraph.signals.rows import SignalRow
 from tests.corpus import record
 from tests.integration.test_ingest import assert_accounting
 
@@ -179,7 +179,9 @@ def test_stored_candidates_are_capped_per_band_value_most_recent_first(
     with psycopg.connect(database_url) as conn:
         conn.execute("SET search_path = signalgraph")
         _fingerprints(conn, workspace_id, 5 * CANDIDATES_PER_BAND)
-        rows = [Row(seq=seq, file=None, line=seq, record=None, simhash=value) for seq in (7, 8)]
+        rows = [
+            SignalRow(seq=seq, file=None, line=seq, record=None, simhash=value) for seq in (7, 8)
+        ]
         found = stored_candidates(
             conn, workspace_id=workspace_id, rows=rows, max_distance=3, exclude=[]
         )

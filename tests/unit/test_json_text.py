@@ -8,16 +8,12 @@ from typing import Any
 
 import pytest
 
-from signalgraph.ingest.json_text import MAX_DEPTH, JsonProblem, check_depth, parse_json
-from signalgraph.ingest.readers import parse_json_record, read_ndjson
-from signalgraph.ingest.records import (
-    Limits,
-    Rejection,
-    canonical_json,
-    coerce_csv_value,
-    validate,
-)
+from signalgraph.load.fields import Limits, Rejection, canonical_json
+from signalgraph.load.json_text import MAX_DEPTH, JsonProblem, check_depth, parse_json
+from signalgraph.load.ndjson import parse_json_record, read_ndjson
+from signalgraph.load.values import coerce_csv_value
 from signalgraph.resolve.records import EntityRecordLoader
+from signalgraph.signals.records import validate
 
 NOW = datetime(2026, 3, 4, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 
 from signalgraph.cli.ingest_cmd import ProgressBar
-from signalgraph.ingest import IngestProgress
+from signalgraph.load.options import IngestProgress
 
 
 def _console() -> tuple[Console, io.StringIO]:

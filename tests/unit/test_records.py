@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from signalgraph.ingest.records import Limits, Rejection, validate
+from signalgraph.load.fields import Limits, Rejection
+from signalgraph.signals.records import validate
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

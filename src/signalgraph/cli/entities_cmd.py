@@ -66,7 +66,7 @@ def ingest_records(
 ) -> None:
     """Ingest entity records {external_id, type, name, aliases, identifiers, properties}."""
     from signalgraph.cli.ingest_cmd import run_ingest
-    from signalgraph.ingest import IngestOptions
+    from signalgraph.load.options import IngestOptions
 
     client = get_state(ctx).client(workspace)
     options = IngestOptions(

@@ -22,7 +22,7 @@ from signalgraph.cli.output import (
 from signalgraph.cli.state import get_state
 
 if TYPE_CHECKING:
-    from signalgraph.ingest import IngestOptions
+    from signalgraph.load.options import IngestOptions
 
 facts_app = typer.Typer(
     help="Facts: typed statements about entities, with provenance.", no_args_is_help=True
@@ -119,7 +119,7 @@ def ingest_facts(
     json: JsonOption = False,
 ) -> None:
     """Ingest statements {entity, property, value, unit, as_of, source, confidence, signal}."""
-    from signalgraph.ingest import IngestOptions
+    from signalgraph.load.options import IngestOptions
 
     options = IngestOptions(fmt=fmt, batch_size=batch_size, max_rejects=max_rejects,
                             dry_run=dry_run, create_source=create_source)  # fmt: skip
@@ -323,7 +323,7 @@ def ingest_relations(
     json: JsonOption = False,
 ) -> None:
     """Ingest {subject, predicate, object, valid_from, valid_to, confidence, properties}."""
-    from signalgraph.ingest import IngestOptions
+    from signalgraph.load.options import IngestOptions
 
     options = IngestOptions(fmt=fmt, batch_size=batch_size, max_rejects=max_rejects,
                             dry_run=dry_run, create_source=create_source)  # fmt: skip

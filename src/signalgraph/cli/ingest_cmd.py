@@ -22,7 +22,7 @@ from signalgraph.cli.output import (
 from signalgraph.cli.state import get_state
 
 if TYPE_CHECKING:
-    from signalgraph.ingest import IngestOptions, IngestProgress, IngestResult
+    from signalgraph.load.options import IngestOptions, IngestProgress, IngestResult
 
 
 class ProgressBar:
@@ -150,7 +150,7 @@ def ingest(
     json: JsonOption = False,
 ) -> None:
     """Ingest signals idempotently: new ones stored, changed ones revised, bad ones rejected."""
-    from signalgraph.ingest import IngestOptions
+    from signalgraph.load.options import IngestOptions
 
     client = get_state(ctx).client(workspace)
     options = IngestOptions(

@@ -176,7 +176,7 @@ def parse_time_option(value: str | None, option: str) -> dt.datetime | None:
     """Return the time a --since/--until style option names (ISO 8601, or a date)."""
     from signalgraph.errors import UsageError
     from signalgraph.ids import utcnow
-    from signalgraph.ingest.records import Rejection, parse_published_at
+    from signalgraph.load.fields import Rejection, parse_published_at
 
     if value is None:
         return None

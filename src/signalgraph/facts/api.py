@@ -18,7 +18,7 @@ from signalgraph.runs import finish_run, record_run, start_run
 
 if TYPE_CHECKING:
     from signalgraph.db.scope import Scope
-    from signalgraph.ingest import IngestProgress, IngestResult
+    from signalgraph.load.options import IngestProgress, IngestResult
 
 
 def _entity(
@@ -57,7 +57,8 @@ class Facts:
         for `SignalGraph.ingest`. Rejects are kept with the run.
         """
         from signalgraph.facts.loader import FactLoader
-        from signalgraph.ingest.pipeline import Ingest, IngestOptions
+        from signalgraph.load.options import IngestOptions
+        from signalgraph.load.run import Ingest
 
         options = IngestOptions(
             fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
@@ -219,7 +220,8 @@ class Relations:
         """Ingest statements {subject, predicate, object, valid_from, valid_to, source,
         confidence, signal, properties} (files or dicts; options as for facts)."""
         from signalgraph.facts.loader import RelationLoader
-        from signalgraph.ingest.pipeline import Ingest, IngestOptions
+        from signalgraph.load.options import IngestOptions
+        from signalgraph.load.run import Ingest
 
         options = IngestOptions(
             fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,

@@ -1,4 +1,4 @@
-"""Fact and relation statements through the ingest pipeline.
+"""Fact and relation statements through the load engine.
 
 Validation checks what a statement says on its own (signalgraph.facts.statements); the
 writers (signalgraph.facts.writer) resolve what needs the database once per batch.
@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
-from signalgraph.facts.statements import validate_fact, validate_relation
+from signalgraph.facts.statements import FactIn, RelationIn, validate_fact, validate_relation
 from signalgraph.facts.writer import FactWriter, RelationWriter
-from signalgraph.ingest.records import CsvColumns, Limits
-from signalgraph.ingest.writer import Batch
+from signalgraph.load.batches import Batch, Row
+from signalgraph.load.fields import Limits
+from signalgraph.load.values import CsvColumns
 
 if TYPE_CHECKING:
     from signalgraph.db.scope import Scope
@@ -23,11 +24,17 @@ if TYPE_CHECKING:
 
 class _StatementLoader:
     run_kind = "statements-ingest"
+    # Runs record their input format's version; every kind has recorded 2 so far (one
+    # value was shared with signals), kept so that run parameters stay as they were.
+    record_format = 2
     counter_names: tuple[str, ...] = ()
-    # References, sources and types are checked by the writer: keep each row's bytes.
-    rejects_in_writer = True
     csv_columns = CsvColumns()
     keeps_repeated_keys = False  # a statement says one thing: a repeated key is ambiguous
+
+    def row(self, *, seq: int, file: str | None, line: int, record: Any, raw: bytes) -> Row:
+        """Return the statement's row, with its input bytes (the writer may still reject it)."""
+        # References, sources and types are checked by the writer.
+        return Row(seq=seq, file=file, line=line, record=record, raw=raw)
 
     def before_batch(self, scope: Scope, batch: Batch) -> list[str]:
         """Nothing to prepare."""
@@ -35,13 +42,13 @@ class _StatementLoader:
 
 
 class FactLoader(_StatementLoader):
-    """Fact statements for the ingest pipeline."""
+    """Fact statements for the load engine."""
 
     run_kind = "facts-ingest"
     counter_names: tuple[str, ...] = ("unknown_properties",)
     csv_columns = CsvColumns(times=("as_of",))
 
-    def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
+    def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> FactIn:
         """Return the validated statement."""
         return validate_fact(value, observed_at=observed_at, limits=limits)
 
@@ -59,13 +66,15 @@ class FactLoader(_StatementLoader):
 
 
 class RelationLoader(_StatementLoader):
-    """Relation statements for the ingest pipeline."""
+    """Relation statements for the load engine."""
 
     run_kind = "relations-ingest"
     counter_names: tuple[str, ...] = ()
     csv_columns = CsvColumns(json=("properties",), times=("valid_from", "valid_to"))
 
-    def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
+    def validate(
+        self, value: dict[str, Any], *, observed_at: datetime, limits: Limits
+    ) -> RelationIn:
         """Return the validated statement."""
         return validate_relation(value, limits=limits)
 

@@ -20,8 +20,8 @@ import psycopg
 from signalgraph import lookup
 from signalgraph.blank import is_blank
 from signalgraph.errors import UsageError
-from signalgraph.ingest.json_text import REPEATED_KEY_REASON, JsonProblem, parse_cell
-from signalgraph.ingest.records import Rejection, type_name
+from signalgraph.load.fields import Rejection, type_name
+from signalgraph.load.json_text import REPEATED_KEY_REASON, JsonProblem, parse_cell
 from signalgraph.resolve.identifiers import InvalidIdentifier, normalize_identifier
 
 MAX_SHOWN = 5

@@ -26,7 +26,7 @@ from signalgraph.facts.values import (
     typed_value,
 )
 from signalgraph.ids import uuid7
-from signalgraph.ingest.records import canonical_json
+from signalgraph.load.fields import canonical_json
 from signalgraph.schema import reject
 
 BATCH = 1000

@@ -14,8 +14,7 @@ from typing import Any
 
 from signalgraph.facts.refs import EntityRef, parse_ref
 from signalgraph.facts.values import ValueProblem, parse_time
-from signalgraph.ingest.json_text import REPEATED_KEY_REASON, JsonProblem, parse_cell
-from signalgraph.ingest.records import (
+from signalgraph.load.fields import (
     Limits,
     Rejection,
     canonical_json,
@@ -23,6 +22,7 @@ from signalgraph.ingest.records import (
     text_field,
     type_name,
 )
+from signalgraph.load.json_text import REPEATED_KEY_REASON, JsonProblem, parse_cell
 
 PROPERTY_NAME = re.compile(r"^[a-z][a-z0-9_.:\-]{0,99}$")
 PREDICATE = re.compile(r"^[a-z][a-z0-9_]{0,99}$")

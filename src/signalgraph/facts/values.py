@@ -100,7 +100,7 @@ def _number(value: Any) -> Decimal | None:
 
 def parse_time(value: Any) -> datetime:
     """Return an aware UTC time from ISO 8601 text, a date, or epoch (s or ms)."""
-    from signalgraph.ingest.records import Rejection, parse_published_at
+    from signalgraph.load.fields import Rejection, parse_published_at
 
     if value is None:
         raise ValueProblem("is missing")
@@ -223,13 +223,13 @@ def problem_reason(prop: str, prop_type: str | None, problem: ValueProblem) -> s
 
 
 def _type(value: Any) -> str:
-    from signalgraph.ingest.records import type_name
+    from signalgraph.load.fields import type_name
 
     return type_name(value)
 
 
 def _json_text(value: Any) -> str:
-    from signalgraph.ingest.records import canonical_json
+    from signalgraph.load.fields import canonical_json
 
     if isinstance(value, str):
         return value

@@ -24,8 +24,9 @@ from signalgraph.facts.values import (
     typed_value,
 )
 from signalgraph.ids import uuid7
-from signalgraph.ingest.records import Rejection, canonical_json
-from signalgraph.ingest.writer import Batch, RejectRow, RetryBatch, Row, WriteResult, copy_rejects
+from signalgraph.load.batches import Batch, RejectRow, RetryBatch, Row, WriteResult
+from signalgraph.load.fields import Rejection, canonical_json
+from signalgraph.load.rejects import copy_rejects
 
 _SOURCES = "SELECT name, id FROM source WHERE workspace_id = %s AND name = ANY(%s)"
 _SIGNALS = "SELECT id FROM signal WHERE workspace_id = %s AND id = ANY(%s)"

@@ -186,11 +186,11 @@ class LinkStore:
             return {}
         (waiting_key, waiting_reference), *_ = driver.rows(self.conn, sql.PROBE, self._params())
         new_links = [
-            NewLink(row.signal_id, spec, *self.target_of(spec))
+            NewLink(row.id, spec, *self.target_of(spec))
             for row in written
             for spec in row.record.links
         ]
-        updated = [str(row.signal_id) for row in written if row.status == "updated"]
+        updated = [str(row.id) for row in written if row.status == "updated"]
         if not new_links and not waiting_key and not waiting_reference and not updated:
             return {}
         touched: set[uuid.UUID] = set()
@@ -211,7 +211,7 @@ class LinkStore:
         fresh = {link.from_signal_id for link in new_links if link.spec.reference is not None}
         if fresh or waiting_reference:
             batch = [
-                Candidate(row.signal_id, row.record.title, _day(row.record.published_at))
+                Candidate(row.id, row.record.title, _day(row.record.published_at))
                 for row in written
                 if row.duplicate_of is None
             ]

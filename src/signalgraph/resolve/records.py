@@ -1,4 +1,4 @@
-"""Entity records: what one source knows about one entity, ingested like signals.
+"""Entity records: what one source knows about one entity, loaded by the load engine.
 
 `{external_id, type, name, aliases: [], identifiers: {scheme: value or [values]},
 properties: {...}}`, idempotent by (workspace, source, external_id). Identifiers are
@@ -20,8 +20,8 @@ import psycopg
 
 from signalgraph.blank import is_blank
 from signalgraph.ids import uuid7
-from signalgraph.ingest.records import (
-    CsvColumns,
+from signalgraph.load.batches import Batch, RetryBatch, Row, WriteResult, json_list
+from signalgraph.load.fields import (
     Limits,
     Rejection,
     canonical_without_nul,
@@ -29,7 +29,8 @@ from signalgraph.ingest.records import (
     text_field,
     type_name,
 )
-from signalgraph.ingest.writer import Batch, RetryBatch, Row, WriteResult, copy_rejects, json_list
+from signalgraph.load.rejects import copy_rejects
+from signalgraph.load.values import CsvColumns
 from signalgraph.resolve.compare import blocking_keys, make_profile
 from signalgraph.resolve.identifiers import normalize_identifiers
 from signalgraph.schema import BUILTIN_ENTITY_TYPES
@@ -112,9 +113,12 @@ def validate_entity_record(
 
 
 class EntityRecordLoader:
-    """Entity records for the ingest pipeline."""
+    """Entity records for the load engine."""
 
     run_kind = "entities-ingest"
+    # Runs record their input format's version; every kind has recorded 2 so far (one
+    # value was shared with signals), kept so that run parameters stay as they were.
+    record_format = 2
     counter_names: tuple[str, ...] = ("invalid_identifiers",)
     # docs/resolution.md: in CSV these columns hold JSON; an aliases cell may be one name.
     csv_columns = CsvColumns(json=("identifiers", "properties"), json_or_text=("aliases",))
@@ -123,9 +127,15 @@ class EntityRecordLoader:
     def __init__(self, types: frozenset[str]) -> None:
         self.types = types
 
-    def validate(self, value: dict[str, Any], *, observed_at: datetime, limits: Limits) -> Any:
+    def validate(
+        self, value: dict[str, Any], *, observed_at: datetime, limits: Limits
+    ) -> EntityRecordIn:
         """Return the validated entity record."""
         return validate_entity_record(value, limits=limits, types=self.types)
+
+    def row(self, *, seq: int, file: str | None, line: int, record: Any, raw: bytes) -> Row:
+        """Return the record's row (without its input bytes: the writer rejects nothing)."""
+        return Row(seq=seq, file=file, line=line, record=record)
 
     def writer(
         self,
@@ -198,12 +208,12 @@ class EntityRecordWriter:
             record: EntityRecordIn = row.record
             stored = found.get(record.external_id)
             if stored is None:
-                row.signal_id = uuid7()
+                row.id = uuid7()
                 new.append(row)
             elif stored[1] == record.record_hash:
                 unchanged += 1
             else:
-                row.signal_id = stored[0]
+                row.id = stored[0]
                 updated.append((row, stored[1]))
         try:
             if new:
@@ -241,7 +251,7 @@ class EntityRecordWriter:
                 copy.write_row(
                     (
                         self.workspace_id,
-                        row.signal_id,
+                        row.id,
                         self.source_id,
                         record.external_id,
                         record.type,
@@ -257,7 +267,7 @@ class EntityRecordWriter:
     def _update(self, rows: Sequence[tuple[Row, bytes]]) -> None:
         payload = [
             {
-                "id": str(row.signal_id),
+                "id": str(row.id),
                 "type": row.record.type,
                 "name": row.record.name,
                 "aliases": row.record.aliases,
@@ -277,7 +287,7 @@ class EntityRecordWriter:
         self.conn.execute(
             "DELETE FROM record_key WHERE workspace_id = %s "
             "AND record_id IN (SELECT (jsonb_array_elements_text(%s::jsonb))::uuid)",
-            (self.workspace_id, json_list(str(row.signal_id) for row, _ in rows)),
+            (self.workspace_id, json_list(str(row.id) for row, _ in rows)),
         )
 
     def _copy_keys(self, rows: Sequence[Row]) -> None:
@@ -287,9 +297,9 @@ class EntityRecordWriter:
             copy.set_types(["uuid", "text", "uuid"])
             for row in rows:
                 record: EntityRecordIn = row.record
-                assert row.signal_id is not None
+                assert row.id is not None
                 profile = make_profile(
-                    row.signal_id,
+                    row.id,
                     None,
                     record.type,
                     record.name,
@@ -298,7 +308,7 @@ class EntityRecordWriter:
                     record.properties,
                 )
                 for key in blocking_keys(profile):
-                    copy.write_row((self.workspace_id, key, row.signal_id))
+                    copy.write_row((self.workspace_id, key, row.id))
 
     def _flag_invalid(self, rows: Sequence[Row]) -> None:
         flagged = [row for row in rows if row.record.invalid]
@@ -321,7 +331,7 @@ class EntityRecordWriter:
                         "invalid_identifier",
                         "warning",
                         "entity_record",
-                        row.signal_id,
+                        row.id,
                         f"{record.external_id}: invalid {schemes} kept as a property, not used "
                         "to link",
                         {"invalid": record.invalid, "external_id": record.external_id},

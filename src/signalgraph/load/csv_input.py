@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from signalgraph.errors import InputError
-from signalgraph.ingest.readers import InputInfo, InputRecord
+from signalgraph.load.inputs import InputInfo, InputRecord
 
 
 def delimiter_for(name: str) -> str:

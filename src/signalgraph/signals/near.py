@@ -34,7 +34,7 @@ from signalgraph.fingerprint import BANDS, WordSketch, bands, sketches_agree, to
 if TYPE_CHECKING:
     import psycopg
 
-    from signalgraph.ingest.writer import Row
+    from signalgraph.signals.rows import SignalRow
 
 CANDIDATES_PER_BAND = 64
 QUERY_ROWS = 256
@@ -99,7 +99,7 @@ def stored_candidates(
     conn: psycopg.Connection[Any],
     *,
     workspace_id: uuid.UUID,
-    rows: Sequence[Row],
+    rows: Sequence[SignalRow],
     max_distance: int,
     exclude: Sequence[uuid.UUID | None],
     cap: int = CANDIDATES_PER_BAND,
@@ -135,7 +135,7 @@ class NearMatcher:
         *,
         workspace_id: uuid.UUID,
         max_distance: int,
-        rows: Sequence[Row],
+        rows: Sequence[SignalRow],
         exclude: Sequence[uuid.UUID | None],
     ) -> None:
         self.conn = conn
@@ -156,7 +156,7 @@ class NearMatcher:
         # as a min-heap on the signal id as an integer (the oldest is dropped past the cap).
         self._batch: list[dict[int, list[tuple[int, _Entry]]]] = [{} for _ in range(BANDS)]
 
-    def match(self, row: Row, rank: Any) -> None:
+    def match(self, row: SignalRow, rank: Any) -> None:
         """Point the row at its closest confirmed representative, or make it one."""
         if row.simhash is None or self.max_distance < 0:
             return
@@ -180,7 +180,7 @@ class NearMatcher:
             read = self._read[sketch] = WordSketch.read(sketch)
         return read
 
-    def _stored_options(self, row: Row) -> list[Option]:
+    def _stored_options(self, row: SignalRow) -> list[Option]:
         while row.seq not in self._stored and self._next < len(self._pending):
             chunk = self._pending[self._next : self._next + QUERY_ROWS]
             self._next += len(chunk)
@@ -220,7 +220,7 @@ class NearMatcher:
                 bytes(sketch) if sketch is not None else None,
             )
 
-    def _batch_options(self, row: Row) -> list[Option]:
+    def _batch_options(self, row: SignalRow) -> list[Option]:
         simhash = row.simhash
         assert simhash is not None
         options: dict[int, Option] = {}
@@ -232,13 +232,13 @@ class NearMatcher:
                     options[key] = (distance, rank, signal_id, sketch)
         return list(options.values())
 
-    def _add_representative(self, row: Row, rank: Any) -> None:
+    def _add_representative(self, row: SignalRow, rank: Any) -> None:
         assert row.simhash is not None
-        assert row.signal_id is not None
+        assert row.id is not None
         # Unsigned simhashes: the XOR of two is the bits they differ in.
-        entry = (row.simhash, row.signal_id, rank, row.sketch)
+        entry = (row.simhash, row.id, rank, row.sketch)
         for band, value in enumerate(bands(row.simhash)):
             heap = self._batch[band].setdefault(value, [])
-            heapq.heappush(heap, (row.signal_id.int, entry))
+            heapq.heappush(heap, (row.id.int, entry))
             if len(heap) > CANDIDATES_PER_BAND:
                 heapq.heappop(heap)

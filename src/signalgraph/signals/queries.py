@@ -1,0 +1,144 @@
+"""The signal writer's SQL: key and original lookups, COPY of new signals, revisions.
+
+Moved here whole from the writer; issue 21 reworks these statements.
+"""
+
+from __future__ import annotations
+
+# Lists of keys and hashes travel as one JSON document: building it with orjson is far
+# cheaper than adapting a Python list element by element.
+KEYS = """
+SELECT k.external_id, k.signal_id, k.record_hash, k.created_at
+FROM signal_key k
+WHERE k.workspace_id = %s AND k.source_id = %s
+  AND k.external_id IN (SELECT jsonb_array_elements_text(%s::jsonb))
+"""
+
+ORIGINALS_BY_CONTENT = """
+SELECT content_hash, signal_id, created_at
+FROM fingerprint
+WHERE workspace_id = %s AND duplicate_of IS NULL
+  AND content_hash IN (SELECT decode(h, 'hex') FROM jsonb_array_elements_text(%s::jsonb) h)
+  AND signal_id <> ALL(%s)
+"""
+
+ORIGINALS_BY_URL = """
+SELECT url_hash, signal_id, created_at
+FROM fingerprint
+WHERE workspace_id = %s AND duplicate_of IS NULL
+  AND url_hash IN (SELECT decode(h, 'hex') FROM jsonb_array_elements_text(%s::jsonb) h)
+  AND signal_id <> ALL(%s)
+"""
+
+STAGE_UPDATES = """
+CREATE TEMPORARY TABLE IF NOT EXISTS sg_stage_update (
+    signal_id uuid PRIMARY KEY, kind text, title text, text text, url text, author text,
+    lang text, published_at timestamptz, metadata jsonb, raw jsonb, mentions jsonb,
+    record_hash bytea, prev_hash bytea, duplicate_of uuid, near_duplicate_of uuid,
+    near_distance smallint, content_hash bytea, url_normalized text, url_hash bytea,
+    simhash bigint, band0 int, band1 int, band2 int, band3 int, tokens int, word_sketch bytea
+) ON COMMIT DELETE ROWS
+"""
+
+# Claims the keys first: only if each still holds the content we classified against.
+# Its row locks make a concurrent writer of the same keys wait, then fail this check.
+CLAIM_KEYS = """
+UPDATE signal_key k SET record_hash = u.record_hash, revision = k.revision + 1,
+    updated_at = now()
+FROM sg_stage_update u
+WHERE k.workspace_id = %(ws)s AND k.signal_id = u.signal_id AND k.record_hash = u.prev_hash
+"""
+
+REVISE = [
+    # The previous content becomes a revision before the signal changes.
+    """
+    INSERT INTO signal_revision (workspace_id, signal_id, revision, kind, title, text, url,
+        author, lang, published_at, metadata, raw, mentions, record_hash, run_id,
+        replaced_by_run_id, replaced_at)
+    SELECT s.workspace_id, s.id, s.revision, s.kind, s.title, s.text, s.url, s.author, s.lang,
+        s.published_at, s.metadata, s.raw,
+        coalesce((SELECT jsonb_agg(jsonb_build_object('type', m.type, 'text', m.text,
+                     'identifiers', m.identifiers, 'start', m.span_start, 'end', m.span_end,
+                     'confidence', m.confidence) ORDER BY m.ordinal)
+                  FROM mention m WHERE m.workspace_id = s.workspace_id
+                    AND m.signal_id = s.id), '[]'::jsonb),
+        u.prev_hash, s.run_id, %(run)s, now()
+    FROM sg_stage_update u
+    JOIN signal s ON s.workspace_id = %(ws)s AND s.id = u.signal_id
+    """,
+    """
+    UPDATE signal s SET kind = u.kind, title = u.title, text = u.text, url = u.url,
+        author = u.author, lang = u.lang, published_at = u.published_at,
+        metadata = u.metadata, raw = u.raw, duplicate_of = u.duplicate_of,
+        near_duplicate_of = u.near_duplicate_of, near_distance = u.near_distance,
+        revision = s.revision + 1, run_id = %(run)s, updated_at = now()
+    FROM sg_stage_update u
+    WHERE s.workspace_id = %(ws)s AND s.id = u.signal_id
+    """,
+    # Two steps, so that signals swapping contents never hold the same original hash at
+    # once (the unique indexes are checked row by row).
+    """
+    UPDATE fingerprint f SET content_hash = NULL, url_hash = NULL
+    FROM sg_stage_update u
+    WHERE f.workspace_id = %(ws)s AND f.signal_id = u.signal_id
+    """,
+    """
+    UPDATE fingerprint f SET content_hash = u.content_hash, url_normalized = u.url_normalized,
+        url_hash = u.url_hash, simhash = u.simhash, band0 = u.band0, band1 = u.band1,
+        band2 = u.band2, band3 = u.band3, tokens = u.tokens, duplicate_of = u.duplicate_of,
+        near_duplicate_of = u.near_duplicate_of, word_sketch = u.word_sketch
+    FROM sg_stage_update u
+    WHERE f.workspace_id = %(ws)s AND f.signal_id = u.signal_id
+    """,
+    """
+    DELETE FROM mention m USING sg_stage_update u
+    WHERE m.workspace_id = %(ws)s AND m.signal_id = u.signal_id
+    """,
+    """
+    INSERT INTO mention (workspace_id, signal_id, ordinal, type, text, identifiers,
+        span_start, span_end, confidence, published_at)
+    SELECT %(ws)s, u.signal_id, e.ordinal::int - 1, e.item ->> 'type', e.item ->> 'text',
+        coalesce(e.item -> 'identifiers', '{}'::jsonb), (e.item ->> 'start')::int,
+        (e.item ->> 'end')::int, (e.item ->> 'confidence')::float8, u.published_at
+    FROM sg_stage_update u, jsonb_array_elements(u.mentions) WITH ORDINALITY AS e(item, ordinal)
+    """,
+]
+
+
+COPY_KEYS = (
+    "COPY signal_key (workspace_id, signal_id, source_id, external_id, record_hash) "
+    "FROM STDIN (FORMAT BINARY)"
+)
+KEY_TYPES = ["uuid", "uuid", "uuid", "text", "bytea"]
+COPY_SIGNALS = (
+    "COPY signal (workspace_id, id, source_id, external_id, kind, title, text, url, author, "
+    "lang, published_at, metadata, raw, duplicate_of, near_duplicate_of, near_distance, run_id) "
+    "FROM STDIN (FORMAT BINARY)"
+)
+SIGNAL_TYPES = [
+    "uuid", "uuid", "uuid", "text", "text", "text", "text", "text", "text", "text",
+    "timestamptz", "jsonb", "jsonb", "uuid", "uuid", "int2", "uuid",
+]  # fmt: skip
+COPY_FINGERPRINTS = (
+    "COPY fingerprint (workspace_id, signal_id, content_hash, url_normalized, url_hash, "
+    "simhash, band0, band1, band2, band3, tokens, duplicate_of, near_duplicate_of, word_sketch) "
+    "FROM STDIN (FORMAT BINARY)"
+)
+FINGERPRINT_TYPES = [
+    "uuid", "uuid", "bytea", "text", "bytea", "int8", "int4", "int4", "int4", "int4",
+    "int4", "uuid", "uuid", "bytea",
+]  # fmt: skip
+COPY_MENTIONS = (
+    "COPY mention (workspace_id, signal_id, ordinal, type, text, identifiers, "
+    "span_start, span_end, confidence, published_at) FROM STDIN (FORMAT BINARY)"
+)
+MENTION_TYPES = [
+    "uuid", "uuid", "int4", "text", "text", "jsonb", "int4", "int4", "float8", "timestamptz"
+]  # fmt: skip
+CLEAR_STAGED_UPDATES = "DELETE FROM sg_stage_update"
+COPY_STAGED_UPDATES = "COPY sg_stage_update FROM STDIN (FORMAT BINARY)"
+STAGED_UPDATE_TYPES = [
+    "uuid", "text", "text", "text", "text", "text", "text", "timestamptz", "jsonb", "jsonb",
+    "jsonb", "bytea", "bytea", "uuid", "uuid", "int2", "bytea", "text", "bytea", "int8", "int4",
+    "int4", "int4", "int4", "int4", "bytea",
+]  # fmt: skip
