@@ -106,7 +106,7 @@ class Audit:
 
     def ensure_partitions(self) -> None:
         """Create this month's and the next months' partitions once per process and month."""
-        ensure_audit_months_once(self._scope)
+        ensure_audit_months_once(self._scope.engine, self._scope.done)
 
     def list(
         self,

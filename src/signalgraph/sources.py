@@ -132,15 +132,11 @@ class Sources:
 
     def archive(self, name: str, *, actor: str | None = None) -> dict[str, Any]:
         """Archive a source: hidden from `source list`, its signals kept, ingest refused."""
-        from signalgraph.curate.archive import archive_source
-
         with self._scope.transaction(actor=actor) as conn:
             return archive_source(conn, self._scope.workspace_id_in(conn), name)
 
     def restore(self, name: str, *, actor: str | None = None) -> dict[str, Any]:
         """Restore an archived source."""
-        from signalgraph.curate.archive import archive_source
-
         with self._scope.transaction(actor=actor) as conn:
             return archive_source(conn, self._scope.workspace_id_in(conn), name, restore=True)
 
@@ -181,3 +177,29 @@ def ensure_source(
         .on_conflict_do_nothing(index_elements=["workspace_id", "name"])
     )
     return find_source(connection, workspace_id, name)
+
+
+def archive_source(
+    connection: Connection, workspace_id: uuid.UUID, name: str, *, restore: bool = False
+) -> dict[str, Any]:
+    """Archive (or restore) a source by name: its signals stay, new ingest is refused."""
+    if "\x00" in name:
+        raise UsageError("a source name cannot contain a NUL byte")
+    current = connection.execute(
+        sa.select(source.c.id, source.c.archived_at)
+        .where(source.c.workspace_id == workspace_id, source.c.name == name)
+        .with_for_update()
+    ).one_or_none()
+    if current is None:
+        raise NotFound(f"source {name[:200]!r} does not exist")
+    if restore and current.archived_at is None:
+        raise UsageError(f"source {name!r} is not archived")
+    if not restore and current.archived_at is not None:
+        raise UsageError(f"source {name!r} is already archived", hint="restore it first")
+    row = connection.execute(
+        source.update()
+        .where(source.c.workspace_id == workspace_id, source.c.id == current.id)
+        .values(archived_at=None if restore else sa.func.now(), updated_at=sa.func.now())
+        .returning(source.c.id, source.c.name, source.c.archived_at)
+    ).one()
+    return dict(row._mapping)

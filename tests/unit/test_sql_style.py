@@ -19,12 +19,15 @@ from signalgraph.facts import derived, reads, retype, writer
 from signalgraph.facts.values import STORED_VALUE_SQL
 
 PACKAGE = Path(signalgraph.__file__).parent
-# Packages already held to the rule (others join as their rework lands).
+# Every package and module of the library except db/'s migrations and DDL builders
+# (audit_ddl.py, phrase_index.py: frozen DDL text over constant names) and the CLI.
 CHECKED = [
-    "links", "facts", "curate", "query", "resolve", "db/errors.py", "db/driver.py",
+    "links", "facts", "curate", "query", "resolve", "load", "signals", "db/errors.py",
+    "db/driver.py",
     "db/months.py", "db/scope.py", "partitions.py", "audit.py", "runs.py", "sources.py",
-    "workspaces.py", "flags.py", "review.py", "entities.py", "signals.py", "rejects.py",
-    "lookup.py", "export.py",
+    "workspaces.py", "flags.py", "review.py", "entities.py", "rejects.py",
+    "lookup.py", "export.py", "db/admin.py", "db/migrate.py", "db/engine.py", "client.py",
+    "demo.py", "embedded.py",
 ]  # fmt: skip
 _SQL = re.compile(
     r"\b(SELECT|INSERT INTO|UPDATE|DELETE FROM|WHERE|JOIN|ORDER BY|GROUP BY|RETURNING|"

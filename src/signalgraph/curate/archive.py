@@ -1,4 +1,5 @@
-"""Archive (soft delete) of entities and sources: hidden from default reads, restorable.
+"""Archive (soft delete) of entities: hidden from default reads, restorable (sources are
+archived by signalgraph.sources.archive_source).
 
 Archiving sets `archived_at` and nothing else: records, mentions, list members,
 annotations, facts and relations keep pointing at the archived object. The resolver
@@ -17,7 +18,7 @@ from sqlalchemy.engine import Connection
 from signalgraph.curate.fields import clean_text
 from signalgraph.errors import UsageError
 from signalgraph.resolve import entity_refs
-from signalgraph.schema import entity, source
+from signalgraph.schema import entity
 
 
 def archive_entity(
@@ -50,33 +51,5 @@ def archive_entity(
             updated_at=sa.func.now(),
         )
         .returning(entity.c.id, entity.c.name, entity.c.archived_at, entity.c.archive_reason)
-    ).one()
-    return dict(row._mapping)
-
-
-def archive_source(
-    connection: Connection, workspace_id: uuid.UUID, name: str, *, restore: bool = False
-) -> dict[str, Any]:
-    """Archive (or restore) a source by name: its signals stay, new ingest is refused."""
-    if "\x00" in name:
-        raise UsageError("a source name cannot contain a NUL byte")
-    current = connection.execute(
-        sa.select(source.c.id, source.c.archived_at)
-        .where(source.c.workspace_id == workspace_id, source.c.name == name)
-        .with_for_update()
-    ).one_or_none()
-    if current is None:
-        from signalgraph.errors import NotFound
-
-        raise NotFound(f"source {name[:200]!r} does not exist")
-    if restore and current.archived_at is None:
-        raise UsageError(f"source {name!r} is not archived")
-    if not restore and current.archived_at is not None:
-        raise UsageError(f"source {name!r} is already archived", hint="restore it first")
-    row = connection.execute(
-        source.update()
-        .where(source.c.workspace_id == workspace_id, source.c.id == current.id)
-        .values(archived_at=None if restore else sa.func.now(), updated_at=sa.func.now())
-        .returning(source.c.id, source.c.name, source.c.archived_at)
     ).one()
     return dict(row._mapping)

@@ -11,17 +11,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 from psycopg import sql
 from sqlalchemy import text
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from signalgraph.ids import utcnow, uuid7_floor
-
-if TYPE_CHECKING:
-    from signalgraph.db.scope import Scope
 
 AUDIT_TABLE = "audit_event"
 AUDIT_MONTHS_AHEAD = 2
@@ -141,12 +138,15 @@ def ensure_audit_months(
     return created
 
 
-def ensure_audit_months_once(scope: Scope) -> None:
-    """Run `ensure_audit_months` once per process, database and month (work that changes
-    audited tables calls this first, outside its own transaction)."""
+def ensure_audit_months_once(engine: Engine, done: dict[str, Any]) -> None:
+    """Run `ensure_audit_months` once per process, database and month.
+
+    `done` is the memo of work done once per process and database (`Scope.done`); work
+    that changes the audited tables calls this first, outside its own transaction.
+    """
     now = utcnow()
-    if scope.done.get("audit_month") == (now.year, now.month):
+    if done.get("audit_month") == (now.year, now.month):
         return
-    with scope.engine.begin() as connection:
+    with engine.begin() as connection:
         ensure_audit_months(connection)
-    scope.done["audit_month"] = (now.year, now.month)
+    done["audit_month"] = (now.year, now.month)

@@ -133,7 +133,7 @@ class Ingest:
         }
         self._started = time.perf_counter()
         if not self.dry_run:
-            ensure_audit_months_once(self.scope)
+            ensure_audit_months_once(self.scope.engine, self.scope.done)
         conn: psycopg.Connection[Any] = dedicated_connection(self.scope.url, self.settings)
         try:
             from psycopg.types.json import set_json_dumps

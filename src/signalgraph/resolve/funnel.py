@@ -114,7 +114,7 @@ class Resolver:
     def run(self) -> ResolveResult:
         """Resolve every unresolved mention and record in scope; return the run's result."""
         started = time.perf_counter()
-        ensure_audit_months_once(self.scope)
+        ensure_audit_months_once(self.scope.engine, self.scope.done)
         with self.scope.transaction() as connection:
             run_id = start_run(
                 connection, self.workspace_id, "resolve", source_id=self.source_id,
