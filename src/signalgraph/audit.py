@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 
 from signalgraph import lookup
@@ -127,25 +128,33 @@ class Audit:
             raise UsageError(f"unknown action {action!r}", hint="expected insert, update or delete")
         with self._scope.transaction() as conn:
             workspace_id = self._scope.workspace_id_in(conn)
-            query = sa.select(audit_event).where(audit_event.c.workspace_id == workspace_id)
-            if object_id is not None:
-                query = query.where(about(_object_ids(conn, workspace_id, object_id)))
+            conditions: list[sa.ColumnElement[bool]] = [audit_event.c.workspace_id == workspace_id]
             if actor is not None:
-                query = query.where(audit_event.c.actor == actor)
+                conditions.append(audit_event.c.actor == actor)
             if since is not None:
-                query = query.where(audit_event.c.id >= uuid7_floor(_aware(since)))
+                conditions.append(audit_event.c.id >= uuid7_floor(_aware(since)))
             if until is not None:
-                query = query.where(audit_event.c.id < uuid7_floor(_aware(until)))
+                conditions.append(audit_event.c.id < uuid7_floor(_aware(until)))
             if object_type is not None:
-                query = query.where(audit_event.c.object_type == object_type)
+                conditions.append(audit_event.c.object_type == object_type)
             if action is not None:
-                query = query.where(audit_event.c.action == action)
+                conditions.append(audit_event.c.action == action)
             if run_id is not None:
-                query = query.where(audit_event.c.run_id == _uuid(run_id, "run"))
+                conditions.append(audit_event.c.run_id == _uuid(run_id, "run"))
             after = cursor_id(CURSOR_KIND, cursor)
             if after is not None:
-                query = query.where(audit_event.c.id < after)
-            rows = conn.execute(query.order_by(audit_event.c.id.desc()).limit(limit + 1)).all()
+                conditions.append(audit_event.c.id < after)
+            if object_id is not None:
+                ids = _object_ids(conn, workspace_id, object_id)
+                query = newest_about(ids, conditions, limit + 1)
+            else:
+                query = (
+                    sa.select(audit_event)
+                    .where(*conditions)
+                    .order_by(audit_event.c.id.desc())
+                    .limit(limit + 1)
+                )
+            rows = conn.execute(query).all()
         events = [
             AuditEvent(
                 id=row.id,
@@ -180,10 +189,36 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def about(object_ids: Iterable[uuid.UUID]) -> sa.ColumnElement[bool]:
-    """Return the condition "the event changed one of these objects, or a row about one"."""
+def newest_about(
+    object_ids: Iterable[uuid.UUID], conditions: Iterable[sa.ColumnElement[bool]], limit: int
+) -> sa.Select[Any]:
+    """Return a SELECT of the newest events that changed one of these objects or a row about
+    one (its subject), meeting `conditions`, newest first.
+
+    Each id is read by itself through its index ((workspace, object, id) and (workspace,
+    subject, id)), newest first and at most `limit`: a condition on all of them at once
+    (`IN`, `OR`) lets the planner walk every event of the workspace newest first, filtering,
+    which is what it guesses is cheapest and is not for an entity with few events.
+    """
     wanted = sorted(set(object_ids))
-    return sa.or_(audit_event.c.object_id.in_(wanted), audit_event.c.subject_id.in_(wanted))
+    where = list(conditions)
+    ids = (
+        sa.func.unnest(sa.cast(wanted, ARRAY(sa.Uuid)))
+        .table_valued("id")
+        .render_derived(name="wanted")
+    )
+    halves = []
+    for column in (audit_event.c.object_id, audit_event.c.subject_id):
+        newest = (
+            sa.select(audit_event)
+            .where(*where, column == ids.c.id)
+            .order_by(audit_event.c.id.desc())
+            .limit(limit)
+            .lateral()
+        )
+        halves.append(sa.select(newest).select_from(ids.join(newest, sa.true())))
+    both = sa.union(*halves).subquery()
+    return sa.select(both).order_by(both.c.id.desc()).limit(limit)
 
 
 def _object_ids(

@@ -7,6 +7,7 @@ matches; a tag matches when any id of the group carries it.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import array as postgresql_array
 from sqlalchemy.sql.expression import CTE, ColumnElement
 
 from signalgraph.curate.groups import merge_tree
@@ -25,9 +27,7 @@ _ROOT_PATH = sa.cast(sa.literal_column("ARRAY[]"), ARRAY(sa.Uuid))
 _Column = Callable[[Any], ColumnElement[Any]]
 
 
-def _scalar(
-    tree: CTE, workspace_id: uuid.UUID, condition: _Column, value: _Column
-) -> sa.Select[Any]:
+def _scalar(tree: CTE, workspace_id: Any, condition: _Column, value: _Column) -> sa.Select[Any]:
     """Return the roots whose effective `value` meets `condition`.
 
     Rows matching the condition count only when no member before them in merge
@@ -59,7 +59,7 @@ def _scalar(
     )
 
 
-def _tagged(workspace_id: uuid.UUID, tag: str) -> sa.Select[Any]:
+def _tagged(workspace_id: Any, tag: Any) -> sa.Select[Any]:
     a, r = annotation.alias("a"), entity_redirect.alias("r")
     return (
         sa.select(sa.func.coalesce(r.c.to_id, a.c.entity_id).label("entity_id"))
@@ -68,11 +68,14 @@ def _tagged(workspace_id: uuid.UUID, tag: str) -> sa.Select[Any]:
                 r, sa.and_(r.c.workspace_id == a.c.workspace_id, r.c.from_id == a.c.entity_id)
             )
         )
-        .where(a.c.workspace_id == workspace_id, a.c.tags.contains([tag]))
+        .where(
+            a.c.workspace_id == workspace_id,
+            a.c.tags.contains(sa.cast(postgresql_array([tag]), ARRAY(sa.Text))),
+        )
     )
 
 
-def _canonical(workspace_id: uuid.UUID) -> sa.Select[Any]:
+def _canonical(workspace_id: Any) -> sa.Select[Any]:
     e, r = entity.alias("e"), entity_redirect.alias("r")
     redirected = sa.select(sa.literal(1)).where(
         r.c.workspace_id == workspace_id, r.c.from_id == e.c.id
@@ -98,40 +101,60 @@ def annotation_filter(
     values must already be coerced to their JSON form (`Annotations.coerce_fields`).
     `hidden=False` selects every canonical entity not hidden.
     """
-    tree = merge_tree(workspace_id)
+    names = tuple(fields or {})
+    shape = (stage is not None, rank_max is not None, rank_min is not None, hidden,
+             tag is not None, names)  # fmt: skip
+    values: dict[str, Any] = {"ws": workspace_id, "stage": stage, "rank_max": rank_max,
+                              "rank_min": rank_min, "tag": tag}  # fmt: skip
+    for index, (name, value) in enumerate((fields or {}).items()):
+        values[f"field_{index}"] = name
+        values[f"value_{index}"] = orjson.dumps(value).decode()
+    used = {"ws", *(name for name, given in (("stage", stage), ("rank_max", rank_max),
+            ("rank_min", rank_min), ("tag", tag)) if given is not None)}  # fmt: skip
+    used |= {key for key in values if key.startswith(("field_", "value_"))}
+    wanted = {key: value for key, value in values.items() if key in used}
+    return _statement(shape).params(**wanted)
+
+
+# Building the Core expression (a few ms) costs more than running it: each shape of filter
+# is built once per process with named parameters, then given each search's values
+# (`params`), and SQLAlchemy compiles each shape once.
+@functools.lru_cache(maxsize=256)
+def _statement(shape: tuple[Any, ...]) -> sa.Select[Any]:
+    has_stage, has_rank_max, has_rank_min, hidden, has_tag, names = shape
+    workspace = sa.bindparam("ws", type_=sa.Uuid)
+    tree = merge_tree(workspace)
     parts: list[sa.Select[Any] | sa.CompoundSelect[Any]] = []
-    if stage is not None:
-        parts.append(_scalar(tree, workspace_id, lambda a: a.c.stage == stage, lambda b: b.c.stage))
-    if rank_max is not None:
-        parts.append(
-            _scalar(tree, workspace_id, lambda a: a.c.rank <= rank_max, lambda b: b.c.rank)
-        )
-    if rank_min is not None:
-        parts.append(
-            _scalar(tree, workspace_id, lambda a: a.c.rank >= rank_min, lambda b: b.c.rank)
-        )
+    if has_stage:
+        stage = sa.bindparam("stage", type_=sa.Text)
+        parts.append(_scalar(tree, workspace, lambda a: a.c.stage == stage, lambda b: b.c.stage))
+    if has_rank_max:
+        rank_max = sa.bindparam("rank_max", type_=sa.Integer)
+        parts.append(_scalar(tree, workspace, lambda a: a.c.rank <= rank_max, lambda b: b.c.rank))
+    if has_rank_min:
+        rank_min = sa.bindparam("rank_min", type_=sa.Integer)
+        parts.append(_scalar(tree, workspace, lambda a: a.c.rank >= rank_min, lambda b: b.c.rank))
     if hidden is not None:
-        is_hidden = _scalar(tree, workspace_id, lambda a: a.c.hidden, lambda b: b.c.hidden)
-        parts.append(is_hidden if hidden else sa.except_(_canonical(workspace_id), is_hidden))
-    if tag is not None:
-        parts.append(_tagged(workspace_id, tag))
-    parts.extend(_field_is(tree, workspace_id, n, v) for n, v in (fields or {}).items())
+        is_hidden = _scalar(tree, workspace, lambda a: a.c.hidden, lambda b: b.c.hidden)
+        parts.append(is_hidden if hidden else sa.except_(_canonical(workspace), is_hidden))
+    if has_tag:
+        parts.append(_tagged(workspace, sa.bindparam("tag", type_=sa.Text)))
+    parts.extend(_field_is(tree, workspace, index) for index in range(len(names)))
     if not parts:
-        parts.append(_canonical(workspace_id))
+        parts.append(_canonical(workspace))
     body = parts[0] if len(parts) == 1 else sa.intersect(*parts)
     matched = body.subquery("matched")
     return sa.select(matched.c.entity_id)
 
 
-def _field_is(tree: CTE, workspace_id: uuid.UUID, name: str, value: Any) -> sa.Select[Any]:
-    """Return the roots whose effective custom field `name` is `value` (its JSON form)."""
-    wanted = sa.cast(sa.bindparam(None, orjson.dumps(value).decode(), type_=sa.Text), JSONB)
-    return _scalar(
-        tree, workspace_id, lambda a: _field(a, name) == wanted, lambda b: _field(b, name)
-    )
+def _field_is(tree: CTE, workspace: Any, index: int) -> sa.Select[Any]:
+    """Return the roots whose effective custom field `:field_N` is `:value_N` (JSON text)."""
+    name = sa.bindparam(f"field_{index}", type_=sa.Text)
+    wanted = sa.cast(sa.bindparam(f"value_{index}", type_=sa.Text), JSONB)
+    return _scalar(tree, workspace, lambda a: _field(a, name) == wanted, lambda b: _field(b, name))
 
 
-def _field(alias: Any, name: str) -> ColumnElement[Any]:
+def _field(alias: Any, name: Any) -> ColumnElement[Any]:
     """Return `alias.fields -> name` (the field's JSON value, or NULL)."""
     fields: ColumnElement[Any] = alias.c.fields
-    return fields.op("->", return_type=JSONB)(sa.cast(sa.literal(name), sa.Text))
+    return fields.op("->", return_type=JSONB)(name)

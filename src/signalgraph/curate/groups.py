@@ -11,6 +11,7 @@ so deleting a redirect (unmerge) restores each side exactly.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import array
@@ -113,7 +114,7 @@ def group_paths(
     return [(row.id, list(row.path)) for row in rows]
 
 
-def merge_tree(workspace_id: uuid.UUID) -> CTE:
+def merge_tree(workspace_id: Any) -> CTE:
     """Return the recursive CTE `tree(root, id, path)`: every merged-away id of the workspace
     with its root and path (roots themselves absent)."""
     m, r = merge.alias("m"), entity_redirect.alias("r")

@@ -171,13 +171,10 @@ def _open_flags(
 def _last_events(
     connection: Connection, workspace_id: uuid.UUID, object_ids: set[uuid.UUID], recent: int
 ) -> list[dict[str, Any]]:
-    from signalgraph.audit import about, describe_change
+    from signalgraph.audit import describe_change, newest_about
 
     rows = connection.execute(
-        sa.select(audit_event)
-        .where(audit_event.c.workspace_id == workspace_id, about(object_ids))
-        .order_by(audit_event.c.id.desc())
-        .limit(recent)
+        newest_about(object_ids, [audit_event.c.workspace_id == workspace_id], recent)
     ).mappings()
     return [
         {
