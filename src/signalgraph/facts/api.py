@@ -18,6 +18,7 @@ from signalgraph.runs import finish_run, record_run, start_run
 
 if TYPE_CHECKING:
     from signalgraph.db.scope import Scope
+    from signalgraph.load.loader import Loader
     from signalgraph.load.options import IngestProgress, IngestResult
 
 
@@ -29,13 +30,14 @@ def _entity(
     return canonical, decisions.members(conn, workspace_id, canonical)
 
 
-class Facts:
-    """Fact statements about the workspace's entities, and the property registry."""
+class _Statements:
+    """What facts and relations share: ingesting statements through their loader."""
 
     def __init__(self, scope: Scope) -> None:
         self._scope = scope
 
-    # -- writing ---------------------------------------------------------------------
+    def _loader(self) -> Loader:
+        raise NotImplementedError
 
     def ingest(
         self,
@@ -51,12 +53,10 @@ class Facts:
         progress: Callable[[IngestProgress], None] | None = None,
         actor: str | None = None,
     ) -> IngestResult:
-        """Ingest statements {entity, property, value, unit, as_of, source, confidence, signal}.
+        """Ingest statements from files (NDJSON, CSV, Parquet; "-" for stdin) or dicts.
 
-        Inputs are files (NDJSON, CSV, Parquet; "-" for stdin) or dicts; options as
-        for `SignalGraph.ingest`. Rejects are kept with the run.
+        Options as for `SignalGraph.ingest`. Rejects are kept with the run.
         """
-        from signalgraph.facts.loader import FactLoader
         from signalgraph.load.options import IngestOptions
         from signalgraph.load.run import Ingest
 
@@ -65,7 +65,7 @@ class Facts:
             create_source=create_source, nul_policy=nul_policy, actor=actor,
         )  # fmt: skip
         return Ingest(
-            self._scope, source=source, options=options, loader=FactLoader(), progress=progress
+            self._scope, source=source, options=options, loader=self._loader(), progress=progress
         ).run(inputs)
 
     def add(
@@ -88,6 +88,19 @@ class Facts:
             fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
             create_source=create_source, nul_policy=nul_policy, progress=progress, actor=actor,
         )  # fmt: skip
+
+
+class Facts(_Statements):
+    """Fact statements about the workspace's entities, and the property registry.
+
+    `ingest` takes statements {entity, property, value, unit, as_of, source, confidence,
+    signal}.
+    """
+
+    def _loader(self) -> Loader:
+        from signalgraph.facts.loader import FactLoader
+
+        return FactLoader()
 
     def define(
         self,
@@ -197,60 +210,17 @@ class Facts:
             return sorted(found)
 
 
-class Relations:
-    """Relation statements between the workspace's entities."""
+class Relations(_Statements):
+    """Relation statements between the workspace's entities.
 
-    def __init__(self, scope: Scope) -> None:
-        self._scope = scope
+    `ingest` takes statements {subject, predicate, object, valid_from, valid_to, source,
+    confidence, signal, properties}.
+    """
 
-    def ingest(
-        self,
-        inputs: Any,
-        *,
-        source: str,
-        fmt: str = "auto",
-        batch_size: int | None = None,
-        max_rejects: int | None = None,
-        dry_run: bool = False,
-        create_source: bool = False,
-        nul_policy: str | None = None,
-        progress: Callable[[IngestProgress], None] | None = None,
-        actor: str | None = None,
-    ) -> IngestResult:
-        """Ingest statements {subject, predicate, object, valid_from, valid_to, source,
-        confidence, signal, properties} (files or dicts; options as for facts)."""
+    def _loader(self) -> Loader:
         from signalgraph.facts.loader import RelationLoader
-        from signalgraph.load.options import IngestOptions
-        from signalgraph.load.run import Ingest
 
-        options = IngestOptions(
-            fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
-            create_source=create_source, nul_policy=nul_policy, actor=actor,
-        )  # fmt: skip
-        return Ingest(
-            self._scope, source=source, options=options, loader=RelationLoader(), progress=progress
-        ).run(inputs)
-
-    def add(
-        self,
-        statements: Iterable[dict[str, Any]],
-        *,
-        source: str,
-        fmt: str = "auto",
-        batch_size: int | None = None,
-        max_rejects: int | None = None,
-        dry_run: bool = False,
-        create_source: bool = False,
-        nul_policy: str | None = None,
-        progress: Callable[[IngestProgress], None] | None = None,
-        actor: str | None = None,
-    ) -> IngestResult:
-        """Add statements given as dicts (one ingest run; see `ingest`)."""
-        return self.ingest(
-            list(statements), source=source,
-            fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
-            create_source=create_source, nul_policy=nul_policy, progress=progress, actor=actor,
-        )  # fmt: skip
+        return RelationLoader()
 
     def list(
         self,
