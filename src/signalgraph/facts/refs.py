@@ -120,25 +120,40 @@ CROSS JOIN LATERAL (SELECT id FROM entity
 GROUP BY r.key
 """
 
+# A batch's keys probe the indexes one by one (the batch on the outer side of LATERAL
+# subqueries the planner cannot flatten): a table without statistics otherwise looks
+# as if its workspace prefix matched a handful of rows, and is read whole per batch.
 _BY_IDENTIFIER = """
-SELECT k.key,
-       array_agg(DISTINCT coalesce(d.to_id, er.entity_id)) FILTER (WHERE er.entity_id IS NOT NULL),
-       count(*) FILTER (WHERE er.entity_id IS NULL)
-FROM record_key k
-JOIN entity_record er ON er.workspace_id = k.workspace_id AND er.id = k.record_id
-LEFT JOIN entity_redirect d ON d.workspace_id = er.workspace_id AND d.from_id = er.entity_id
-WHERE k.workspace_id = %s AND k.key IN (SELECT jsonb_array_elements_text(%s::jsonb))
-GROUP BY k.key
+SELECT b.key,
+       array_agg(DISTINCT coalesce(d.to_id, m.entity_id)) FILTER (WHERE m.entity_id IS NOT NULL),
+       count(*) FILTER (WHERE m.entity_id IS NULL)
+FROM jsonb_array_elements_text(%(keys)s::jsonb) AS b(key)
+CROSS JOIN LATERAL (
+    SELECT er.entity_id FROM record_key k
+    CROSS JOIN LATERAL (SELECT er.entity_id FROM entity_record er
+                        WHERE er.workspace_id = k.workspace_id AND er.id = k.record_id
+                        LIMIT 1) AS er
+    WHERE k.workspace_id = %(ws)s AND k.key = b.key
+    OFFSET 0
+) AS m
+LEFT JOIN LATERAL (SELECT d.to_id FROM entity_redirect d
+                   WHERE d.workspace_id = %(ws)s AND d.from_id = m.entity_id
+                   LIMIT 1) AS d ON true
+GROUP BY b.key
 """
 
 _BY_RECORD = """
 SELECT r.source, r.external_id, s.id IS NOT NULL, er.id IS NOT NULL,
        coalesce(d.to_id, er.entity_id)
-FROM jsonb_to_recordset(%s::jsonb) AS r(source text, external_id text)
-LEFT JOIN source s ON s.workspace_id = %s AND s.name = r.source
-LEFT JOIN entity_record er ON er.workspace_id = s.workspace_id AND er.source_id = s.id
-                          AND er.external_id = r.external_id
-LEFT JOIN entity_redirect d ON d.workspace_id = er.workspace_id AND d.from_id = er.entity_id
+FROM jsonb_to_recordset(%(records)s::jsonb) AS r(source text, external_id text)
+LEFT JOIN source s ON s.workspace_id = %(ws)s AND s.name = r.source
+LEFT JOIN LATERAL (SELECT er.id, er.entity_id FROM entity_record er
+                   WHERE er.workspace_id = %(ws)s AND er.source_id = s.id
+                     AND er.external_id = r.external_id
+                   LIMIT 1) AS er ON true
+LEFT JOIN LATERAL (SELECT d.to_id FROM entity_redirect d
+                   WHERE d.workspace_id = %(ws)s AND d.from_id = er.entity_id
+                   LIMIT 1) AS d ON true
 """
 
 
@@ -171,7 +186,7 @@ def resolve_refs(
         per_key = {
             key: (set(ids or []), unresolved)
             for key, ids, unresolved in conn.execute(
-                _BY_IDENTIFIER, (workspace_id, orjson.dumps(wanted).decode())
+                _BY_IDENTIFIER, {"ws": workspace_id, "keys": orjson.dumps(wanted).decode()}
             )
         }
         for ref in by_kind["identifier"]:
@@ -201,7 +216,7 @@ def resolve_refs(
         answers = {
             (source, external_id): (has_source, has_record, entity_id)
             for source, external_id, has_source, has_record, entity_id in conn.execute(
-                _BY_RECORD, (orjson.dumps(records).decode(), workspace_id)
+                _BY_RECORD, {"ws": workspace_id, "records": orjson.dumps(records).decode()}
             )
         }
         for ref in by_kind["record"]:

@@ -29,7 +29,13 @@ from signalgraph.load.fields import Rejection, canonical_json
 from signalgraph.load.rejects import copy_rejects
 
 _SOURCES = "SELECT name, id FROM source WHERE workspace_id = %s AND name = ANY(%s)"
-_SIGNALS = "SELECT id FROM signal WHERE workspace_id = %s AND id = ANY(%s)"
+# One primary-key probe per id (the ids on the outer side of a LATERAL subquery): with
+# `id = ANY(ids)` a signal table without statistics is read by its workspace prefix.
+_SIGNALS = """
+SELECT s.id FROM unnest(%(ids)s::uuid[]) AS i(id)
+CROSS JOIN LATERAL (SELECT s.id FROM signal s WHERE s.workspace_id = %(ws)s AND s.id = i.id
+                    LIMIT 1) AS s
+"""
 _PROPERTIES = (
     "SELECT name, type, unit FROM fact_property WHERE workspace_id = %s AND name = ANY(%s)"
 )
@@ -105,7 +111,12 @@ class _StatementWriter:
     def _signals(self, ids: set[uuid.UUID]) -> set[uuid.UUID]:
         if not ids:
             return set()
-        return {found for (found,) in self.conn.execute(_SIGNALS, (self.workspace_id, sorted(ids)))}
+        return {
+            found
+            for (found,) in self.conn.execute(
+                _SIGNALS, {"ws": self.workspace_id, "ids": sorted(ids)}
+            )
+        }
 
     def _common(self, rows: Sequence[Row]) -> tuple[dict[str, uuid.UUID], set[uuid.UUID]]:
         sources = self._sources({r.record.source for r in rows if r.record.source})

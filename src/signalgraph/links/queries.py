@@ -1,7 +1,11 @@
 """The statements of signal-link storage and resolution (see store.py for the steps).
 
 Lists of ids and keys travel as one JSON document (cheaper than adapting a Python list
-element by element), like the ingest writer's.
+element by element), like the ingest writer's. A batch is always the outer side of
+LATERAL subqueries that probe an index once per value (LIMIT 1 on a unique key, OFFSET 0
+otherwise, so the planner cannot flatten them): a link, key or flag table without
+statistics otherwise looks as if its workspace prefix matched a handful of rows, and is
+read whole for each batch. Updates and deletes then find their rows by primary key.
 """
 
 from __future__ import annotations
@@ -15,22 +19,29 @@ SELECT EXISTS (SELECT 1 FROM signal_link WHERE workspace_id = %(ws)s
 """
 
 HAS_RECORD_LINKS = """
-SELECT EXISTS (SELECT 1 FROM signal_link WHERE workspace_id = %(ws)s AND origin = 'record'
-                 AND from_signal_id IN (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid))
+SELECT EXISTS (
+    SELECT 1 FROM jsonb_array_elements_text(%(ids)s::jsonb) AS b(id)
+    CROSS JOIN LATERAL (SELECT 1 FROM signal_link x
+                        WHERE x.workspace_id = %(ws)s AND x.from_signal_id = b.id::uuid
+                          AND x.origin = 'record'
+                        LIMIT 1) AS x)
 """
 
 REPLACE = """
 DELETE FROM signal_link l
-WHERE l.workspace_id = %(ws)s AND l.origin = 'record'
-  AND l.from_signal_id IN (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid)
+USING (SELECT x.* FROM jsonb_array_elements_text(%(ids)s::jsonb) AS b(id)
+      CROSS JOIN LATERAL (SELECT * FROM signal_link x
+                          WHERE x.workspace_id = %(ws)s AND x.from_signal_id = b.id::uuid
+                          OFFSET 0) AS x) AS x
+WHERE l.workspace_id = %(ws)s AND l.id = x.id AND x.origin = 'record'
   AND NOT EXISTS (
       SELECT 1 FROM jsonb_to_recordset(%(links)s::jsonb) AS p(id uuid, from_signal_id uuid,
           type text, target_source_id uuid, target_external_id text, reference text,
           reference_normalized text, reference_words text[], reference_date date)
-      WHERE p.from_signal_id = l.from_signal_id AND p.type = l.type
-        AND (p.reference_normalized = l.reference_normalized
-             OR (p.target_source_id = l.target_source_id
-                 AND p.target_external_id = l.target_external_id)))
+      WHERE p.from_signal_id = x.from_signal_id AND p.type = x.type
+        AND (p.reference_normalized = x.reference_normalized
+             OR (p.target_source_id = x.target_source_id
+                 AND p.target_external_id = x.target_external_id)))
 RETURNING l.id
 """
 
@@ -50,27 +61,37 @@ RETURNING id
 
 # Step (a): the batch's keys, probed in ix_signal_link_waiting_key and in signal_key.
 RESOLVE_WAITING_KEYS = """
-UPDATE signal_link l SET status = 'resolved', target_signal_id = k.signal_id,
+UPDATE signal_link l SET status = 'resolved', target_signal_id = m.signal_id,
     candidates = '{}', resolution = 'key', resolved_at = now(), updated_at = now()
-FROM (SELECT jsonb_array_elements_text(%(keys)s::jsonb) AS external_id) b
-JOIN signal_key k ON k.workspace_id = %(ws)s AND k.source_id = %(src)s
- AND k.external_id = b.external_id
-WHERE l.workspace_id = %(ws)s AND l.target_source_id = %(src)s
-  AND l.target_external_id = b.external_id AND l.status <> 'resolved'
-  AND k.signal_id <> l.from_signal_id
+FROM (SELECT w.id, k.signal_id
+      FROM jsonb_array_elements_text(%(keys)s::jsonb) AS b(external_id)
+      CROSS JOIN LATERAL (SELECT k.signal_id FROM signal_key k
+                          WHERE k.workspace_id = %(ws)s AND k.source_id = %(src)s
+                            AND k.external_id = b.external_id LIMIT 1) AS k
+      CROSS JOIN LATERAL (SELECT w.id FROM signal_link w
+                          WHERE w.workspace_id = %(ws)s AND w.target_source_id = %(src)s
+                            AND w.target_external_id = b.external_id
+                            AND w.status <> 'resolved' AND w.from_signal_id <> k.signal_id
+                          OFFSET 0) AS w) AS m
+WHERE l.workspace_id = %(ws)s AND l.id = m.id AND l.status <> 'resolved'
 RETURNING l.id
 """
 
 # Step (b): served by uq_signal_link_key (workspace_id, from_signal_id, …).
 RESOLVE_KEYS_FROM = """
-UPDATE signal_link l SET status = 'resolved', target_signal_id = k.signal_id,
+UPDATE signal_link l SET status = 'resolved', target_signal_id = m.signal_id,
     candidates = '{}', resolution = 'key', resolved_at = now(), updated_at = now()
-FROM signal_key k
-WHERE k.workspace_id = l.workspace_id AND k.source_id = l.target_source_id
-  AND k.external_id = l.target_external_id AND k.signal_id <> l.from_signal_id
-  AND l.workspace_id = %(ws)s AND l.status <> 'resolved'
-  AND l.target_external_id IS NOT NULL
-  AND l.from_signal_id IN (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid)
+FROM (SELECT x.id, k.signal_id
+      FROM jsonb_array_elements_text(%(ids)s::jsonb) AS b(id)
+      CROSS JOIN LATERAL (SELECT * FROM signal_link x
+                          WHERE x.workspace_id = %(ws)s AND x.from_signal_id = b.id::uuid
+                          OFFSET 0) AS x
+      CROSS JOIN LATERAL (SELECT k.signal_id FROM signal_key k
+                          WHERE k.workspace_id = %(ws)s AND k.source_id = x.target_source_id
+                            AND k.external_id = x.target_external_id LIMIT 1) AS k
+      WHERE x.status <> 'resolved' AND x.target_external_id IS NOT NULL
+        AND k.signal_id <> x.from_signal_id) AS m
+WHERE l.workspace_id = %(ws)s AND l.id = m.id AND l.status <> 'resolved'
 RETURNING l.id
 """
 
@@ -139,14 +160,21 @@ RETURNING l.id, l.status
 CLOSE_FLAGS = """
 UPDATE flag f SET resolved_at = now(),
     resolved_by = coalesce(nullif(current_setting('signalgraph.actor', true), ''), 'signalgraph'),
-    resolution_note = CASE WHEN l.id IS NULL THEN 'link removed'
-                           WHEN l.status = 'resolved' THEN 'link resolved'
-                           ELSE 'link is now ' || l.status END
-FROM (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid AS id) t
-LEFT JOIN signal_link l ON l.workspace_id = %(ws)s AND l.id = t.id
-WHERE f.workspace_id = %(ws)s AND f.object_id = t.id AND f.object_type = 'signal_link'
-  AND f.resolved_at IS NULL AND f.kind IN ('dangling_link', 'ambiguous_link')
-  AND (l.id IS NULL OR l.status = 'resolved' OR f.kind <> l.status || '_link')
+    resolution_note = CASE WHEN t.id IS NULL THEN 'link removed'
+                           WHEN t.status = 'resolved' THEN 'link resolved'
+                           ELSE 'link is now ' || t.status END
+FROM (SELECT o.id AS flag_id, l.id, l.status
+      FROM jsonb_array_elements_text(%(ids)s::jsonb) AS b(id)
+      CROSS JOIN LATERAL (SELECT o.id, o.kind FROM flag o
+                          WHERE o.workspace_id = %(ws)s AND o.object_id = b.id::uuid
+                            AND o.object_type = 'signal_link' AND o.resolved_at IS NULL
+                            AND o.kind IN ('dangling_link', 'ambiguous_link')
+                          OFFSET 0) AS o
+      LEFT JOIN LATERAL (SELECT l.id, l.status FROM signal_link l
+                         WHERE l.workspace_id = %(ws)s AND l.id = b.id::uuid
+                         LIMIT 1) AS l ON true
+      WHERE l.id IS NULL OR l.status = 'resolved' OR o.kind <> l.status || '_link') AS t
+WHERE f.workspace_id = %(ws)s AND f.id = t.flag_id AND f.resolved_at IS NULL
 """
 
 RAISE_FLAGS = """
@@ -165,10 +193,12 @@ SELECT l.workspace_id, uuid7(), l.status || '_link',
         'target_external_id', l.target_external_id,
         'candidates', CASE WHEN cardinality(l.candidates) > 0 THEN to_jsonb(l.candidates) END)),
     %(run)s
-FROM signal_link l
+FROM (SELECT l.* FROM jsonb_array_elements_text(%(ids)s::jsonb) AS b(id)
+      CROSS JOIN LATERAL (SELECT * FROM signal_link l
+                          WHERE l.workspace_id = %(ws)s AND l.id = b.id::uuid
+                          LIMIT 1) AS l) AS l
 LEFT JOIN source ts ON ts.workspace_id = l.workspace_id AND ts.id = l.target_source_id
-WHERE l.workspace_id = %(ws)s AND l.status <> 'resolved'
-  AND l.id IN (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid)
+WHERE l.status <> 'resolved'
 """
 
 # Links that existed before may hold an open flag of the right kind already: probe
@@ -190,10 +220,12 @@ SELECT l.workspace_id, uuid7(), l.status || '_link',
         'target_external_id', l.target_external_id,
         'candidates', CASE WHEN cardinality(l.candidates) > 0 THEN to_jsonb(l.candidates) END)),
     %(run)s
-FROM signal_link l
+FROM (SELECT l.* FROM jsonb_array_elements_text(%(ids)s::jsonb) AS b(id)
+      CROSS JOIN LATERAL (SELECT * FROM signal_link l
+                          WHERE l.workspace_id = %(ws)s AND l.id = b.id::uuid
+                          LIMIT 1) AS l) AS l
 LEFT JOIN source ts ON ts.workspace_id = l.workspace_id AND ts.id = l.target_source_id
-WHERE l.workspace_id = %(ws)s AND l.status <> 'resolved'
-  AND l.id IN (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid)
+WHERE l.status <> 'resolved'
   AND NOT EXISTS (SELECT 1 FROM (SELECT 1 FROM flag f WHERE f.workspace_id = l.workspace_id
                     AND f.object_id = l.id AND f.resolved_at IS NULL
                     AND f.kind = l.status || '_link' LIMIT 1) AS open_flag)
@@ -204,7 +236,8 @@ SELECT 'source' AS what, name AS value, id AS source_id, NULL::text AS external_
 FROM source WHERE workspace_id = %(ws)s
   AND name IN (SELECT jsonb_array_elements_text(%(sources)s::jsonb))
 UNION ALL
-SELECT 'signal', signal_id::text, source_id, external_id
-FROM signal_key WHERE workspace_id = %(ws)s
-  AND signal_id IN (SELECT (jsonb_array_elements_text(%(signals)s::jsonb))::uuid)
+SELECT 'signal', k.signal_id::text, k.source_id, k.external_id
+FROM jsonb_array_elements_text(%(signals)s::jsonb) AS b(id)
+CROSS JOIN LATERAL (SELECT k.signal_id, k.source_id, k.external_id FROM signal_key k
+                    WHERE k.workspace_id = %(ws)s AND k.signal_id = b.id::uuid LIMIT 1) AS k
 """

@@ -98,7 +98,9 @@ SELECT r, record_id FROM (
     SELECT w.r, k.record_id,
         row_number() OVER (PARTITION BY w.r ORDER BY sum(w.w) DESC, k.record_id) AS rank
     FROM jsonb_to_recordset(%(pairs)s::jsonb) AS w(r uuid, k text, w float8)
-    JOIN record_key k ON k.workspace_id = %(ws)s AND k.key = w.k
+    CROSS JOIN LATERAL (SELECT k.record_id FROM record_key k
+                        WHERE k.workspace_id = %(ws)s AND k.key = w.k
+                        OFFSET 0) AS k
     WHERE k.record_id <> w.r
     GROUP BY w.r, k.record_id
 ) AS ranked
@@ -107,18 +109,19 @@ ORDER BY r, rank
 """
 
 RECORDS = """
-SELECT id, entity_id, type, name, aliases, identifiers, properties, created_at
-FROM entity_record
-WHERE workspace_id = %(ws)s AND id IN (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid)
+SELECT r.id, r.entity_id, r.type, r.name, r.aliases, r.identifiers, r.properties, r.created_at
+FROM jsonb_array_elements_text(%(ids)s::jsonb) AS b(id)
+CROSS JOIN LATERAL (SELECT * FROM entity_record r
+                    WHERE r.workspace_id = %(ws)s AND r.id = b.id::uuid LIMIT 1) AS r
 """
 
 # The records of some entities, each with its entity (the columns of CLAIM, then it).
 RECORDS_OF_ENTITIES = """
-SELECT id, source_id, external_id, type, name, aliases, identifiers, properties, created_at,
-    entity_id
-FROM entity_record
-WHERE workspace_id = %(ws)s
-  AND entity_id IN (SELECT (jsonb_array_elements_text(%(ids)s::jsonb))::uuid)
+SELECT r.id, r.source_id, r.external_id, r.type, r.name, r.aliases, r.identifiers,
+    r.properties, r.created_at, r.entity_id
+FROM (SELECT DISTINCT id::uuid FROM jsonb_array_elements_text(%(ids)s::jsonb) AS id) AS b(id)
+CROSS JOIN LATERAL (SELECT * FROM entity_record r
+                    WHERE r.workspace_id = %(ws)s AND r.entity_id = b.id OFFSET 0) AS r
 """
 
 # -- the model ------------------------------------------------------------------------------

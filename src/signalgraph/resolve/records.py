@@ -154,10 +154,27 @@ class EntityRecordLoader:
         return []
 
 
+# One probe of the unique key per record (the batch outside a LATERAL subquery): with
+# `IN (SELECT …batch…)` a table without statistics is read by its workspace prefix.
 _KEYS = """
-SELECT external_id, id, record_hash FROM entity_record
-WHERE workspace_id = %s AND source_id = %s
-  AND external_id IN (SELECT jsonb_array_elements_text(%s::jsonb))
+SELECT b.external_id, r.id, r.record_hash
+FROM jsonb_array_elements_text(%(keys)s::jsonb) AS b(external_id)
+CROSS JOIN LATERAL (
+    SELECT r.id, r.record_hash FROM entity_record r
+    WHERE r.workspace_id = %(ws)s AND r.source_id = %(source)s
+      AND r.external_id = b.external_id
+    LIMIT 1
+) AS r
+"""
+
+_DELETE_KEYS = """
+DELETE FROM record_key k
+USING (SELECT k.key, k.record_id
+       FROM jsonb_array_elements_text(%(ids)s::jsonb) AS b(id)
+       CROSS JOIN LATERAL (SELECT k.key, k.record_id FROM record_key k
+                           WHERE k.workspace_id = %(ws)s AND k.record_id = b.id::uuid
+                           OFFSET 0) AS k) AS gone
+WHERE k.workspace_id = %(ws)s AND k.key = gone.key AND k.record_id = gone.record_id
 """
 
 _UPDATE = """
@@ -194,11 +211,11 @@ class EntityRecordWriter:
             external_id: (record_id, bytes(record_hash))
             for external_id, record_id, record_hash in self.conn.execute(
                 _KEYS,
-                (
-                    self.workspace_id,
-                    self.source_id,
-                    json_list(r.record.external_id for r in batch.rows),
-                ),
+                {
+                    "ws": self.workspace_id,
+                    "source": self.source_id,
+                    "keys": json_list(r.record.external_id for r in batch.rows),
+                },
             )
         }
         new: list[Row] = []
@@ -285,9 +302,8 @@ class EntityRecordWriter:
         if changed != len(rows):
             raise RetryBatch("a record was changed by another writer meanwhile")
         self.conn.execute(
-            "DELETE FROM record_key WHERE workspace_id = %s "
-            "AND record_id IN (SELECT (jsonb_array_elements_text(%s::jsonb))::uuid)",
-            (self.workspace_id, json_list(str(row.id) for row, _ in rows)),
+            _DELETE_KEYS,
+            {"ws": self.workspace_id, "ids": json_list(str(row.id) for row, _ in rows)},
         )
 
     def _copy_keys(self, rows: Sequence[Row]) -> None:

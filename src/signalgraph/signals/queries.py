@@ -1,6 +1,11 @@
 """The signal writer's SQL: key and original lookups, COPY of new signals, revisions.
 
-Moved here whole from the writer; issue 21 reworks these statements.
+Every lookup by a batch of values probes an index once per value: the batch is the outer
+side of a LATERAL subquery that the planner cannot flatten (LIMIT 1 on a unique key).
+With `key IN (SELECT …batch…)` or `key = ANY(batch)`, a table that has no statistics yet
+(fresh, or grown since autovacuum last analysed it) looks as if its leading key columns
+(workspace, source) matched a handful of rows, and the planner reads every key of the
+source for each batch instead.
 """
 
 from __future__ import annotations
@@ -8,26 +13,40 @@ from __future__ import annotations
 # Lists of keys and hashes travel as one JSON document: building it with orjson is far
 # cheaper than adapting a Python list element by element.
 KEYS = """
-SELECT k.external_id, k.signal_id, k.record_hash, k.created_at
-FROM signal_key k
-WHERE k.workspace_id = %s AND k.source_id = %s
-  AND k.external_id IN (SELECT jsonb_array_elements_text(%s::jsonb))
+SELECT b.external_id, k.signal_id, k.record_hash, k.created_at
+FROM jsonb_array_elements_text(%(keys)s::jsonb) AS b(external_id)
+CROSS JOIN LATERAL (
+    SELECT k.signal_id, k.record_hash, k.created_at FROM signal_key k
+    WHERE k.workspace_id = %(ws)s AND k.source_id = %(source)s AND k.external_id = b.external_id
+    LIMIT 1
+) AS k
 """
 
+# One original per content hash and per URL hash (unique partial indexes).
 ORIGINALS_BY_CONTENT = """
-SELECT content_hash, signal_id, created_at
-FROM fingerprint
-WHERE workspace_id = %s AND duplicate_of IS NULL
-  AND content_hash IN (SELECT decode(h, 'hex') FROM jsonb_array_elements_text(%s::jsonb) h)
-  AND signal_id <> ALL(%s)
+SELECT b.hash, f.signal_id, f.created_at
+FROM (SELECT DISTINCT decode(h, 'hex')
+      FROM jsonb_array_elements_text(%(hashes)s::jsonb) AS h) AS b(hash)
+CROSS JOIN LATERAL (
+    SELECT f.signal_id, f.created_at FROM fingerprint f
+    WHERE f.workspace_id = %(ws)s AND f.content_hash = b.hash
+      AND f.duplicate_of IS NULL AND f.content_hash IS NOT NULL
+      AND f.signal_id <> ALL(%(exclude)s)
+    LIMIT 1
+) AS f
 """
 
 ORIGINALS_BY_URL = """
-SELECT url_hash, signal_id, created_at
-FROM fingerprint
-WHERE workspace_id = %s AND duplicate_of IS NULL
-  AND url_hash IN (SELECT decode(h, 'hex') FROM jsonb_array_elements_text(%s::jsonb) h)
-  AND signal_id <> ALL(%s)
+SELECT b.hash, f.signal_id, f.created_at
+FROM (SELECT DISTINCT decode(h, 'hex')
+      FROM jsonb_array_elements_text(%(hashes)s::jsonb) AS h) AS b(hash)
+CROSS JOIN LATERAL (
+    SELECT f.signal_id, f.created_at FROM fingerprint f
+    WHERE f.workspace_id = %(ws)s AND f.url_hash = b.hash
+      AND f.duplicate_of IS NULL AND f.url_hash IS NOT NULL
+      AND f.signal_id <> ALL(%(exclude)s)
+    LIMIT 1
+) AS f
 """
 
 STAGE_UPDATES = """

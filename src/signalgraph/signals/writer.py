@@ -58,6 +58,13 @@ class SignalWriter:
 
     # -- classification ------------------------------------------------------------
 
+    def _key_params(self, rows: Sequence[Row] | Sequence[SignalRow]) -> dict[str, Any]:
+        return {
+            "ws": self.workspace_id,
+            "source": self.source_id,
+            "keys": json_list(r.record.external_id for r in rows),
+        }
+
     def prefilter(self, rows: Sequence[Row], connection: psycopg.Connection[Any]) -> None:
         """Fingerprint the rows that are not stored unchanged (run ahead, off the write path)."""
         if not rows:
@@ -67,7 +74,7 @@ class SignalWriter:
             external_id: (signal_id, bytes(record_hash))
             for external_id, signal_id, record_hash, _ in connection.execute(
                 sql.KEYS,
-                (self.workspace_id, self.source_id, json_list(r.record.external_id for r in rows)),
+                self._key_params(rows),
             )
         }
         changed = []
@@ -94,7 +101,7 @@ class SignalWriter:
             external_id: (signal_id, bytes(record_hash), created_at)
             for external_id, signal_id, record_hash, created_at in self.conn.execute(
                 sql.KEYS,
-                (self.workspace_id, self.source_id, json_list(r.record.external_id for r in rows)),
+                self._key_params(rows),
             )
         }
         for row in rows:
@@ -168,7 +175,12 @@ class SignalWriter:
         return {
             bytes(value): (signal_id, created_at)
             for value, signal_id, created_at in self.conn.execute(
-                query, (self.workspace_id, json_list(h.hex() for h in hashes), exclude)
+                query,
+                {
+                    "ws": self.workspace_id,
+                    "hashes": json_list(h.hex() for h in hashes),
+                    "exclude": exclude,
+                },
             )
         }
 
