@@ -26,6 +26,8 @@ STATEMENT_TIMEOUT_S = (0.1, INT32[1] / 1000)
 REJECT_COUNT = (0, INT64[1])
 # Records per transaction (ingest, resolve): also the most the batch_size setting allows.
 BATCH_SIZE = (1, 1_000_000)
+# Connections one ingest writes over.
+WORKERS = (1, 64)
 
 
 def out_of_range(value: float, bounds: tuple[float, float]) -> str | None:

@@ -172,20 +172,23 @@ class SignalGraph:
         nul_policy: str | None = None,
         progress: Callable[[IngestProgress], None] | None = None,
         actor: str | None = None,
+        workers: int | None = None,
     ) -> IngestResult:
         """Ingest signals from files (paths, "-" for stdin) or an iterable of dicts.
 
         `fmt` (auto, ndjson, csv, parquet), `batch_size` (records per transaction),
         `max_rejects` (stop the run past this many), `dry_run` (store nothing),
         `create_source`, `nul_policy` (reject or strip), `progress` (called with an
-        IngestProgress after each batch), `actor` (for the audit trail).
+        IngestProgress after each batch), `actor` (for the audit trail), `workers`
+        (connections writing batches at once; default: the `ingest_workers` setting, else
+        the cores available up to `ingest_workers_max`).
         """
         from signalgraph.load.options import IngestOptions
         from signalgraph.signals.loader import ingest_signals
 
         options = IngestOptions(
             fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
-            create_source=create_source, nul_policy=nul_policy, actor=actor,
+            create_source=create_source, nul_policy=nul_policy, actor=actor, workers=workers,
         )  # fmt: skip
         return ingest_signals(self.scope, inputs, source=source, options=options, progress=progress)
 

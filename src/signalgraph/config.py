@@ -97,6 +97,16 @@ class Settings(BaseSettings):
     max_record_bytes: int = Field(
         default=8 << 20, ge=1024, description="Largest input record (one line or row), in bytes."
     )
+    ingest_workers: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Connections an ingest writes batches over (default: the cores available, "
+        "at most ingest_workers_max).",
+    )
+    ingest_workers_max: int = Field(
+        default=4, ge=1, le=64, description="Most connections an ingest uses by default."
+    )
     nul_policy: str = Field(
         default="reject",
         pattern="^(reject|strip)$",

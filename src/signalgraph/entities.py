@@ -77,6 +77,7 @@ class Entities:
         nul_policy: str | None = None,
         progress: Callable[[IngestProgress], None] | None = None,
         actor: str | None = None,
+        workers: int | None = None,
     ) -> IngestResult:
         """Ingest entity records (NDJSON, CSV, Parquet files or dicts) into a source.
 
@@ -89,7 +90,7 @@ class Entities:
         loader = EntityRecordLoader(known_types(self.types()[len(BUILTIN_ENTITY_TYPES) :]))
         options = IngestOptions(
             fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
-            create_source=create_source, nul_policy=nul_policy, actor=actor,
+            create_source=create_source, nul_policy=nul_policy, actor=actor, workers=workers,
         )  # fmt: skip
         return Ingest(
             self._scope, source=source, options=options, loader=loader, progress=progress

@@ -40,6 +40,37 @@ def feed(sg: SignalGraph) -> SignalGraph:
     return sg
 
 
+def test_copies_written_at_once_by_two_writers_point_only_at_representatives(
+    feed: SignalGraph,
+) -> None:
+    """Two writers: a copy sees what was committed before it looked, and its own batch."""
+    texts = [STORY, *(copy_with(word) for word in COPY_WORDS)] * 4
+    records = [record(index, text=text) for index, text in enumerate(texts)]
+    result = feed.ingest(records, source="feed", batch_size=2, workers=2)
+
+    assert result.counters["inserted"] == len(texts)
+    pointers = near_pointers(feed)
+    with feed.engine.connect() as conn:
+        exact = dict(
+            conn.execute(
+                sa.text(
+                    "SELECT s.external_id, o.external_id FROM signal s JOIN signal o "
+                    "ON o.workspace_id = s.workspace_id AND o.id = s.duplicate_of"
+                )
+            ).all()
+        )
+    # The repeats of each text (three of four) are exact duplicates of one original.
+    assert len(exact) == len(texts) * 3 // 4
+    assert not set(exact.values()) & set(exact)
+    marked = {key for key, (target, _) in pointers.items() if target is not None}
+    # Never a chain: a near duplicate points at a signal that is neither a near nor an
+    # exact duplicate itself.
+    assert {pointers[key][0] for key in marked}.isdisjoint(marked | set(exact))
+    assert pointers["r-0"] == (None, None)
+    assert result.counters["near_duplicates"] == len(marked) >= 1
+    assert_accounting(feed, result.counters)
+
+
 def near_pointers(sg: SignalGraph) -> dict[str, tuple[str | None, int | None]]:
     with sg.engine.connect() as conn:
         rows = conn.execute(
@@ -65,7 +96,8 @@ def test_every_copy_of_a_story_points_at_its_first_signal_never_at_another_copy(
     assert hamming(hashes["again"], hashes["story"]) <= 3  # type: ignore[arg-type]
 
     records = [record(index, text=text) for index, text in enumerate(texts)]
-    result = feed.ingest(records, source="feed", batch_size=batch_size)
+    # One writer: each batch sees every batch before it.
+    result = feed.ingest(records, source="feed", batch_size=batch_size, workers=1)
 
     assert result.counters["near_duplicates"] == len(COPY_WORDS)
     pointers = near_pointers(feed)

@@ -11,6 +11,7 @@ import typer
 from signalgraph.bounds import BATCH_SIZE, INT32, REJECT_COUNT, ROW_LIMIT
 from signalgraph.cli.checks import fact_conditions, within
 from signalgraph.cli.evidence_view import print_evidence
+from signalgraph.cli.ingest_cmd import WorkersOption
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
@@ -61,6 +62,7 @@ def ingest_records(
     create_source: Annotated[
         bool, typer.Option("--create-source", help="Add the source if it does not exist.")
     ] = False,
+    workers: WorkersOption = None,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -71,7 +73,7 @@ def ingest_records(
     client = get_state(ctx).client(workspace)
     options = IngestOptions(
         fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
-        create_source=create_source,
+        create_source=create_source, workers=workers,
     )  # fmt: skip
     result = run_ingest(
         client.entities.ingest, files, source, options, json=json, workspace=client.workspace_name

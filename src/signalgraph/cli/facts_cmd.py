@@ -9,6 +9,7 @@ import typer
 
 from signalgraph.bounds import BATCH_SIZE, REJECT_COUNT, ROW_LIMIT
 from signalgraph.cli.checks import fact_conditions, within
+from signalgraph.cli.ingest_cmd import WorkersOption
 from signalgraph.cli.output import (
     JsonOption,
     WorkspaceOption,
@@ -115,6 +116,7 @@ def ingest_facts(
     max_rejects: MaxRejectsOption = None,
     dry_run: DryRunOption = False,
     create_source: CreateSourceOption = False,
+    workers: WorkersOption = None,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -122,7 +124,8 @@ def ingest_facts(
     from signalgraph.load.options import IngestOptions
 
     options = IngestOptions(fmt=fmt, batch_size=batch_size, max_rejects=max_rejects,
-                            dry_run=dry_run, create_source=create_source)  # fmt: skip
+                            dry_run=dry_run, create_source=create_source,
+                            workers=workers)  # fmt: skip
     _ingest(ctx, "facts", files, source, options, workspace, json)
 
 
@@ -319,6 +322,7 @@ def ingest_relations(
     max_rejects: MaxRejectsOption = None,
     dry_run: DryRunOption = False,
     create_source: CreateSourceOption = False,
+    workers: WorkersOption = None,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -326,7 +330,8 @@ def ingest_relations(
     from signalgraph.load.options import IngestOptions
 
     options = IngestOptions(fmt=fmt, batch_size=batch_size, max_rejects=max_rejects,
-                            dry_run=dry_run, create_source=create_source)  # fmt: skip
+                            dry_run=dry_run, create_source=create_source,
+                            workers=workers)  # fmt: skip
     _ingest(ctx, "relations", files, source, options, workspace, json)
 
 

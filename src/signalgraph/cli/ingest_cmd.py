@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
-from signalgraph.bounds import BATCH_SIZE, REJECT_COUNT
+from signalgraph.bounds import BATCH_SIZE, REJECT_COUNT, WORKERS
 from signalgraph.cli.checks import within
 from signalgraph.cli.output import (
     JsonOption,
@@ -104,6 +104,16 @@ def _size(done: int, total: int | None) -> str:
     return f"{shown}/{whole} {unit}"
 
 
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        help="Connections writing batches at once (default: the cores available, at most "
+        "ingest_workers_max) \\[env: SIGNALGRAPH_INGEST_WORKERS].",
+        callback=within(WORKERS),
+    ),
+]
+
+
 def ingest(
     ctx: typer.Context,
     files: Annotated[
@@ -146,6 +156,7 @@ def ingest(
             help="NUL characters: reject the record or strip them \\[env: SIGNALGRAPH_NUL_POLICY].",
         ),
     ] = None,
+    workers: WorkersOption = None,
     workspace: WorkspaceOption = None,
     json: JsonOption = False,
 ) -> None:
@@ -155,7 +166,7 @@ def ingest(
     client = get_state(ctx).client(workspace)
     options = IngestOptions(
         fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
-        create_source=create_source, nul_policy=nul,
+        create_source=create_source, nul_policy=nul, workers=workers,
     )  # fmt: skip
     result = run_ingest(
         client.ingest, files, source, options, json=json, workspace=client.workspace_name
@@ -179,6 +190,7 @@ class Load(Protocol):
         nul_policy: str | None,
         progress: Callable[[IngestProgress], None] | None,
         actor: str | None,
+        workers: int | None,
     ) -> IngestResult:
         """Run one ingest."""
 
@@ -200,6 +212,7 @@ def run_ingest(
             max_rejects=options.max_rejects, dry_run=options.dry_run,
             create_source=options.create_source, nul_policy=options.nul_policy,
             progress=bar.update if bar is not None else None, actor=options.actor,
+            workers=options.workers,
         )  # fmt: skip
     _report(result, json=json, workspace=workspace)
     return result

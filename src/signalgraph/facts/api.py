@@ -52,6 +52,7 @@ class _Statements:
         nul_policy: str | None = None,
         progress: Callable[[IngestProgress], None] | None = None,
         actor: str | None = None,
+        workers: int | None = None,
     ) -> IngestResult:
         """Ingest statements from files (NDJSON, CSV, Parquet; "-" for stdin) or dicts.
 
@@ -62,7 +63,7 @@ class _Statements:
 
         options = IngestOptions(
             fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
-            create_source=create_source, nul_policy=nul_policy, actor=actor,
+            create_source=create_source, nul_policy=nul_policy, actor=actor, workers=workers,
         )  # fmt: skip
         return Ingest(
             self._scope, source=source, options=options, loader=self._loader(), progress=progress
@@ -81,12 +82,14 @@ class _Statements:
         nul_policy: str | None = None,
         progress: Callable[[IngestProgress], None] | None = None,
         actor: str | None = None,
+        workers: int | None = None,
     ) -> IngestResult:
         """Add statements given as dicts (one ingest run; see `ingest`)."""
         return self.ingest(
             list(statements), source=source,
             fmt=fmt, batch_size=batch_size, max_rejects=max_rejects, dry_run=dry_run,
             create_source=create_source, nul_policy=nul_policy, progress=progress, actor=actor,
+            workers=workers,
         )  # fmt: skip
 
 

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from signalgraph.bounds import WORKERS
 from signalgraph.errors import UsageError
 from signalgraph.load.readers import FORMATS
 
@@ -21,6 +22,7 @@ class IngestOptions:
     create_source: bool = False  # add the source if it does not exist
     nul_policy: str | None = None  # reject or strip NUL characters (default: the setting)
     actor: str | None = None  # who is acting, for the audit trail
+    workers: int | None = None  # connections writing batches (default: the setting, or cores)
 
     def check(self) -> None:
         """Raise UsageError for an option out of its range."""
@@ -30,6 +32,8 @@ class IngestOptions:
             )
         if self.batch_size is not None and self.batch_size < 1:
             raise UsageError("--batch-size must be at least 1")
+        if self.workers is not None and not WORKERS[0] <= self.workers <= WORKERS[1]:
+            raise UsageError(f"--workers must be from {WORKERS[0]} to {WORKERS[1]}")
         if self.max_rejects is not None and self.max_rejects < 0:
             raise UsageError("--max-rejects must be 0 or more")
         if self.nul_policy not in {None, "reject", "strip"}:

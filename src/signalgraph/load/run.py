@@ -7,7 +7,6 @@ it is stored is the loader's (signalgraph.load.loader).
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
 import uuid
@@ -30,6 +29,7 @@ from signalgraph.load.fields import Limits
 from signalgraph.load.inputs import InputInfo, InputRecord
 from signalgraph.load.loader import Loader, Writer
 from signalgraph.load.options import IngestOptions, IngestProgress, IngestResult
+from signalgraph.load.pool import Prepared, write_all, writer_count
 from signalgraph.load.readers import describe_input
 from signalgraph.runs import finish_run, record_run, start_run
 from signalgraph.sources import ensure_source, find_source
@@ -54,6 +54,13 @@ def _json_dumps(value: Any) -> bytes:
         import json
 
         return json.dumps(value, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
+
+
+def _keys(batch: Batch) -> frozenset[str]:
+    """Return the external ids of a batch's records (statements have none)."""
+    return frozenset(
+        key for row in batch.rows if (key := getattr(row.record, "external_id", None)) is not None
+    )
 
 
 def _as_inputs(inputs: Any) -> tuple[list[str] | None, Iterable[Any] | None]:
@@ -96,6 +103,21 @@ class Ingest:
         )
         self.progress = progress
         self.actor = options.actor
+        # A dry run keeps every batch in one transaction, so it writes on one connection.
+        self.workers = (
+            1
+            if dry_run
+            else writer_count(
+                options.workers or self.settings.ingest_workers,
+                cap=self.settings.ingest_workers_max,
+            )
+        )
+        # Batch results arrive from several writer threads.
+        self._lock = threading.Lock()
+        self._ddl_lock = threading.Lock()
+        self._done: set[int] = set()
+        self._ends: dict[int, tuple[str | None, int, int | None]] = {}
+        self._next = 0
         self.counters = dict.fromkeys(
             [*COUNTER_NAMES[:4], *self.loader.counter_names, *COUNTER_NAMES[4:]], 0
         )
@@ -130,15 +152,14 @@ class Ingest:
             "max_rejects": self.max_rejects,
             "dry_run": self.dry_run,
             "record_format": self.loader.record_format,
+            "workers": self.workers,
         }
         self._started = time.perf_counter()
         if not self.dry_run:
             ensure_audit_months_once(self.scope.engine, self.scope.done)
-        conn: psycopg.Connection[Any] = dedicated_connection(self.scope.url, self.settings)
+        conn: psycopg.Connection[Any] = self._connection()
+        extra: list[psycopg.Connection[Any]] = []
         try:
-            from psycopg.types.json import set_json_dumps
-
-            set_json_dumps(_json_dumps, context=conn)
             if source_id is None:
                 source_id = uuid7()
                 conn.execute(INSERT_SOURCE, (workspace_id, source_id, self.source_name))
@@ -146,13 +167,21 @@ class Ingest:
             act_for_run(conn, run_id, self.actor)
             if not self.dry_run:
                 conn.commit()  # settings made in a transaction last only if it commits
-            writer = self.loader.writer(
-                conn,
-                workspace_id=workspace_id,
-                source_id=source_id,
-                run_id=run_id,
-                scope=self.scope,
-            )
+            for _ in range(self.workers - 1):
+                extra.append(self._connection())
+                act_for_run(extra[-1], run_id, self.actor)
+                extra[-1].commit()
+            writers = [
+                self.loader.writer(
+                    each,
+                    workspace_id=workspace_id,
+                    source_id=source_id,
+                    run_id=run_id,
+                    scope=self.scope,
+                )
+                for each in [conn, *extra]
+            ]
+            writer = writers[0]
             status, error = "succeeded", None
             try:
                 records = (
@@ -160,7 +189,7 @@ class Ingest:
                     if paths is not None
                     else self.reader.objects(objects or [])
                 )
-                stopped = self._consume(records, writer, observed_at)
+                stopped = self._consume(records, writers, observed_at)
                 if stopped:
                     status, error = "failed", stopped
                 self._after_run(writer)
@@ -172,6 +201,8 @@ class Ingest:
                 raise
             self._finish(conn, workspace_id, run_id, status, error, infos)
         finally:
+            for each in extra:
+                each.close()
             conn.close()
         return IngestResult(
             run_id=None if self.dry_run else run_id,
@@ -183,6 +214,13 @@ class Ingest:
             error=error,
             partitions_created=self.partitions_created,
         )
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        conn: psycopg.Connection[Any] = dedicated_connection(self.scope.url, self.settings)
+        from psycopg.types.json import set_json_dumps
+
+        set_json_dumps(_json_dumps, context=conn)
+        return conn
 
     def _source(self) -> tuple[uuid.UUID, uuid.UUID | None]:
         """Return the workspace id and the source's id (None: made later, in a dry run)."""
@@ -251,12 +289,12 @@ class Ingest:
     def _consume(
         self,
         records: Iterator[tuple[InputRecord, bool]],
-        writer: Writer,
+        writers: Sequence[Writer],
         observed_at: datetime,
     ) -> str | None:
         """Write batches as a reader thread prepares them; return why the run stopped, if so."""
-        prepared: queue.Queue[Batch | BaseException | None] = queue.Queue(maxsize=1)
         stop = threading.Event()
+        prepared: Prepared[Batch] = Prepared(len(writers), stop)
 
         def produce() -> None:
             try:
@@ -264,44 +302,30 @@ class Ingest:
                     for batch in self.reader.batches(records, observed_at=observed_at, stop=stop):
                         # Skip fingerprinting records stored unchanged; the writer
                         # re-checks every key inside its transaction anyway.
-                        writer.prefilter(batch.rows, lookup)
+                        writers[0].prefilter(batch.rows, lookup)
                         lookup.rollback()
-                        while not stop.is_set():
-                            try:
-                                prepared.put(batch, timeout=0.2)
-                                break
-                            except queue.Full:
-                                continue
-                        if stop.is_set():
+                        if not prepared.put(batch, _keys(batch)):
                             return
-                prepared.put(None)
-            except BaseException as exc:  # handed to the writing thread, re-raised there
-                prepared.put(exc)
+                prepared.finish()
+            except BaseException as exc:  # handed to the writing threads, re-raised there
+                prepared.finish(exc)
+
+        def write(rank: int, batch: Batch, writer: Writer) -> str | None:
+            self._flush(rank, batch, writer)
+            return self._over_reject_limit()
 
         reader = threading.Thread(target=produce, name="signalgraph-ingest-reader", daemon=True)
         reader.start()
         try:
-            while True:
-                item = prepared.get()
-                if item is None:
-                    break
-                if isinstance(item, BaseException):
-                    raise item
-                self._flush(item, writer)
-                stopped = self._over_reject_limit()
-                if stopped:
-                    return stopped
-            return self._over_reject_limit()
+            return write_all(prepared, writers, write, stop) or self._over_reject_limit()
         finally:
             stop.set()
             # The reader stops at its next record; one blocked on a silent input (a pipe
             # that sends nothing) is a daemon thread and is left behind after a while.
             deadline = time.monotonic() + READER_GRACE_S
             while reader.is_alive() and time.monotonic() < deadline:
-                try:
-                    prepared.get(timeout=0.05)
-                except queue.Empty:
-                    pass
+                prepared.drain()
+                reader.join(0.05)
 
     def _after_run(self, writer: Writer) -> None:
         """Let the writer finish what needs every batch committed (a writer may have nothing)."""
@@ -321,10 +345,15 @@ class Ingest:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def _flush(self, batch: Batch, writer: Writer) -> None:
+    def _flush(self, rank: int, batch: Batch, writer: Writer) -> None:
         conn = writer.conn
         if not self.dry_run:
-            self.partitions_created += self.loader.before_batch(self.scope, batch)
+            # Partition DDL, one writer at a time. Not under self._lock: the DDL waits for
+            # the other writers' transactions, which take self._lock before they commit.
+            with self._ddl_lock:
+                created = self.loader.before_batch(self.scope, batch)
+            with self._lock:
+                self.partitions_created += created
         for _attempt in range(MAX_RETRIES):
             try:
                 result = writer.write(batch)
@@ -334,7 +363,8 @@ class Ingest:
                     for name, value in result.counters().items()
                     if name in self.counters or name in result.extra
                 } | {"seen": batch.seen, "bytes": batch.bytes, "nul_stripped": batch.nul_stripped}
-                progress = self._snapshot(counts, batch.input_end)
+                with self._lock:
+                    progress = self._snapshot(counts, batch.input_end)
                 record_run(
                     conn, writer.workspace_id, writer.run_id, counters=counts,
                     progress={k: v for k, v in asdict(progress).items() if k != "counters"},
@@ -351,11 +381,18 @@ class Ingest:
                 f"gave up on a batch after {MAX_RETRIES} attempts: other writers kept "
                 "changing the same keys"
             )
-        for name, value in counts.items():
-            self.counters[name] = self.counters.get(name, 0) + value
-        self._written = batch.input_end
-        if self.progress is not None:
-            self.progress(self._snapshot({}))
+        with self._lock:
+            for name, value in counts.items():
+                self.counters[name] = self.counters.get(name, 0) + value
+            # Written so far: up to the end of the last batch all of whose forerunners are.
+            self._done.add(rank)
+            self._ends[rank] = batch.input_end
+            while self._next in self._done:
+                self._done.discard(self._next)
+                self._written = self._ends.pop(self._next)
+                self._next += 1
+            if self.progress is not None:
+                self.progress(self._snapshot({}))
 
     def _snapshot(
         self,
