@@ -70,6 +70,7 @@ from ingest_data import (
 from signalgraph.db.migrate import upgrade
 from signalgraph.db.phrase_index import set_phrase_index
 from signalgraph.load.options import IngestProgress, IngestResult
+from signalgraph.load.pool import writer_count
 
 KINDS = ("signals", "entities", "facts", "relations")
 SETTINGS = {"both": ("on", "off"), "on": ("on",), "off": ("off",)}
@@ -301,6 +302,11 @@ def parse_args() -> argparse.Namespace:
     )  # fmt: skip
     parser.add_argument("--batch-size", type=int, default=None, help="records per transaction")
     parser.add_argument(
+        "--workers", type=int, default=None,
+        help="connections each ingest writes over (default: the library's, the cores "
+        "available up to ingest_workers_max)",
+    )  # fmt: skip
+    parser.add_argument(
         "--skip-baselines", action="store_true", help="no raw COPY, indexed COPY or ORM runs"
     )
     parser.add_argument(
@@ -321,6 +327,9 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     """Run the benchmark and print its figures."""
     args = parse_args()
+    if args.workers is not None:
+        # Read by the library's settings, so every ingest below (all kinds) uses it.
+        os.environ["SIGNALGRAPH_INGEST_WORKERS"] = str(args.workers)
     log = (lambda _: None) if args.json else (lambda line: print(line, file=sys.stderr))
     kinds: set[str] = args.kinds
     if kinds & {"facts", "relations"}:
@@ -354,6 +363,9 @@ def main() -> None:
                 client.sources.add("bench")
                 batch_size = args.batch_size or client.settings.batch_size
                 result["batch_size"] = batch_size
+                result["workers"] = writer_count(
+                    client.settings.ingest_workers, cap=client.settings.ingest_workers_max
+                )
                 figures: dict[str, Any] = {}
                 if "signals" in kinds:
                     figures = signal_figures(client, corpus, args.batch_size)
