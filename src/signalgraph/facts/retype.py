@@ -61,10 +61,13 @@ UPDATE fact f SET value_type = d.value_type,
                     ELSE d.value END,
        value_num = d.value_num, value_text = d.value_text, value_date = d.value_date,
        currency = d.currency, unit = d.unit
-FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS d(
-    id uuid, value_type text, value jsonb, value_num numeric, value_text text,
-    value_date date, currency text, unit text)
-WHERE f.workspace_id = :ws AND f.id = d.id
+FROM (SELECT d.*, x.tid
+      FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS d(
+          id uuid, value_type text, value jsonb, value_num numeric, value_text text,
+          value_date date, currency text, unit text)
+      CROSS JOIN LATERAL (SELECT x.ctid AS tid FROM fact x
+                          WHERE x.workspace_id = :ws AND x.id = d.id LIMIT 1) AS x) AS d
+WHERE f.ctid = d.tid
 """
 
 

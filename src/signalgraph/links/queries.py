@@ -5,7 +5,10 @@ element by element), like the ingest writer's. A batch is always the outer side 
 LATERAL subqueries that probe an index once per value (LIMIT 1 on a unique key, OFFSET 0
 otherwise, so the planner cannot flatten them): a link, key or flag table without
 statistics otherwise looks as if its workspace prefix matched a handful of rows, and is
-read whole for each batch. Updates and deletes then find their rows by primary key.
+read whole for each batch. Updates and deletes take the row addresses (ctid) those
+probes found, with the key repeated, and no workspace condition of their own (which
+would again look like a handful of rows to hash): a row changed by another transaction
+since is skipped, and left for the recheck at the end of the run (`RECHECK_KEYS`).
 """
 
 from __future__ import annotations
@@ -30,10 +33,10 @@ SELECT EXISTS (
 REPLACE = """
 DELETE FROM signal_link l
 USING (SELECT x.* FROM jsonb_array_elements_text(%(ids)s::jsonb) AS b(id)
-      CROSS JOIN LATERAL (SELECT * FROM signal_link x
+      CROSS JOIN LATERAL (SELECT x.ctid AS tid, x.* FROM signal_link x
                           WHERE x.workspace_id = %(ws)s AND x.from_signal_id = b.id::uuid
                           OFFSET 0) AS x) AS x
-WHERE l.workspace_id = %(ws)s AND l.id = x.id AND x.origin = 'record'
+WHERE l.ctid = x.tid AND x.origin = 'record'
   AND NOT EXISTS (
       SELECT 1 FROM jsonb_to_recordset(%(links)s::jsonb) AS p(id uuid, from_signal_id uuid,
           type text, target_source_id uuid, target_external_id text, reference text,
@@ -63,17 +66,17 @@ RETURNING id
 RESOLVE_WAITING_KEYS = """
 UPDATE signal_link l SET status = 'resolved', target_signal_id = m.signal_id,
     candidates = '{}', resolution = 'key', resolved_at = now(), updated_at = now()
-FROM (SELECT w.id, k.signal_id
+FROM (SELECT w.tid, w.id, k.signal_id
       FROM jsonb_array_elements_text(%(keys)s::jsonb) AS b(external_id)
       CROSS JOIN LATERAL (SELECT k.signal_id FROM signal_key k
                           WHERE k.workspace_id = %(ws)s AND k.source_id = %(src)s
                             AND k.external_id = b.external_id LIMIT 1) AS k
-      CROSS JOIN LATERAL (SELECT w.id FROM signal_link w
+      CROSS JOIN LATERAL (SELECT w.ctid AS tid, w.id FROM signal_link w
                           WHERE w.workspace_id = %(ws)s AND w.target_source_id = %(src)s
                             AND w.target_external_id = b.external_id
                             AND w.status <> 'resolved' AND w.from_signal_id <> k.signal_id
                           OFFSET 0) AS w) AS m
-WHERE l.workspace_id = %(ws)s AND l.id = m.id AND l.status <> 'resolved'
+WHERE l.ctid = m.tid AND l.status <> 'resolved'
 RETURNING l.id
 """
 
@@ -81,9 +84,9 @@ RETURNING l.id
 RESOLVE_KEYS_FROM = """
 UPDATE signal_link l SET status = 'resolved', target_signal_id = m.signal_id,
     candidates = '{}', resolution = 'key', resolved_at = now(), updated_at = now()
-FROM (SELECT x.id, k.signal_id
+FROM (SELECT x.tid, x.id, k.signal_id
       FROM jsonb_array_elements_text(%(ids)s::jsonb) AS b(id)
-      CROSS JOIN LATERAL (SELECT * FROM signal_link x
+      CROSS JOIN LATERAL (SELECT x.ctid AS tid, x.* FROM signal_link x
                           WHERE x.workspace_id = %(ws)s AND x.from_signal_id = b.id::uuid
                           OFFSET 0) AS x
       CROSS JOIN LATERAL (SELECT k.signal_id FROM signal_key k
@@ -91,21 +94,29 @@ FROM (SELECT x.id, k.signal_id
                             AND k.external_id = x.target_external_id LIMIT 1) AS k
       WHERE x.status <> 'resolved' AND x.target_external_id IS NOT NULL
         AND k.signal_id <> x.from_signal_id) AS m
-WHERE l.workspace_id = %(ws)s AND l.id = m.id AND l.status <> 'resolved'
+WHERE l.ctid = m.tid AND l.status <> 'resolved'
 RETURNING l.id
 """
 
-# After a run, and `links recheck`: every waiting key link whose target is stored now.
+# After a run, and `links recheck`: every waiting key link whose target is stored now,
+# source by source through ix_signal_link_waiting_key.
 # Two runs committing a link and its target at the same moment cannot see each other's
 # rows in their batch steps; the one that commits last finds the pair here.
 RECHECK_KEYS = """
-UPDATE signal_link l SET status = 'resolved', target_signal_id = k.signal_id,
+UPDATE signal_link l SET status = 'resolved', target_signal_id = m.signal_id,
     candidates = '{}', resolution = 'key', resolved_at = now(), updated_at = now()
-FROM signal_key k
-WHERE k.workspace_id = l.workspace_id AND k.source_id = l.target_source_id
-  AND k.external_id = l.target_external_id AND k.signal_id <> l.from_signal_id
-  AND l.workspace_id = %(ws)s AND l.status <> 'resolved'
-  AND l.target_external_id IS NOT NULL
+FROM (SELECT w.tid, k.signal_id
+      FROM source t
+      CROSS JOIN LATERAL (SELECT w.ctid AS tid, w.target_external_id, w.from_signal_id
+                          FROM signal_link w
+                          WHERE w.workspace_id = %(ws)s AND w.target_source_id = t.id
+                            AND w.status <> 'resolved' AND w.target_external_id IS NOT NULL
+                          OFFSET 0) AS w
+      CROSS JOIN LATERAL (SELECT k.signal_id FROM signal_key k
+                          WHERE k.workspace_id = %(ws)s AND k.source_id = t.id
+                            AND k.external_id = w.target_external_id LIMIT 1) AS k
+      WHERE t.workspace_id = %(ws)s AND k.signal_id <> w.from_signal_id) AS m
+WHERE l.ctid = m.tid AND l.status <> 'resolved'
 RETURNING l.id
 """
 
@@ -131,10 +142,12 @@ WHERE workspace_id = %(ws)s AND from_source_id = %(src)s AND status <> 'resolved
 CANDIDATES_ON_DAYS = """
 SELECT s.id, s.title, s.published_at
 FROM (SELECT DISTINCT d::date AS day FROM jsonb_array_elements_text(%(days)s::jsonb) d) w
-JOIN signal s ON s.workspace_id = %(ws)s AND s.source_id = %(src)s
- AND s.published_at >= (w.day::timestamp AT TIME ZONE 'UTC')
- AND s.published_at < ((w.day + 1)::timestamp AT TIME ZONE 'UTC')
-WHERE s.duplicate_of IS NULL AND s.title IS NOT NULL
+CROSS JOIN LATERAL (SELECT s.id, s.title, s.published_at FROM signal s
+                    WHERE s.workspace_id = %(ws)s AND s.source_id = %(src)s
+                      AND s.published_at >= (w.day::timestamp AT TIME ZONE 'UTC')
+                      AND s.published_at < ((w.day + 1)::timestamp AT TIME ZONE 'UTC')
+                      AND s.duplicate_of IS NULL AND s.title IS NOT NULL
+                    OFFSET 0) AS s
 """
 
 # A reference without a date: every original of the source is a candidate.
@@ -150,9 +163,12 @@ UPDATE signal_link l SET status = u.status, target_signal_id = u.target,
     candidates = u.candidates,
     resolution = CASE WHEN u.status = 'resolved' THEN 'reference' END,
     resolved_at = CASE WHEN u.status = 'resolved' THEN now() END, updated_at = now()
-FROM jsonb_to_recordset(%(matches)s::jsonb) AS u(id uuid, status text, target uuid,
-                                                candidates uuid[])
-WHERE l.workspace_id = %(ws)s AND l.id = u.id AND l.status <> 'resolved'
+FROM (SELECT u.*, x.tid
+      FROM jsonb_to_recordset(%(matches)s::jsonb) AS u(id uuid, status text, target uuid,
+                                                      candidates uuid[])
+      CROSS JOIN LATERAL (SELECT x.ctid AS tid FROM signal_link x
+                          WHERE x.workspace_id = %(ws)s AND x.id = u.id LIMIT 1) AS x) AS u
+WHERE l.ctid = u.tid AND l.status <> 'resolved'
 RETURNING l.id, l.status
 """
 
@@ -163,9 +179,9 @@ UPDATE flag f SET resolved_at = now(),
     resolution_note = CASE WHEN t.id IS NULL THEN 'link removed'
                            WHEN t.status = 'resolved' THEN 'link resolved'
                            ELSE 'link is now ' || t.status END
-FROM (SELECT o.id AS flag_id, l.id, l.status
+FROM (SELECT o.tid, o.id AS flag_id, l.id, l.status
       FROM jsonb_array_elements_text(%(ids)s::jsonb) AS b(id)
-      CROSS JOIN LATERAL (SELECT o.id, o.kind FROM flag o
+      CROSS JOIN LATERAL (SELECT o.ctid AS tid, o.id, o.kind FROM flag o
                           WHERE o.workspace_id = %(ws)s AND o.object_id = b.id::uuid
                             AND o.object_type = 'signal_link' AND o.resolved_at IS NULL
                             AND o.kind IN ('dangling_link', 'ambiguous_link')
@@ -174,7 +190,7 @@ FROM (SELECT o.id AS flag_id, l.id, l.status
                          WHERE l.workspace_id = %(ws)s AND l.id = b.id::uuid
                          LIMIT 1) AS l ON true
       WHERE l.id IS NULL OR l.status = 'resolved' OR o.kind <> l.status || '_link') AS t
-WHERE f.workspace_id = %(ws)s AND f.id = t.flag_id AND f.resolved_at IS NULL
+WHERE f.ctid = t.tid
 """
 
 RAISE_FLAGS = """

@@ -71,8 +71,11 @@ ON CONFLICT DO NOTHING
 
 MENTIONS_TO_RECORDS = """
 UPDATE mention m SET record_id = d.r
-FROM jsonb_to_recordset(%(rows)s::jsonb) AS d(s uuid, o int, r uuid)
-WHERE m.workspace_id = %(ws)s AND m.signal_id = d.s AND m.ordinal = d.o
+FROM (SELECT d.*, x.tid FROM jsonb_to_recordset(%(rows)s::jsonb) AS d(s uuid, o int, r uuid)
+      CROSS JOIN LATERAL (SELECT x.ctid AS tid FROM mention x
+                          WHERE x.workspace_id = %(ws)s AND x.signal_id = d.s
+                            AND x.ordinal = d.o LIMIT 1) AS x) AS d
+WHERE m.ctid = d.tid AND m.signal_id = d.s AND m.ordinal = d.o
 """
 
 # -- candidates ---------------------------------------------------------------------------
@@ -154,8 +157,11 @@ FROM jsonb_to_recordset(%(rows)s::jsonb) AS d(id uuid, type text, name text)
 ASSIGN = """
 UPDATE entity_record r SET entity_id = d.entity_id, resolution = d.resolution,
     resolved_at = now(), updated_at = now()
-FROM jsonb_to_recordset(%(rows)s::jsonb) AS d(id uuid, entity_id uuid, resolution jsonb)
-WHERE r.workspace_id = %(ws)s AND r.id = d.id
+FROM (SELECT d.*, x.tid
+      FROM jsonb_to_recordset(%(rows)s::jsonb) AS d(id uuid, entity_id uuid, resolution jsonb)
+      CROSS JOIN LATERAL (SELECT x.ctid AS tid FROM entity_record x
+                          WHERE x.workspace_id = %(ws)s AND x.id = d.id LIMIT 1) AS x) AS d
+WHERE r.ctid = d.tid
 """
 
 FLAG = """

@@ -181,9 +181,13 @@ _UPDATE = """
 UPDATE entity_record r SET type = d.type, name = d.name, aliases = d.aliases,
     identifiers = d.identifiers, properties = d.properties, record_hash = decode(d.hash, 'hex'),
     run_id = %(run)s, updated_at = now()
-FROM jsonb_to_recordset(%(rows)s::jsonb) AS d(id uuid, type text, name text, aliases text[],
-    identifiers jsonb, properties jsonb, hash text, old text)
-WHERE r.workspace_id = %(ws)s AND r.id = d.id AND r.record_hash = decode(d.old, 'hex')
+FROM (SELECT d.*, x.tid
+      FROM jsonb_to_recordset(%(rows)s::jsonb) AS d(id uuid, type text, name text,
+          aliases text[], identifiers jsonb, properties jsonb, hash text, old text)
+      CROSS JOIN LATERAL (SELECT x.ctid AS tid FROM entity_record x
+                          WHERE x.workspace_id = %(ws)s AND x.id = d.id LIMIT 1) AS x) AS d
+WHERE r.ctid = d.tid
+  AND r.record_hash = decode(d.old, 'hex')
 """
 
 

@@ -345,8 +345,10 @@ class SignalWriter:
         claimed = self.conn.execute(sql.CLAIM_KEYS, params).rowcount
         if claimed != len(rows):
             raise RetryBatch(f"{len(rows) - claimed} key(s) changed by another writer meanwhile")
-        for statement in sql.REVISE:
-            self.conn.execute(statement, params)
+        for statement, one_per_signal in sql.REVISE:
+            changed = self.conn.execute(statement, params).rowcount
+            if one_per_signal and changed != len(rows):
+                raise RetryBatch(f"{len(rows) - changed} signal(s) changed meanwhile")
 
     def _copy_rejects(self, rejects: Sequence[RejectRow]) -> None:
         copy_rejects(self.conn, self.workspace_id, self.run_id, rejects)
