@@ -275,13 +275,14 @@ def looped_functions(plan: Mapping[str, Any], limit: int) -> list[str]:
     return found
 
 
-def outline(plan: Mapping[str, Any], depth: int = 4) -> str:
-    """Return the top of a plan as one indented line per node, with rows and loops."""
+def outline(plan: Mapping[str, Any], most: int = 20) -> str:
+    """Return a plan as one indented line per node (rows, rows thrown away, loops).
+
+    At most `most` lines: the first ones, top down.
+    """
     lines: list[str] = []
 
     def walk(node: Mapping[str, Any], level: int) -> None:
-        if level >= depth:
-            return
         where = node.get("Relation Name") or node.get("Function Name") or ""
         index = f" using {node['Index Name']}" if "Index Name" in node else ""
         removed = _touched(node) - float(node.get("Actual Rows", 0))
@@ -295,6 +296,8 @@ def outline(plan: Mapping[str, Any], depth: int = 4) -> str:
             walk(child, level + 1)
 
     walk(plan, 0)
+    if len(lines) > most:
+        lines[most:] = [f"... {len(lines) - most} more nodes"]
     return "\n".join(lines)
 
 
