@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import random
-import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -247,15 +246,11 @@ def fill(sg: SignalGraph) -> None:
     assert sg.resolve().counters["records"] == RECORDS + MENTIONED
     sg.facts.define("headcount", type="integer")
     facts = [fact(i, i) for i in range(STATEMENTS)]
-    assert (
-        sg.facts.add(facts, source="vendor", batch_size=STATEMENTS).counters["inserted"]
-        == STATEMENTS
-    )
+    result = sg.facts.add(facts, source="vendor", batch_size=STATEMENTS)
+    assert result.counters["inserted"] == STATEMENTS
     relations = [relation(i) for i in range(STATEMENTS)]
-    assert (
-        sg.relations.add(relations, source="vendor", batch_size=STATEMENTS).counters["inserted"]
-        == STATEMENTS
-    )
+    result = sg.relations.add(relations, source="vendor", batch_size=STATEMENTS)
+    assert result.counters["inserted"] == STATEMENTS
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +270,6 @@ def filled_copies(
                 }:
                     env.delenv(key)
             env.setenv("SIGNALGRAPH_HOME", str(tmp_path_factory.mktemp("plans-home")))
-            started = time.perf_counter()
             sg = connect(url)
             try:
                 fill(sg)
@@ -284,7 +278,7 @@ def filled_copies(
         never_analysed(url)
         held = statistics_held(url, autovacuum=True)
         assert not held, "the fill left statistics behind:\n" + "\n".join(held)
-        print(f"\nfilled in {time.perf_counter() - started:.1f}s")
+        # The filled database is the template of each test's copy.
         copies = DatabaseFactory(server_url, factory.created[0], [])
         try:
             yield copies
