@@ -9,10 +9,10 @@ statement explained and measured (tests/plans.py): no statement may read more of
 growing table than an index probe per record needs (`plans.bound`), whatever plan the
 missing statistics suggest.
 
-Company names are two made-up words that few records share: the resolver counts how
-many records hold each word through the index, capped per word by design
-(resolve.candidates.WORD_COUNT_LIMIT); a word held by thousands would be that design's
-cost, not a plan's.
+Company names are made-up words that few other names resemble: the resolver counts,
+through the index, how many records hold each of a record's blocking keys (words,
+prefixes, spellings one letter apart, initials), capped per key by design
+(resolve.candidates); keys held by thousands would be that design's cost, not a plan's.
 """
 
 from __future__ import annotations
@@ -78,8 +78,9 @@ WHOLE_WORKSPACE = {
         "the resolver's population, counted once per run: key rarity is relative to it"
     ),
 }
-# A resolved record loads up to MAX_CANDIDATES candidates, and counts the holders of its
-# ten or so blocking keys (a few each here) through the index.
+# A resolved record counts the holders of its dozen or so blocking keys through the
+# index (two or three each here: the record and its namesakes), and loads up to
+# MAX_CANDIDATES candidates.
 RESOLVE_PER_RECORD = MAX_CANDIDATES + 10
 
 
@@ -93,13 +94,14 @@ def article(index: int, words: int) -> str:
 
 
 def company_word(index: int) -> str:
-    """Return a made-up word, one per index below 10,000."""
-    return (SYLLABLES[index % 100] + SYLLABLES[index // 100 % 100]).capitalize()
+    """Return a made-up word of three syllables, one per index below 10,000."""
+    syllables = (index % 100, index // 100 % 100, (index * 7 + 3) % 100)
+    return "".join(SYLLABLES[s] for s in syllables).capitalize()
 
 
 def company_name(index: int) -> str:
-    """Return a company's name: two made-up words, each held by a few records at most."""
-    return f"{company_word(index)} {company_word(5000 + (index * 37 + 11) % 5000)}"
+    """Return a company's name: one made-up word that few other names resemble."""
+    return company_word(index)
 
 
 def domain(index: int) -> str:
