@@ -17,10 +17,12 @@ prefixes, spellings one letter apart, initials), capped per key by design
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -33,7 +35,8 @@ from psycopg.pq import TransactionStatus
 import signalgraph
 from signalgraph.client import SignalGraph
 from signalgraph.resolve.candidates import MAX_CANDIDATES
-from tests.conftest import TEST_URL_ENV, DatabaseFactory
+from tests import corpus
+from tests.conftest import PACKAGE_DIR, TEST_URL_ENV, DatabaseFactory
 from tests.corpus import WORDS
 from tests.plans import (
     PlanCapture,
@@ -51,6 +54,8 @@ RECORDS = 5_000  # entity records of the vendor source
 MENTIONED = 1_000  # the companies the signals mention
 STATEMENTS = 2_000  # facts, and relations
 BATCH = 20
+FILL_BUILD_LOCK = 0x5167_F111  # held while a filled database is being made
+FILL_USERS_LOCK = 0x5167_F112  # held shared by each module copying one
 FIRST_DAY = date(2026, 1, 1)
 DAYS = 181  # January to June 2026: six monthly partitions, made before the fill
 SYLLABLES = [c + v for c in "bcdfghjklmnprstvwxz" for v in "aeiou"]
@@ -255,23 +260,28 @@ def fill(sg: SignalGraph) -> None:
     assert result.counters["inserted"] == STATEMENTS
 
 
-@pytest.fixture(scope="module")
-def filled_copies(
-    server_url: str, template_name: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[DatabaseFactory]:
-    """Yield a factory of copies of one filled database whose tables have no statistics."""
-    factory = DatabaseFactory(server_url, template_name, [])
-    url = factory.clone()
+def fill_digest() -> str:
+    """Return a digest of what the filled database is made by: the library and this fill."""
+    digest = hashlib.sha256()
+    for path in [*sorted(PACKAGE_DIR.rglob("*.py")), Path(__file__), Path(corpus.__file__)]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def build_filled(server_url: str, template: str, name: str, home: Path) -> None:
+    """Make database `name`: the migrated template, filled, with no statistics."""
+    building = DatabaseFactory(server_url, template, [])
+    url = building.clone()
     try:
         with pytest.MonkeyPatch.context() as env:
-            # This fill runs outside conftest's per-test isolation: isolate it the same way.
+            # The fill runs outside conftest's per-test isolation: isolate it the same way.
             for key in list(os.environ):
                 if key.startswith("SIGNALGRAPH_") and key not in {
                     TEST_URL_ENV,
                     "SIGNALGRAPH_TEST_HOME",
                 }:
                     env.delenv(key)
-            env.setenv("SIGNALGRAPH_HOME", str(tmp_path_factory.mktemp("plans-home")))
+            env.setenv("SIGNALGRAPH_HOME", str(home))
             sg = connect(url)
             try:
                 fill(sg)
@@ -280,29 +290,79 @@ def filled_copies(
         never_analysed(url)
         held = statistics_held(url, autovacuum=True)
         assert not held, "the fill left statistics behind:\n" + "\n".join(held)
-        # The filled database is the template of each test's copy.
-        copies = DatabaseFactory(server_url, factory.created[0], [])
-        try:
-            yield copies
-        finally:
-            copies.drop_all()
+        with psycopg.connect(server_url, autocommit=True) as admin:
+            admin.execute(
+                sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                    sql.Identifier(building.created[0]), sql.Identifier(name)
+                )
+            )
+        building.created.clear()
     finally:
-        factory.drop_all()
+        building.drop_all()
+
+
+def drop_other_fills(admin: psycopg.Connection[Any], keep: str) -> None:
+    """Drop the filled databases of other versions of the code, when no test copies them."""
+    (alone,) = admin.execute("SELECT pg_try_advisory_lock(%s)", (FILL_USERS_LOCK,)).fetchone() or ()
+    if not alone:
+        return
+    try:
+        stale = admin.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, 'sg_plans_') "
+            "AND datname <> %s",
+            (keep,),
+        ).fetchall()
+        for (name,) in stale:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+    finally:
+        admin.execute("SELECT pg_advisory_unlock(%s)", (FILL_USERS_LOCK,))
+
+
+@pytest.fixture(scope="module")
+def filled_template(
+    server_url: str, template_name: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Yield the name of the filled database, made once per version of the code.
+
+    Like the migrated template (conftest), it is kept: the next session, and every
+    xdist worker, copies it rather than filling again. Building is serialised by an
+    advisory lock; while a module copies it, it holds FILL_USERS_LOCK shared, and
+    filled databases of other versions are dropped only when nobody does.
+    """
+    name = f"sg_plans_{fill_digest()}"
+    with psycopg.connect(server_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_advisory_lock_shared(%s)", (FILL_USERS_LOCK,))
+        admin.execute("SELECT pg_advisory_lock(%s)", (FILL_BUILD_LOCK,))
+        try:
+            found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if not found.fetchone():
+                home = tmp_path_factory.mktemp("plans-home")
+                build_filled(server_url, template_name, name, home)
+                drop_other_fills(admin, keep=name)
+        finally:
+            admin.execute("SELECT pg_advisory_unlock(%s)", (FILL_BUILD_LOCK,))
+        yield name  # the shared lock is held until the module is done
 
 
 @pytest.fixture
-def filled(filled_copies: DatabaseFactory) -> Iterator[SignalGraph]:
+def filled(server_url: str, filled_template: str) -> Iterator[SignalGraph]:
     """Yield a client on a fresh copy of the filled database, still without statistics."""
-    url = filled_copies.clone()
-    held = statistics_held(url, autovacuum=True)
-    assert not held, "the copy has statistics:\n" + "\n".join(held)
-    sg = connect(url)
+    copies = DatabaseFactory(server_url, filled_template, [])
+    url = copies.clone()
     try:
-        yield sg
+        held = statistics_held(url, autovacuum=True)
+        assert not held, "the copy has statistics:\n" + "\n".join(held)
+        sg = connect(url)
+        try:
+            yield sg
+        finally:
+            sg.close()
+        held = statistics_held(url)
+        assert not held, "statistics appeared during the test:\n" + "\n".join(held)
     finally:
-        sg.close()
-    held = statistics_held(url)
-    assert not held, "statistics appeared during the test:\n" + "\n".join(held)
+        copies.drop_all()
 
 
 def scalars(sg: SignalGraph, query: str, **params: Any) -> dict[str, Any]:
