@@ -47,7 +47,7 @@ from tests.plans import (
     rows_read,
 )
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("batch_plans")]
+pytestmark = pytest.mark.slow
 
 SIGNALS = 10_000
 RECORDS = 5_000  # entity records of the vendor source
