@@ -327,13 +327,12 @@ def filled_template(
     """Yield the name of the filled database, made once per version of the code.
 
     Like the migrated template (conftest), it is kept: the next session, and every
-    xdist worker, copies it rather than filling again. Building is serialised by an
-    advisory lock; while a module copies it, it holds FILL_USERS_LOCK shared, and
-    filled databases of other versions are dropped only when nobody does.
+    xdist worker, copies it rather than filling again. FILL_BUILD_LOCK serialises
+    building; a module copying a fill holds FILL_USERS_LOCK shared, and the fills of
+    other versions are dropped (by a builder) only when no module holds it.
     """
     name = f"sg_plans_{fill_digest()}"
     with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute("SELECT pg_advisory_lock_shared(%s)", (FILL_USERS_LOCK,))
         admin.execute("SELECT pg_advisory_lock(%s)", (FILL_BUILD_LOCK,))
         try:
             found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
@@ -341,6 +340,8 @@ def filled_template(
                 home = tmp_path_factory.mktemp("plans-home")
                 build_filled(server_url, template_name, name, home)
                 drop_other_fills(admin, keep=name)
+            # Taken before the build lock is let go: no fill is dropped from under it.
+            admin.execute("SELECT pg_advisory_lock_shared(%s)", (FILL_USERS_LOCK,))
         finally:
             admin.execute("SELECT pg_advisory_unlock(%s)", (FILL_BUILD_LOCK,))
         yield name  # the shared lock is held until the module is done
