@@ -391,6 +391,8 @@ class Ingest:
                 self._done.discard(self._next)
                 self._written = self._ends.pop(self._next)
                 self._next += 1
+            if self._next == 0:  # a later batch first: its input, from its start
+                self._written = (batch.input_end[0], 0, batch.input_end[2])
             if self.progress is not None:
                 self.progress(self._snapshot({}))
 
