@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from psycopg.pq import TransactionStatus
 
 import signalgraph
 from signalgraph.client import SignalGraph
+from signalgraph.load.options import IngestResult
 from signalgraph.resolve.candidates import MAX_CANDIDATES
 from tests import corpus
 from tests.conftest import PACKAGE_DIR, TEST_URL_ENV, DatabaseFactory
@@ -490,6 +491,16 @@ def test_the_capture_runs_each_statement_once_and_keeps_its_transaction(
 # -- the batches ------------------------------------------------------------------------
 
 
+def write_captured(
+    load: Callable[..., IngestResult], batch: list[dict[str, Any]], source: str
+) -> tuple[dict[str, int], Any]:
+    """Write one batch with every statement's plan captured; return its counters and plans."""
+    with capture_plans(GROWING) as capture:
+        result = load(batch, source=source, batch_size=BATCH)
+    assert result.status == "succeeded", result.error
+    return result.counters, capture
+
+
 def test_a_signal_batch_reads_by_index(filled: SignalGraph) -> None:
     long_text = signal(100)["text"].split()
     batch = [
@@ -515,10 +526,7 @@ def test_a_signal_batch_reads_by_index(filled: SignalGraph) -> None:
         new_signal(43, "dangling", links=[{"type": "references", "to": {"external_id": "x"}}]),
     ]
     assert len(batch) == BATCH
-    with capture_plans(GROWING) as capture:
-        result = filled.ingest(batch, source="wire", batch_size=BATCH)
-    assert result.status == "succeeded", result.error
-    counters = result.counters
+    counters, capture = write_captured(filled.ingest, batch, "wire")
     assert (counters["inserted"], counters["updated"], counters["unchanged"]) == (14, 3, 3)
     assert (counters["duplicates"], counters["near_duplicates"]) == (3, 2), counters
     assert counters["links_resolved"] == 4, counters
@@ -533,10 +541,7 @@ def test_an_entity_record_batch_reads_by_index(filled: SignalGraph) -> None:
         *(entity_record(i) for i in range(200, 204)),  # unchanged
     ]
     assert len(batch) == BATCH
-    with capture_plans(GROWING) as capture:
-        result = filled.entities.ingest(batch, source="vendor", batch_size=BATCH)
-    assert result.status == "succeeded", result.error
-    counters = result.counters
+    counters, capture = write_captured(filled.entities.ingest, batch, "vendor")
     assert (counters["inserted"], counters["updated"], counters["unchanged"]) == (10, 6, 4)
     assert_captured(capture, 5, "entity_record", "record_key")
     assert_batch_plans(capture, BATCH, ignore=WHOLE_WORKSPACE)
@@ -588,10 +593,7 @@ def test_a_fact_batch_reads_by_index(filled: SignalGraph) -> None:
         *(fact(i, 30_000 + i, entity=str(entity_ids[f"v-{i}"])) for i in range(40, 43)),
     ]
     assert len(batch) == BATCH
-    with capture_plans(GROWING) as capture:
-        result = filled.facts.add(batch, source="vendor", batch_size=BATCH)
-    assert result.status == "succeeded", result.error
-    counters = result.counters
+    counters, capture = write_captured(filled.facts.add, batch, "vendor")
     assert (counters["inserted"], counters["unchanged"], counters["rejected"]) == (14, 6, 0)
     assert_captured(capture, 5, "entity", "entity_record", "record_key")
     assert_batch_plans(capture, BATCH, ignore=WHOLE_WORKSPACE)
@@ -604,10 +606,7 @@ def test_a_relation_batch_reads_by_index(filled: SignalGraph) -> None:
         *(relation(i, subject={"domain": domain(i)}, predicate="founded") for i in range(60, 64)),
     ]
     assert len(batch) == BATCH
-    with capture_plans(GROWING) as capture:
-        result = filled.relations.add(batch, source="vendor", batch_size=BATCH)
-    assert result.status == "succeeded", result.error
-    counters = result.counters
+    counters, capture = write_captured(filled.relations.add, batch, "vendor")
     assert (counters["inserted"], counters["unchanged"], counters["rejected"]) == (14, 6, 0)
     assert_captured(capture, 5, "entity_record", "record_key")
     assert_batch_plans(capture, BATCH, ignore=WHOLE_WORKSPACE)

@@ -66,12 +66,12 @@ RETURNING id
 RESOLVE_WAITING_KEYS = """
 UPDATE signal_link l SET status = 'resolved', target_signal_id = m.signal_id,
     candidates = '{}', resolution = 'key', resolved_at = now(), updated_at = now()
-FROM (SELECT w.tid, w.id, k.signal_id
+FROM (SELECT w.tid, k.signal_id
       FROM jsonb_array_elements_text(%(keys)s::jsonb) AS b(external_id)
       CROSS JOIN LATERAL (SELECT k.signal_id FROM signal_key k
                           WHERE k.workspace_id = %(ws)s AND k.source_id = %(src)s
                             AND k.external_id = b.external_id LIMIT 1) AS k
-      CROSS JOIN LATERAL (SELECT w.ctid AS tid, w.id FROM signal_link w
+      CROSS JOIN LATERAL (SELECT w.ctid AS tid FROM signal_link w
                           WHERE w.workspace_id = %(ws)s AND w.target_source_id = %(src)s
                             AND w.target_external_id = b.external_id
                             AND w.status <> 'resolved' AND w.from_signal_id <> k.signal_id
@@ -84,7 +84,7 @@ RETURNING l.id
 RESOLVE_KEYS_FROM = """
 UPDATE signal_link l SET status = 'resolved', target_signal_id = m.signal_id,
     candidates = '{}', resolution = 'key', resolved_at = now(), updated_at = now()
-FROM (SELECT x.tid, x.id, k.signal_id
+FROM (SELECT x.tid, k.signal_id
       FROM jsonb_array_elements_text(%(ids)s::jsonb) AS b(id)
       CROSS JOIN LATERAL (SELECT x.ctid AS tid, x.* FROM signal_link x
                           WHERE x.workspace_id = %(ws)s AND x.from_signal_id = b.id::uuid

@@ -304,7 +304,9 @@ class Ingest:
                         # re-checks every key inside its transaction anyway.
                         writers[0].prefilter(batch.rows, lookup)
                         lookup.rollback()
-                        if not prepared.put(batch, _keys(batch)):
+                        # Only several writers need a batch's keys (to keep their order).
+                        keys = _keys(batch) if len(writers) > 1 else frozenset()
+                        if not prepared.put(batch, keys):
                             return
                 prepared.finish()
             except BaseException as exc:  # handed to the writing threads, re-raised there
